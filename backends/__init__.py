@@ -1,0 +1,87 @@
+"""Backends: one module per store behind one interface (see ``base``).
+
+Imports here stay light: a driver is imported only when a backend for its
+scheme is opened, so the TUI paints its first frame before any driver loads.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from .errors import BackendError, NotSupported
+
+if TYPE_CHECKING:
+    from .base import Backend
+
+# scheme -> (module, class, pip package that provides the driver)
+_REGISTRY: dict[str, tuple[str, str, str]] = {
+    "postgresql": ("backends.postgres", "PostgresBackend", "psycopg2-binary"),
+    "postgres": ("backends.postgres", "PostgresBackend", "psycopg2-binary"),
+    "mongodb": ("backends.mongo", "MongoBackend", "pymongo"),
+    "mongodb+srv": ("backends.mongo", "MongoBackend", "pymongo"),
+    "redis": ("backends.redis", "RedisBackend", "redis"),
+    "rediss": ("backends.redis", "RedisBackend", "redis"),
+    "s3": ("backends.s3", "S3Backend", "boto3"),
+    "fake": ("backends.fake", "FakeBackend", ""),
+}
+
+SCHEMES = tuple(s for s in _REGISTRY if s != "fake")
+
+# Query parameters whose values are secrets and must never be shown.
+_SECRET_PARAMS = {"password", "secret", "secret_key", "aws_secret_access_key", "token",
+                  "session_token", "aws_session_token", "sslpassword"}
+
+
+def scheme_of(url: str) -> str:
+    return urlsplit(url).scheme.lower()
+
+
+def backend_class(url: str) -> type[Backend]:
+    """The Backend class for ``url``'s scheme, imported on first use."""
+    scheme = scheme_of(url)
+    if scheme not in _REGISTRY:
+        shown = scheme or "(none)"
+        raise NotSupported(
+            f"unknown URL scheme '{shown}'; expected one of: "
+            + ", ".join(f"{s}://" for s in SCHEMES),
+            title="Unknown URL scheme",
+        )
+    module_name, class_name, package = _REGISTRY[scheme]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as e:
+        hint = f" (pip install {package})" if package else ""
+        raise NotSupported(f"the driver for {scheme}:// is not installed{hint}: {e}") from e
+    cls: type[Backend] = getattr(module, class_name)
+    return cls
+
+
+def open_backend(url: str, *, read_only: bool = False, connect_timeout: float = 5.0) -> Backend:
+    """A backend for ``url``, chosen by its scheme; not yet connected."""
+    cls = backend_class(url)
+    return cls(url, read_only=read_only, connect_timeout=connect_timeout)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password and secret query values replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<invalid URL>"
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, hostport = netloc.rpartition("@")
+        user, sep, _password = userinfo.partition(":")
+        netloc = f"{user}:***@{hostport}" if sep else f"{user}@{hostport}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode(
+            [(k, "***" if k.lower() in _SECRET_PARAMS else v) for k, v in pairs], safe=":/*"
+        )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+__all__ = ["BackendError", "SCHEMES", "backend_class", "open_backend", "redact_url", "scheme_of"]

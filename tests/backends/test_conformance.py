@@ -1,0 +1,192 @@
+"""One suite, written once, run against every backend over its real server.
+
+What a user would notice if it broke: a page that repeats or skips records,
+a "more..." that never ends, an odd table name that cannot be opened, a
+driver traceback instead of a message, a hang on a dead host.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from backends import open_backend
+from backends.base import Backend
+from backends.errors import BackendError, ConnectionFailed, NotFound
+from backends.paths import decode_path, encode_path
+from backends.types import Node, Page
+
+BIG = 10_000
+# Stores whose every page is cheap enough to walk 10k records one at a time.
+# SecantusDB and moto examine the whole container per query, so for them the
+# small limits walk a 1,000-record container instead (see the closing note).
+SMALL_LIMIT_N = {"postgres": BIG, "redis": BIG, "fake": BIG, "mongo": 1_000, "s3": 1_000}
+
+ODD_NAME = "Odd name 'q' \"dq\" ünï/%x"
+
+
+@pytest.fixture
+def backend(harness: Any) -> Iterator[Backend]:
+    b = open_backend(harness.url)
+    b.connect()
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+def walk(backend: Backend, path: tuple[str, ...], limit: int, harness: Any) -> tuple[list[str], int]:
+    ids: list[str] = []
+    pages = 0
+    cursor: str | None = None
+    while True:
+        page = backend.browse(path, cursor=cursor, limit=limit)
+        assert isinstance(page, Page)
+        assert len(page.rows) <= limit
+        if page.next_cursor is not None:
+            assert len(page.rows) == limit, "a non-final page must be full"
+            assert isinstance(page.next_cursor, str)
+        ids.extend(harness.record_ids(page))
+        pages += 1
+        if page.next_cursor is None:
+            return ids, pages
+        cursor = page.next_cursor
+
+
+@pytest.mark.parametrize("limit", [500, 7, 1])
+def test_pages_join_without_gaps_or_duplicates(harness: Any, backend: Backend, limit: int) -> None:
+    n = BIG if limit == 500 else SMALL_LIMIT_N[harness.kind]
+    path = harness.seed_records(f"pages_{n}", n)
+    ids, pages = walk(backend, path, limit, harness)
+    assert len(ids) == len(set(ids)), "a record appeared on two pages"
+    assert set(ids) == harness.seeded_ids(path), "pages skipped or invented records"
+    assert len(ids) == n
+    assert pages == -(-n // limit)
+
+
+def test_last_page_ends_the_cursor(harness: Any, backend: Backend) -> None:
+    path = harness.seed_records("exact_10", 10)
+    first = backend.browse(path, limit=10)
+    assert len(first.rows) == 10
+    assert first.next_cursor is None, "exactly `limit` records must not leave a cursor"
+    page = backend.browse(path, limit=9)
+    assert len(page.rows) == 9 and page.next_cursor is not None
+    last = backend.browse(path, cursor=page.next_cursor, limit=9)
+    assert len(last.rows) == 1 and last.next_cursor is None
+
+
+def test_empty_container_gives_one_empty_final_page(harness: Any, backend: Backend) -> None:
+    page = backend.browse(harness.make_empty(), limit=50)
+    assert page.rows == ()
+    assert page.next_cursor is None
+
+
+def test_odd_names_list_and_browse(harness: Any, backend: Backend) -> None:
+    path = harness.seed_records(ODD_NAME, 3)
+    assert decode_path(encode_path(path)) == path
+    siblings = backend.list_children(path[:-1])
+    assert all(isinstance(n, Node) for n in siblings)
+    match = [n for n in siblings if n.path == path]
+    assert match, f"{path!r} not listed under {path[:-1]!r}: {[n.path for n in siblings][:20]}"
+    assert match[0].browsable
+    assert match[0].name == path[-1]
+    ids, _ = walk(backend, path, 2, harness)
+    assert sorted(ids) == sorted(harness.seeded_ids(path))
+
+
+def test_catalog_top_level_lists_seeded_container(harness: Any, backend: Backend) -> None:
+    path = harness.seed_records("pages_10", 10)
+    top = backend.list_children(())
+    assert any(n.path == path[:1] for n in top)
+    for depth in range(1, len(path)):
+        children = backend.list_children(path[:depth])
+        assert any(n.path == path[: depth + 1] for n in children), path[: depth + 1]
+
+
+def test_missing_path_is_not_found(harness: Any, backend: Backend) -> None:
+    with pytest.raises(NotFound):
+        backend.browse(harness.missing_path(), limit=10)
+
+
+def test_driver_errors_are_translated_with_their_cause(harness: Any, backend: Backend) -> None:
+    call = harness.driver_error(backend)
+    with pytest.raises(BackendError) as info:
+        call()
+    err = info.value
+    assert str(err) and "\n" not in str(err)
+    assert err.__cause__ is not None and not isinstance(err.__cause__, BackendError)
+
+
+def test_backend_is_usable_after_a_failed_call(harness: Any, backend: Backend) -> None:
+    with pytest.raises(BackendError):
+        harness.driver_error(backend)()
+    backend.ping()
+    path = harness.seed_records("exact_10", 10)
+    assert len(backend.browse(path, limit=5).rows) == 5
+
+
+def test_server_info_and_ping(harness: Any, backend: Backend) -> None:
+    info = backend.server_info()
+    assert info.product and info.version
+    assert backend.ping() >= 0
+
+
+def test_closed_port_fails_fast_with_connection_failed(harness: Any) -> None:
+    if harness.kind == "fake":
+        pytest.skip("the fake has no network")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    b = open_backend(harness.url_for_port(port), connect_timeout=2)
+    t = time.monotonic()
+    with pytest.raises(ConnectionFailed):
+        b.connect()
+    assert time.monotonic() - t < 5
+
+
+def test_silent_server_fails_within_5_seconds(harness: Any) -> None:
+    """A host that accepts TCP but never answers (a firewall black hole, a
+    wedged server) must not hang the app."""
+    if harness.kind == "fake":
+        pytest.skip("the fake has no network")
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    port = listener.getsockname()[1]
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+                held.append(conn)
+            except OSError:
+                continue
+
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    try:
+        b = open_backend(harness.url_for_port(port), connect_timeout=2)
+        start = time.monotonic()
+        with pytest.raises(ConnectionFailed):
+            b.connect()
+        assert time.monotonic() - start < 5
+    finally:
+        stop.set()
+        t.join()
+        for c in held:
+            c.close()
+        listener.close()
+
+
+def test_capabilities_are_flags_not_probes(harness: Any, backend: Backend) -> None:
+    from backends.base import Capability
+
+    assert isinstance(type(backend).capabilities, Capability)
