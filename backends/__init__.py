@@ -30,8 +30,16 @@ _REGISTRY: dict[str, tuple[str, str, str]] = {
 SCHEMES = tuple(s for s in _REGISTRY if s != "fake")
 
 # Query parameters whose values are secrets and must never be shown.
-_SECRET_PARAMS = {"password", "secret", "secret_key", "aws_secret_access_key", "token",
-                  "session_token", "aws_session_token", "sslpassword"}
+_SECRET_PARAMS = {
+    "password",
+    "secret",
+    "secret_key",
+    "aws_secret_access_key",
+    "token",
+    "session_token",
+    "aws_session_token",
+    "sslpassword",
+}
 
 
 def scheme_of(url: str) -> str:

@@ -75,7 +75,11 @@ class Server:
         if self._stopped:
             return
         self._stopped = True
-        _terminate(self.process, timeout, fast_signal=signal.SIGINT if self.kind == "postgres" else signal.SIGTERM)
+        _terminate(
+            self.process,
+            timeout,
+            fast_signal=signal.SIGINT if self.kind == "postgres" else signal.SIGTERM,
+        )
         shutil.rmtree(self.tmpdir, ignore_errors=True)
         _LIVE.discard(self)
 
@@ -138,7 +142,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float, what: str, tmpdir: Path) -> None:
+def _wait_for_port(
+    port: int, proc: subprocess.Popen[bytes], timeout: float, what: str, tmpdir: Path
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -149,7 +155,9 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float, wha
                 return
         time.sleep(0.02)
     _terminate(proc, 5, signal.SIGTERM)
-    raise SandboxError(f"{what} did not listen on port {port} within {timeout:.0f} s: {_tail(tmpdir)}")
+    raise SandboxError(
+        f"{what} did not listen on port {port} within {timeout:.0f} s: {_tail(tmpdir)}"
+    )
 
 
 def _tail(tmpdir: Path) -> str:
@@ -208,7 +216,9 @@ def _pg_identity() -> tuple[int, int] | None:
     try:
         pw = pwd.getpwnam("nobody")
     except KeyError as e:
-        raise SandboxError("running as root and there is no 'nobody' user to run PostgreSQL as") from e
+        raise SandboxError(
+            "running as root and there is no 'nobody' user to run PostgreSQL as"
+        ) from e
     return pw.pw_uid, pw.pw_gid
 
 
@@ -265,11 +275,13 @@ def start_postgres(*, timeout: float = 60.0, prefer_embedded: bool = False) -> S
         bindir = _runnable_bindir(bindir)
     tmpdir = Path(tempfile.mkdtemp(prefix="storescope-pg-"))
     datadir = tmpdir / "data"
-    as_user: dict[str, int] = {}
+    uid: int | None = None
+    gid: int | None = None
+    groups: list[int] | None = None
     if ident is not None:
         uid, gid = ident
+        groups = []
         os.chown(tmpdir, uid, gid)
-        as_user = {"user": uid, "group": gid, "extra_groups": []}  # type: ignore[dict-item]
     os.chmod(tmpdir, 0o700)
     pwfile = tmpdir / "pw"
     pwfile.write_text(PG_PASSWORD + "\n")
@@ -284,11 +296,28 @@ def start_postgres(*, timeout: float = 60.0, prefer_embedded: bool = False) -> S
     initlog = open(tmpdir / "initdb.log", "wb")  # noqa: SIM115 - closed below
     try:
         r = subprocess.run(
-            [str(bindir / "initdb"), "-D", str(datadir), "-U", PG_USER, "-E", "UTF8",
-             "--locale=C", "--auth-local=trust", "--auth-host=scram-sha-256",
-             f"--pwfile={pwfile}", "--no-sync"],
-            stdout=initlog, stderr=subprocess.STDOUT, env=env, cwd=tmpdir, timeout=timeout,
-            **as_user,  # type: ignore[arg-type]
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(datadir),
+                "-U",
+                PG_USER,
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--auth-local=trust",
+                "--auth-host=scram-sha-256",
+                f"--pwfile={pwfile}",
+                "--no-sync",
+            ],
+            stdout=initlog,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=tmpdir,
+            timeout=timeout,
+            user=uid,
+            group=gid,
+            extra_groups=groups,
         )
     finally:
         initlog.close()
@@ -300,14 +329,40 @@ def start_postgres(*, timeout: float = 60.0, prefer_embedded: bool = False) -> S
     port = free_port()
     log = open(tmpdir / "postgres.log", "wb")  # noqa: SIM115 - owned by the child
     proc = subprocess.Popen(
-        [str(bindir / "postgres"), "-D", str(datadir), "-p", str(port),
-         "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={tmpdir}",
-         "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-         "-c", "max_connections=100", "-c", "shared_buffers=64MB",
-         "-c", "track_io_timing=on", "-c", "log_min_messages=warning"],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=tmpdir,
+        [
+            str(bindir / "postgres"),
+            "-D",
+            str(datadir),
+            "-p",
+            str(port),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            f"unix_socket_directories={tmpdir}",
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "max_connections=100",
+            "-c",
+            "shared_buffers=64MB",
+            "-c",
+            "track_io_timing=on",
+            "-c",
+            "log_min_messages=warning",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        cwd=tmpdir,
         start_new_session=True,
-        **as_user,  # type: ignore[arg-type]
+        user=uid,
+        group=gid,
+        extra_groups=groups,
     )
     log.close()
     try:
@@ -323,7 +378,9 @@ def start_postgres(*, timeout: float = 60.0, prefer_embedded: bool = False) -> S
     return server
 
 
-def _wait_pg_ready(bindir: Path, port: int, tmpdir: Path, proc: subprocess.Popen[bytes], timeout: float) -> None:
+def _wait_pg_ready(
+    bindir: Path, port: int, tmpdir: Path, proc: subprocess.Popen[bytes], timeout: float
+) -> None:
     """The port opens before the server accepts logins; wait for pg_isready."""
     isready = bindir / "pg_isready"
     if not isready.exists():
@@ -370,10 +427,29 @@ def start_redis(*, timeout: float = 20.0, prefer_bundled: bool = False) -> Serve
     proc = subprocess.Popen(
         # argv[0] stays the 'redis-server' path: the Debian binary is a symlink
         # to redis-check-rdb and picks its mode from its own name.
-        [str(binary), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmpdir),
-         "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no",
-         "--databases", "16"],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=tmpdir,
+        [
+            str(binary),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(tmpdir),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--protected-mode",
+            "no",
+            "--databases",
+            "16",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        cwd=tmpdir,
         start_new_session=True,
     )
     log.close()
@@ -394,15 +470,29 @@ def start_redis(*, timeout: float = 20.0, prefer_bundled: bool = False) -> Serve
 def start_mongo(*, timeout: float = 60.0) -> Server:
     _install_hooks()
     if importlib.util.find_spec("secantus") is None:
-        raise SandboxError("SecantusDB is not installed: pip install 'storescope[demo]' (secantusdb)")
+        raise SandboxError(
+            "SecantusDB is not installed: pip install 'storescope[demo]' (secantusdb)"
+        )
     tmpdir = Path(tempfile.mkdtemp(prefix="storescope-mongo-"))
     (tmpdir / "data").mkdir()
     port = free_port()
     log = open(tmpdir / "secantus.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "secantus", "--host", "127.0.0.1", "--port", str(port),
-         "--storage-path", str(tmpdir / "data")],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=tmpdir,
+        [
+            sys.executable,
+            "-m",
+            "secantus",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--storage-path",
+            str(tmpdir / "data"),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        cwd=tmpdir,
         start_new_session=True,
     )
     log.close()
@@ -438,7 +528,10 @@ def start_s3(*, timeout: float = 60.0) -> Server:
     log = open(tmpdir / "moto.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=tmpdir,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        cwd=tmpdir,
         start_new_session=True,
     )
     log.close()
@@ -457,7 +550,9 @@ def start_s3(*, timeout: float = 60.0) -> Server:
 STARTERS = {"postgres": start_postgres, "redis": start_redis, "mongo": start_mongo, "s3": start_s3}
 
 
-def start(kinds: list[str] | tuple[str, ...] = ("postgres", "mongo", "redis", "s3")) -> dict[str, Server]:
+def start(
+    kinds: list[str] | tuple[str, ...] = ("postgres", "mongo", "redis", "s3"),
+) -> dict[str, Server]:
     """Start several servers in parallel; on any failure stop those started."""
     results: dict[str, Server] = {}
     errors: list[str] = []

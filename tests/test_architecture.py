@@ -28,7 +28,9 @@ def _forbidden(package: str, banned: tuple[str, ...]) -> list[str]:
     bad = []
     for path in sorted((ROOT / package).rglob("*.py")):
         for name in _imports(path):
-            if name.split(".")[0] in banned or any(name == b or name.startswith(b + ".") for b in banned):
+            if name.split(".")[0] in banned or any(
+                name == b or name.startswith(b + ".") for b in banned
+            ):
                 bad.append(f"{path.relative_to(ROOT)} imports {name}")
     return bad
 

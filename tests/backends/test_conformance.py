@@ -40,7 +40,9 @@ def backend(harness: Any) -> Iterator[Backend]:
         b.close()
 
 
-def walk(backend: Backend, path: tuple[str, ...], limit: int, harness: Any) -> tuple[list[str], int]:
+def walk(
+    backend: Backend, path: tuple[str, ...], limit: int, harness: Any
+) -> tuple[list[str], int]:
     ids: list[str] = []
     pages = 0
     cursor: str | None = None

