@@ -87,9 +87,22 @@ def redact_url(url: str) -> str:
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
         query = urlencode(
-            [(k, "***" if k.lower() in _SECRET_PARAMS else v) for k, v in pairs], safe=":/*"
+            [(k, "***" if k.lower() in _SECRET_PARAMS else _redact_value(v)) for k, v in pairs],
+            safe=":/*@",
         )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    out = urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    # urlunsplit drops the '//' of an empty authority ("s3://?endpoint=...").
+    if not netloc and url[len(parts.scheme) + 1 :].startswith("//"):
+        out = f"{parts.scheme}://{out[len(parts.scheme) + 1 :]}"
+    return out
+
+
+def _redact_value(value: str) -> str:
+    """A parameter value that is itself a URL (``endpoint=``) may carry
+    credentials of its own."""
+    if "://" in value and "@" in value:
+        return redact_url(value)
+    return value
 
 
 __all__ = ["BackendError", "SCHEMES", "backend_class", "open_backend", "redact_url", "scheme_of"]

@@ -25,8 +25,8 @@ children (namespaces first, then keys, each sorted by name). When the listing
 is incomplete, a namespace's ``estimate`` is its count scaled up by the
 share of the database the scan covered (SCAN order is unrelated to names, so
 that share is a fair sample), its detail reads "≥N keys, ~M estimated", and
-a final marker node is appended: ``name == TRUNCATED_MARKER``, kind KEY, neither browsable nor
-expandable (real keys are always browsable, which is how to tell it apart),
+a final marker node is appended: ``name == TRUNCATED_MARKER``, kind MORE, neither browsable nor
+expandable (its kind tells it apart from a real key),
 its ``detail`` saying why. Browsing the namespace always reaches every key.
 TYPE and TTL are fetched only for the key children returned; a key that
 vanished meanwhile is left out.
@@ -669,7 +669,7 @@ class RedisBackend(Backend):
                 Node(
                     path=(*path, TRUNCATED_MARKER),
                     name=TRUNCATED_MARKER,
-                    kind=NodeKind.KEY,
+                    kind=NodeKind.MORE,
                     detail=f"listing incomplete: {why}; browse {path[-1]} to see every key",
                 )
             )

@@ -21,7 +21,7 @@ Catalog (paths as in ``backends.paths``: ``(bucket, prefix..., object-tail)``):
 - Bounded: one LIST request of at most ``LIST_CHILDREN_CAP`` entries. When the
   server has more, the listing ends with a *truncation marker*: a node whose
   last path segment is ``""`` (no real child can have an empty name), named
-  "…", neither expandable nor browsable, its detail saying that the listing was
+  "…", kind MORE, neither expandable nor browsable, its detail saying that the listing was
   cut and that browsing the prefix pages through everything.
 
 Browsing ``(bucket, *prefixes)`` pages through every object under the prefix,
@@ -564,7 +564,7 @@ def _truncation_marker(path: tuple[str, ...], shown: int) -> Node:
     return Node(
         path + ("",),
         "…",
-        NodeKind.PREFIX if path else NodeKind.BUCKET,
+        NodeKind.MORE,
         detail=f"only the first {shown:,} {what} are listed; browse to page through all",
     )
 

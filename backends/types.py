@@ -28,6 +28,9 @@ class NodeKind(enum.StrEnum):
     BUCKET = "bucket"
     PREFIX = "prefix"  # S3 common prefix ending in '/'
     OBJECT = "object"  # S3 object
+    #: Not a real entry: marks where a bounded listing was cut short. Its
+    #: ``detail`` says why; it is neither expandable nor browsable.
+    MORE = "more"
 
 
 @dataclass(frozen=True, slots=True)

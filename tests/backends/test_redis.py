@@ -221,7 +221,8 @@ def test_listing_a_huge_namespace_is_bounded_and_marked(backend: Backend, raw: R
     elapsed = time.monotonic() - t
     assert elapsed < 1.5, f"listing took {elapsed:.2f} s"
     *keys, marker = children
-    assert marker.name == TRUNCATED_MARKER and not marker.browsable and not marker.expandable
+    assert marker.name == TRUNCATED_MARKER and marker.kind is NodeKind.MORE
+    assert not marker.browsable and not marker.expandable
     assert "incomplete" in marker.detail
     assert 0 < len(keys) <= 5_000 and all(n.kind is NodeKind.KEY and n.browsable for n in keys)
 

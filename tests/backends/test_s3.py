@@ -203,7 +203,7 @@ def test_list_children_is_bounded_and_marks_the_cut(
     *objects, marker = nodes
     assert 0 < len(objects) <= LIST_CHILDREN_CAP
     assert all(n.kind is NodeKind.OBJECT for n in objects)
-    assert marker.path == (*many, "") and marker.name == "…"
+    assert marker.path == (*many, "") and marker.name == "…" and marker.kind is NodeKind.MORE
     assert not marker.expandable and not marker.browsable
     assert "browse" in marker.detail
     with pytest.raises(NotSupported):
