@@ -1,0 +1,947 @@
+"""PostgreSQL backend (psycopg2).
+
+Paths are ``(database, schema, relation)``. The backend holds one autocommit
+connection per database, opened lazily the first time a path under that
+database is used, all closed by ``close()``. Autocommit means a failed catalog
+or page query never leaves a connection in an aborted transaction, and no
+snapshot or lock outlives a call.
+
+Paging is stateless wherever the relation allows it; the opaque cursor string
+says which of three strategies made it:
+
+- **keyset** (tables with a primary key, or else a unique index over NOT NULL
+  columns): ``WHERE (k1, k2) > (last1, last2) ORDER BY k1, k2 LIMIT n + 1``.
+  The last key travels as text (the server's ``key::text``, or ``str()`` of
+  values whose text is exact: integers, text, numeric) and is cast back with
+  the column's type, so numeric, timestamps, uuid and odd text round-trip
+  exactly. The page query walks the key index: a few ms whatever the table's
+  size.
+- **ctid** (heap tables without such a key, PG 14+; also materialized views,
+  which are heap relations too and so page statelessly):
+  ``ORDER BY ctid`` alone makes PostgreSQL sort every row after the cursor on
+  each page, so each query is confined to a window of blocks
+  (``ctid > last AND ctid < '(end,0)'``, a TID Range Scan) that doubles until
+  it holds ``n + 1`` rows or reaches the end of the table. Positions move
+  when rows are updated or the table is rewritten (VACUUM FULL, CLUSTER,
+  REFRESH), which is covered by "data that does not change meanwhile".
+- **held** (views, foreign tables, partitioned tables without a key, and keyless
+  tables before PG 14): a server-side cursor, inside a transaction on a second
+  connection per database reserved for such cursors. The cursor string names
+  the handle and the number of rows already delivered. When the handle is gone
+  (evicted, the session timed out or was reconnected) or an older page is asked
+  for again, the backend re-declares the cursor and skips that many rows on
+  the server (``MOVE``): pages still join, at the cost of the server
+  re-reading the skipped rows. ``synchronize_seqscans`` is off on that
+  connection so a re-run scan starts where the first one did. An idle
+  transaction there would hold a snapshot and share locks on the view's tables
+  (blocking a migration's ALTER TABLE), so the connection sets
+  ``idle_in_transaction_session_timeout`` and the server ends it after a
+  minute of inactivity; the next page then restarts as above.
+
+A first page reads the relation's columns and key from the catalog (one
+query); the pages that follow reuse that reading, so a next page is one query
+and keeps the columns it started with.
+
+Values are plain Python. Types psycopg2 cannot map faithfully arrive as the
+server's text: ranges, inet, money, enums, uuid and other non-core types (and
+arrays of them as lists of text), 'infinity' and BC timestamps, intervals with
+months, time '24:00'.
+
+A connection that dies raises ``ConnectionLost`` on the call that notices it
+and is dropped; the next call, or ``connect()``, opens a fresh one. The
+cursor-holding connection is the exception: its loss is expected (the idle
+timeout above) and is repaired transparently once per call.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import json
+import math
+import re
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, NoReturn
+
+import psycopg2
+import psycopg2.extensions
+from psycopg2 import sql
+
+from .base import Backend, Capability
+from .errors import (
+    BackendError,
+    ConnectionFailed,
+    ConnectionLost,
+    NotFound,
+    NotSupported,
+    PermissionDenied,
+    QueryFailed,
+    ReadOnly,
+)
+from .types import Column, Node, NodeKind, Page, ServerInfo
+
+# -- values ---------------------------------------------------------------------
+
+# Types psycopg2 turns into neutral Python values by itself (by OID, after
+# domains are resolved to their base type: the server reports a domain column
+# with its base type's OID). Everything else is selected as ``::text`` (or
+# ``::text[]`` for arrays), so ranges, inet, money, hstore, enums, uuid and
+# user types arrive as the server's own text whatever typecasters other code
+# has registered globally.
+_NEUTRAL_SCALARS = frozenset(
+    {
+        16,  # bool
+        17,  # bytea (memoryview, made bytes below)
+        18,  # "char"
+        19,  # name
+        20, 21, 23, 26,  # int8 int2 int4 oid
+        25, 1042, 1043,  # text bpchar varchar
+        114, 3802,  # json jsonb
+        700, 701, 1700,  # float4 float8 numeric
+        1082, 1083, 1114, 1184, 1186, 1266,  # date time timestamp timestamptz interval timetz
+    }
+)  # fmt: skip
+_BYTEA = 17
+# int8 int2 int4 oid text bpchar varchar name "char" numeric (by value: Decimal
+# may print 1E-7 where PostgreSQL prints 0.0000001; the cast compares equal).
+_EXACT_TEXT = frozenset({20, 21, 23, 26, 25, 1042, 1043, 19, 18, 1700})
+
+_TID_TEXT = re.compile(r"\(\d+,\d+\)")
+
+
+def _build_casters() -> tuple[Any, ...]:
+    """Typecasters that return the server's text instead of a wrong or failing
+    Python value: psycopg2 maps 'infinity' to datetime.max, '24:00' to
+    midnight and '1 mon' to 30 days, and raises ValueError on BC dates or
+    years past 9999, which would fail a whole page over one cell. They run
+    once per value, hence the terse checks."""
+    ext = psycopg2.extensions
+    failures = (ValueError, OverflowError, psycopg2.Error)
+
+    def date_like(base: Any) -> Callable[[str | None, Any], Any]:
+        # 'infinity', '-infinity' and '... BC' are the texts not ending in a digit.
+        def cast(value: str | None, cur: Any) -> Any:
+            if value is None or value[-1] > "9":
+                return value
+            try:
+                return base(value, cur)
+            except failures:
+                return value
+
+        return cast
+
+    def time_like(base: Any) -> Callable[[str | None, Any], Any]:
+        def cast(value: str | None, cur: Any) -> Any:
+            if value is None or value.startswith("24:"):
+                return value
+            try:
+                return base(value, cur)
+            except failures:
+                return value
+
+        return cast
+
+    def interval_like(base: Any) -> Callable[[str | None, Any], Any]:
+        def cast(value: str | None, cur: Any) -> Any:
+            if value is None or "mon" in value or "year" in value:
+                return value
+            try:
+                return base(value, cur)
+            except failures:
+                return value
+
+        return cast
+
+    out: list[Any] = []
+    for base, array, name, wrap in (
+        (ext.PYDATE, ext.PYDATEARRAY, "SS_DATE", date_like),
+        (ext.PYDATETIME, ext.PYDATETIMEARRAY, "SS_TIMESTAMP", date_like),
+        (ext.PYDATETIMETZ, ext.PYDATETIMETZARRAY, "SS_TIMESTAMPTZ", date_like),
+        (ext.PYTIME, ext.PYTIMEARRAY, "SS_TIME", time_like),
+        (ext.PYINTERVAL, ext.PYINTERVALARRAY, "SS_INTERVAL", interval_like),
+    ):
+        scalar = ext.new_type(base.values, name, wrap(base))
+        out += [scalar, ext.new_array_type(array.values, f"{name}_ARRAY", scalar)]
+    return tuple(out)
+
+
+_CASTERS = _build_casters()
+
+
+def _convert_row(row: tuple[Any, ...], positions: list[int]) -> tuple[Any, ...]:
+    values = list(row)
+    for i in positions:
+        values[i] = _neutral(values[i])
+    return tuple(values)
+
+
+def _neutral(value: Any) -> Any:
+    """Driver values that are not neutral yet (bytea and bytea inside arrays)."""
+    if isinstance(value, memoryview):
+        return value.tobytes()
+    if isinstance(value, list):
+        return [_neutral(v) for v in value]
+    return value
+
+
+# -- catalog records -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Col:
+    name: str
+    type_name: str  # format_type(): valid SQL, used to cast cursor keys back
+    select_as: str  # "" | "text" | "text[]"
+    convert: bool  # may hold memoryviews
+    # str() of the fetched value casts back to the same value, so a keyset
+    # cursor can take it from the row instead of selecting key::text too.
+    exact_text: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Relation:
+    db: str
+    schema: str
+    name: str
+    oid: int
+    relkind: str
+    estimate: int | None
+    nblocks: int
+    rows_per_block: float | None
+    columns: tuple[_Col, ...]
+    key: tuple[int, ...]  # positions in ``columns`` of the paging key
+    key_is_primary: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+
+_RELKINDS = {
+    "r": NodeKind.TABLE,
+    "p": NodeKind.TABLE,
+    "v": NodeKind.VIEW,
+    "m": NodeKind.MATVIEW,
+    "f": NodeKind.FOREIGN_TABLE,
+}
+_OTHER_RELKINDS = {
+    "S": "sequence",
+    "i": "index",
+    "I": "partitioned index",
+    "c": "composite type",
+    "t": "TOAST table",
+}
+
+_SQL_DATABASES = """
+SELECT datname FROM pg_catalog.pg_database
+WHERE datallowconn AND NOT datistemplate
+ORDER BY datname
+"""
+
+_SQL_SCHEMAS = """
+SELECT nspname FROM pg_catalog.pg_namespace
+WHERE nspname !~ '^pg_toast' AND nspname !~ '^pg_temp_'
+ORDER BY nspname IN ('pg_catalog', 'information_schema'), nspname
+"""
+
+_SQL_SCHEMA_EXISTS = "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = %s"
+
+_SQL_RELATIONS = """
+SELECT c.relname, c.relkind, c.reltuples::float8
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND NOT c.relispartition
+ORDER BY c.relname
+"""
+
+# One round-trip for everything browse() needs: the relation, its columns
+# (with the base type of domains, to pick how each is selected) and its paging
+# key, the primary key or else the narrowest valid unique index without
+# expressions or predicate over NOT NULL columns.
+_SQL_RELATION = """
+SELECT c.oid, c.relkind, c.reltuples::float8, c.relpages,
+  CASE WHEN c.relkind IN ('r', 'm')
+       THEN pg_catalog.pg_relation_size(c.oid) / current_setting('block_size')::int
+       ELSE 0 END,
+  (SELECT json_agg(json_build_array(
+            a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod),
+            bt.oid::int8, bt.typcategory, bt.typelem::int8) ORDER BY a.attnum)
+     FROM pg_catalog.pg_attribute a
+     JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+     JOIN pg_catalog.pg_type bt
+       ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+    WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+  (SELECT json_build_array(i.indisprimary, (
+            SELECT json_agg(a.attname ORDER BY k.ord)
+              FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+              JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+             WHERE k.ord <= i.indnkeyatts))
+     FROM pg_catalog.pg_index i
+    WHERE i.indrelid = c.oid AND i.indisvalid AND i.indisunique
+      AND (i.indisprimary OR (
+            i.indexprs IS NULL AND i.indpred IS NULL
+            AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                             WHERE a.attrelid = c.oid AND a.attnum = ANY (i.indkey)
+                               AND NOT a.attnotnull)))
+      AND NOT (0 = ANY (i.indkey::int2[]))
+    ORDER BY i.indisprimary DESC, i.indnkeyatts, i.indexrelid
+    LIMIT 1)
+FROM pg_catalog.pg_class c
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = %s AND c.relname = %s
+"""
+
+_ALIAS = sql.Identifier("_r")
+
+
+def _ident(name: str) -> sql.Identifier:
+    # psycopg2 applies %-formatting to the whole query text when parameters
+    # are passed, quoted identifiers included: a table named "50%" must reach
+    # it as "50%%". Every query built with this is executed with a parameter
+    # tuple (possibly empty), so the doubling is always undone.
+    return sql.Identifier(name.replace("%", "%%"))
+
+
+# -- cursors ------------------------------------------------------------------------
+
+
+def _encode_cursor(token: dict[str, Any]) -> str:
+    raw = json.dumps(token, separators=(",", ":"), ensure_ascii=False).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> dict[str, Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        token = json.loads(raw)
+    except (binascii.Error, ValueError) as e:
+        raise _bad_cursor() from e
+    if not isinstance(token, dict) or token.get("m") not in ("k", "t", "h"):
+        raise _bad_cursor()
+    return token
+
+
+def _bad_cursor(detail: str = "") -> QueryFailed:
+    message = "this page cursor is not valid for this relation"
+    return QueryFailed(f"{message}{': ' + detail if detail else ''}", title="Invalid cursor")
+
+
+def _path_digest(path: tuple[str, ...]) -> str:
+    return hashlib.sha1(json.dumps(path).encode()).hexdigest()[:12]
+
+
+@dataclass(eq=False, slots=True)
+class _Held:
+    """A server-side cursor on a database's cursor connection."""
+
+    id: str
+    digest: str
+    conn: Any
+    cur: Any
+    delivered: int = 0  # rows handed out in pages so far
+    buffer: list[tuple[Any, ...]] = field(default_factory=list)  # fetched, not yet handed out
+
+
+class _SessionGone(Exception):
+    """The cursor connection died; the caller reconnects and restarts once."""
+
+
+# -- the backend -----------------------------------------------------------------------
+
+
+class PostgresBackend(Backend):
+    schemes: ClassVar[tuple[str, ...]] = ("postgresql", "postgres")
+    product: ClassVar[str] = "PostgreSQL"
+    capabilities: ClassVar[Capability] = Capability.NONE
+
+    #: How many server-side cursors (views) stay open at once; the least
+    #: recently used is closed first (and restarts by MOVE if used again).
+    max_held_cursors: ClassVar[int] = 8
+    #: idle_in_transaction_session_timeout of the cursor connection, in ms.
+    held_idle_timeout_ms: ClassVar[int] = 60_000
+
+    def __init__(self, url: str, *, read_only: bool = False, connect_timeout: float = 5.0) -> None:
+        super().__init__(url, read_only=read_only, connect_timeout=connect_timeout)
+        self._conns: dict[str, Any] = {}
+        self._cursor_conns: dict[str, Any] = {}
+        self._held: OrderedDict[str, _Held] = OrderedDict()
+        self._primary_db: str | None = None
+        self._params: dict[str, str] | None = None
+        self._relations: dict[tuple[str, ...], _Relation] = {}
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def connect(self) -> None:
+        self.close()
+        conn = self._open(None)
+        self._primary_db = conn.info.dbname
+        self._conns[conn.info.dbname] = conn
+
+    def close(self) -> None:
+        self._held.clear()
+        self._relations.clear()
+        conns = [*self._conns.values(), *self._cursor_conns.values()]
+        self._conns.clear()
+        self._cursor_conns.clear()
+        for conn in conns:
+            # Closing a socket that already died can only fail in ways that
+            # do not matter here: the connection is being thrown away.
+            with contextlib.suppress(psycopg2.Error):
+                conn.close()
+
+    def ping(self) -> float:
+        db = self._primary()
+        conn = self._conn(db)
+        start = time.perf_counter()
+        with self._guard(conn, db):
+            cur = conn.cursor()
+            cur.execute("SELECT 1")
+            cur.fetchone()
+        return time.perf_counter() - start
+
+    def server_info(self) -> ServerInfo:
+        db = self._primary()
+        conn = self._conn(db)
+        info = conn.info
+        version = conn.get_parameter_status("server_version") or str(conn.server_version)
+        host = info.host or ""
+        server = f"{host}:{info.port}" if not host.startswith("/") else f"{host} (socket)"
+        return ServerInfo(
+            product=self.product,
+            version=version,
+            details=(
+                ("database", info.dbname),
+                ("user", info.user),
+                ("server", server),
+                ("read-only", "yes" if self.read_only else "no"),
+            ),
+        )
+
+    # -- catalog -------------------------------------------------------------------------
+
+    def list_children(self, path: tuple[str, ...]) -> list[Node]:
+        if not path:
+            db = self._primary()
+            rows = self._query(db, _SQL_DATABASES)
+            return [
+                Node(path=(name,), name=name, kind=NodeKind.DATABASE, expandable=True)
+                for (name,) in rows
+            ]
+        db = path[0]
+        if len(path) == 1:
+            rows = self._query(db, _SQL_SCHEMAS)
+            return [
+                Node(path=(db, name), name=name, kind=NodeKind.SCHEMA, expandable=True)
+                for (name,) in rows
+            ]
+        schema = path[1]
+        if len(path) == 2:
+            rows = self._query(db, _SQL_RELATIONS, (schema,))
+            if not rows:
+                self._check_schema(db, schema)
+            return [
+                Node(
+                    path=(db, schema, name),
+                    name=name,
+                    kind=_RELKINDS[relkind],
+                    browsable=True,
+                    estimate=_estimate(relkind, reltuples),
+                    detail="partitioned" if relkind == "p" else "",
+                )
+                for name, relkind, reltuples in rows
+            ]
+        if len(path) == 3:
+            self._relation(db, schema, path[2])
+            return []
+        raise NotFound(f"no such path: {'/'.join(path)}")
+
+    def browse(
+        self,
+        path: tuple[str, ...],
+        *,
+        cursor: str | None = None,
+        limit: int = 200,
+        filter: Any = None,
+        sort: Any = None,
+    ) -> Page:
+        if filter is not None or sort is not None:
+            raise NotSupported("filtering and sorting PostgreSQL relations is not supported yet")
+        if limit < 1:
+            raise NotSupported("the page size must be at least 1")
+        if len(path) != 3:
+            self._not_browsable(path)
+        token = _decode_cursor(cursor) if cursor is not None else None
+        db, schema, name = path
+        # A first page reads the catalog afresh; the pages after it reuse that
+        # reading, so one browse keeps the same columns throughout and a next
+        # page costs one query. Any error forgets it.
+        rel = self._relations.get(path) if token is not None else None
+        if rel is None:
+            rel = self._relation(db, schema, name)
+            self._relations[path] = rel
+            while len(self._relations) > 64:
+                del self._relations[next(iter(self._relations))]
+        strategy = self._strategy(rel)
+        if token is not None and token["m"] != strategy:
+            raise _bad_cursor(f"{rel.label} pages differently now; reload it")
+        try:
+            if strategy == "k":
+                return self._browse_keyset(rel, token, limit)
+            if strategy == "t":
+                return self._browse_ctid(rel, token, limit)
+            return self._browse_held(rel, path, token, limit)
+        except BackendError as e:
+            self._relations.pop(path, None)
+            if getattr(e.__cause__, "pgcode", None) == "42P01":
+                raise NotFound(f"table {rel.label} does not exist") from e.__cause__
+            raise
+
+    # -- connections ---------------------------------------------------------------------
+
+    def _primary(self) -> str:
+        if self._primary_db is None:
+            self.connect()
+        assert self._primary_db is not None
+        return self._primary_db
+
+    def _conn(self, db: str) -> Any:
+        """The autocommit connection to ``db``, opened on first use."""
+        primary = self._primary()
+        conn = self._conns.get(db)
+        if conn is not None and not conn.closed:
+            return conn
+        conn = self._open(db, check_exists=db != primary)
+        self._conns[db] = conn
+        return conn
+
+    def _cursor_conn(self, db: str) -> Any:
+        """The connection of ``db`` that holds server-side cursors in a transaction."""
+        conn = self._cursor_conns.get(db)
+        if conn is not None and not conn.closed:
+            return conn
+        self._conn(db)  # resolves NotFound for an unknown database first
+        conn = self._open(db)
+        with self._guard(conn, db):
+            cur = conn.cursor()
+            # A re-declared cursor must see rows in the same order to skip
+            # exactly the rows already delivered; a synchronized scan would
+            # start wherever another scan of the table currently is.
+            cur.execute("SET synchronize_seqscans = off")
+            if conn.server_version >= 90600:
+                cur.execute(
+                    "SELECT set_config('idle_in_transaction_session_timeout', %s, false)",
+                    (str(self.held_idle_timeout_ms),),
+                )
+            conn.set_session(autocommit=False)
+        self._cursor_conns[db] = conn
+        return conn
+
+    def _dsn_params(self) -> dict[str, str]:
+        if self._params is None:
+            try:
+                self._params = dict(psycopg2.extensions.parse_dsn(self.url))
+            except psycopg2.Error as e:
+                raise ConnectionFailed(
+                    f"invalid PostgreSQL URL {self.display_url}: {self._message(e)}"
+                ) from e
+        return self._params
+
+    def _open(self, db: str | None, *, check_exists: bool = False) -> Any:
+        params = dict(self._dsn_params())
+        if db is not None:
+            params["dbname"] = db
+        # libpq rounds up to whole seconds and treats anything below 2 as 2;
+        # it bounds each address tried, including a server that accepts TCP
+        # and never answers. A connect_timeout in the URL wins.
+        params.setdefault("connect_timeout", str(max(2, math.ceil(self.connect_timeout))))
+        params.setdefault("application_name", "storescope")
+        try:
+            conn = psycopg2.connect(**params)
+        except psycopg2.Error as e:
+            if check_exists and db is not None and not self._database_exists(db):
+                raise NotFound(f"database {db} does not exist") from e
+            raise ConnectionFailed(self._message(e, full=True)) from e
+        try:
+            conn.autocommit = True
+            if self.read_only:
+                conn.set_session(readonly=True)
+            for caster in _CASTERS:
+                psycopg2.extensions.register_type(caster, conn)
+        except psycopg2.Error as e:
+            conn.close()
+            raise ConnectionFailed(self._message(e)) from e
+        return conn
+
+    def _database_exists(self, db: str) -> bool:
+        primary = self._conns.get(self._primary_db or "")
+        if primary is None or primary.closed:
+            return True  # cannot tell: report the connection error as it is
+        try:
+            cur = primary.cursor()
+            cur.execute("SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s", (db,))
+            return cur.fetchone() is not None
+        except psycopg2.Error:
+            # The caller reports the original connection error instead; a
+            # dead primary connection is noticed by the next call that uses it.
+            return True
+
+    def _forget(self, db: str, conn: Any) -> None:
+        if self._conns.get(db) is conn:
+            del self._conns[db]
+        if self._cursor_conns.get(db) is conn:
+            del self._cursor_conns[db]
+            for handle_id in [h.id for h in self._held.values() if h.conn is conn]:
+                del self._held[handle_id]
+        with contextlib.suppress(psycopg2.Error):
+            conn.close()
+
+    # -- errors ----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _guard(self, conn: Any, db: str) -> Iterator[None]:
+        """Translate psycopg2 errors raised on ``conn`` into backend errors."""
+        try:
+            yield
+        except psycopg2.Error as e:
+            raise self._translate(e, conn, db) from e
+
+    def _translate(self, e: psycopg2.Error, conn: Any, db: str) -> BackendError:
+        message = self._message(e)
+        if conn.closed:
+            self._forget(db, conn)
+            return ConnectionLost(f"the connection to database {db} was lost: {message}")
+        code = e.pgcode or ""
+        if code == "42501":
+            return PermissionDenied(message)
+        if code in ("42P01", "3F000", "3D000"):
+            return NotFound(message)
+        if code == "25006":
+            return ReadOnly(message)
+        return QueryFailed(message)
+
+    def _message(self, e: psycopg2.Error, *, full: bool = False) -> str:
+        diag = getattr(e, "diag", None)
+        primary = diag.message_primary if diag is not None else None
+        if primary:
+            text = str(primary)
+        else:
+            lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
+            text = " ".join(lines) if full else (lines[0] if lines else type(e).__name__)
+        # libpq does not echo passwords; this is a second line of defence.
+        password = self._params.get("password") if self._params else None
+        if password and len(password) >= 4:
+            text = text.replace(password, "***")
+        return text
+
+    def _not_browsable(self, path: tuple[str, ...]) -> NoReturn:
+        if not path:
+            raise NotSupported("pick a table or view to browse")
+        if len(path) > 3:
+            raise NotFound(f"no such path: {'/'.join(path)}")
+        if len(path) == 1:
+            self._conn(path[0])
+            raise NotSupported(f"{path[0]} is a database; pick a table or view to browse")
+        self._check_schema(path[0], path[1])
+        raise NotSupported(f"{path[1]} is a schema; pick a table or view to browse")
+
+    # -- catalog helpers ---------------------------------------------------------------------
+
+    def _query(self, db: str, query: Any, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """A bounded query on ``db``'s autocommit connection (catalog reads)."""
+        conn = self._conn(db)
+        with self._guard(conn, db):
+            cur = conn.cursor()
+            cur.execute(query, params)
+            return list(cur.fetchall())
+
+    def _check_schema(self, db: str, schema: str) -> None:
+        if not self._query(db, _SQL_SCHEMA_EXISTS, (schema,)):
+            raise NotFound(f"schema {schema} does not exist in database {db}")
+
+    def _relation(self, db: str, schema: str, name: str) -> _Relation:
+        rows = self._query(db, _SQL_RELATION, (schema, name))
+        if not rows:
+            self._check_schema(db, schema)
+            raise NotFound(f"table {schema}.{name} does not exist")
+        oid, relkind, reltuples, relpages, nblocks, cols, key = rows[0]
+        if relkind not in _RELKINDS:
+            what = _OTHER_RELKINDS.get(relkind, "relation")
+            raise NotSupported(f"{schema}.{name} is a {what}, not a table or view")
+        columns = tuple(_column(*c) for c in cols or ())
+        key_pos: tuple[int, ...] = ()
+        key_is_primary = False
+        if key is not None:
+            names = [c.name for c in columns]
+            key_is_primary = bool(key[0])
+            key_pos = tuple(names.index(k) for k in key[1] or ())
+        return _Relation(
+            db=db,
+            schema=schema,
+            name=name,
+            oid=oid,
+            relkind=relkind,
+            estimate=_estimate(relkind, reltuples),
+            nblocks=int(nblocks or 0),
+            rows_per_block=reltuples / relpages if reltuples > 0 and relpages > 0 else None,
+            columns=columns,
+            key=key_pos,
+            key_is_primary=key_is_primary,
+        )
+
+    def _strategy(self, rel: _Relation) -> str:
+        if rel.key:
+            return "k"
+        if rel.relkind in ("r", "m") and self._conn(rel.db).server_version >= 140000:
+            return "t"  # TID Range Scan exists from PG 14
+        return "h"
+
+    # -- paging ------------------------------------------------------------------------------
+
+    def _select_list(self, rel: _Relation, extra: list[sql.Composable]) -> sql.Composable:
+        items: list[sql.Composable] = []
+        for col in rel.columns:
+            ref = sql.SQL("{}.{}").format(_ALIAS, _ident(col.name))
+            if col.select_as:
+                ref = sql.SQL("{}::{}").format(ref, sql.SQL(col.select_as))
+            items.append(ref)
+        return sql.SQL(", ").join(items + extra)
+
+    def _page(
+        self, rel: _Relation, rows: list[tuple[Any, ...]], limit: int, next_cursor: str | None
+    ) -> Page:
+        n = len(rel.columns)
+        body = rows[:limit]
+        if body and len(body[0]) != n:
+            body = [row[:n] for row in body]  # drop the cursor's key/ctid columns
+        converters = [i for i, c in enumerate(rel.columns) if c.convert]
+        if converters:
+            body = [_convert_row(row, converters) for row in body]
+        key = set(rel.key) if rel.key_is_primary else set()
+        columns = tuple(
+            Column(name=c.name, type_name=c.type_name, primary_key=i in key)
+            for i, c in enumerate(rel.columns)
+        )
+        return Page(
+            columns=columns,
+            rows=tuple(body),
+            next_cursor=next_cursor,
+            total_estimate=rel.estimate,
+        )
+
+    def _browse_keyset(self, rel: _Relation, token: dict[str, Any] | None, limit: int) -> Page:
+        keys = [rel.columns[i] for i in rel.key]
+        key_refs = [sql.SQL("{}.{}").format(_ALIAS, _ident(k.name)) for k in keys]
+        from_row = all(k.exact_text for k in keys)
+        extra = [] if from_row else [sql.SQL("{}::text").format(r) for r in key_refs]
+        select = self._select_list(rel, extra)
+        params: list[Any] = []
+        where: sql.Composable = sql.SQL("")
+        if token is not None:
+            values = token.get("v")
+            if token.get("c") != [k.name for k in keys]:
+                raise _bad_cursor(f"the key of {rel.label} changed since the last page; reload it")
+            if not isinstance(values, list) or len(values) != len(keys):
+                raise _bad_cursor()
+            where = sql.SQL(" WHERE ({}) > ({})").format(
+                sql.SQL(", ").join(key_refs),
+                sql.SQL(", ").join(
+                    sql.SQL("CAST(%s AS {})").format(sql.SQL(k.type_name)) for k in keys
+                ),
+            )
+            params.extend(values)
+        query = sql.SQL("SELECT {} FROM {}.{} AS {}{} ORDER BY {} LIMIT %s").format(
+            select,
+            _ident(rel.schema),
+            _ident(rel.name),
+            _ALIAS,
+            where,
+            sql.SQL(", ").join(key_refs),
+        )
+        params.append(limit + 1)
+        rows = self._query(rel.db, query, tuple(params))
+        next_cursor = None
+        if len(rows) > limit:
+            row = rows[limit - 1]
+            last = [str(row[i]) for i in rel.key] if from_row else list(row[len(rel.columns) :])
+            next_cursor = _encode_cursor({"m": "k", "c": [k.name for k in keys], "v": last})
+        return self._page(rel, rows, limit, next_cursor)
+
+    def _browse_ctid(self, rel: _Relation, token: dict[str, Any] | None, limit: int) -> Page:
+        after = "(0,0)"  # offset 0 never holds a row: "> (b,0)" starts at block b
+        if token is not None:
+            after = token.get("v", "")
+            if not isinstance(after, str) or not _TID_TEXT.fullmatch(after):
+                raise _bad_cursor()
+        ctid = sql.SQL("{}.ctid").format(_ALIAS)
+        base = sql.SQL("SELECT {} FROM {}.{} AS {} WHERE {} > CAST(%s AS tid)").format(
+            self._select_list(rel, [ctid]),
+            _ident(rel.schema),
+            _ident(rel.name),
+            _ALIAS,
+            ctid,
+        )
+        bounded = sql.SQL("{} AND {} < CAST(%s AS tid) ORDER BY {} LIMIT %s").format(
+            base, ctid, ctid
+        )
+        open_ended = sql.SQL("{} ORDER BY {} LIMIT %s").format(base, ctid)
+        need = limit + 1
+        block = int(after[1:].split(",", 1)[0])
+        density = rel.rows_per_block or 50.0
+        window = max(1, math.ceil(need / density * 1.2))
+        rows: list[tuple[Any, ...]] = []
+        while len(rows) < need:
+            end = block + window
+            if end >= rel.nblocks:
+                # Last window: no upper bound, so rows appended to the table
+                # since the catalog was read are not missed.
+                rows += self._query(rel.db, open_ended, (after, need - len(rows)))
+                break
+            rows += self._query(rel.db, bounded, (after, f"({end},0)", need - len(rows)))
+            after, block, window = f"({end},0)", end, window * 2
+        next_cursor = None
+        if len(rows) > limit:
+            next_cursor = _encode_cursor({"m": "t", "v": rows[limit - 1][-1]})
+        return self._page(rel, rows, limit, next_cursor)
+
+    def _browse_held(
+        self, rel: _Relation, path: tuple[str, ...], token: dict[str, Any] | None, limit: int
+    ) -> Page:
+        digest = _path_digest(path)
+        if token is None:
+            # A first page starts a fresh result; an older handle on the same
+            # relation would only hold a stale snapshot (and restarts if used).
+            for handle in [h for h in self._held.values() if h.digest == digest]:
+                self._close_held(handle)
+            handle_id, position = secrets.token_hex(8), 0
+        else:
+            given_id, given_position = token.get("h"), token.get("p")
+            if token.get("d") != digest or not isinstance(given_id, str):
+                raise _bad_cursor()
+            if not isinstance(given_position, int) or given_position < 0:
+                raise _bad_cursor()
+            handle_id, position = given_id, given_position
+        try:
+            return self._held_page(rel, handle_id, digest, position, limit)
+        except _SessionGone:
+            pass
+        try:
+            return self._held_page(rel, handle_id, digest, position, limit)
+        except _SessionGone as e:
+            raise ConnectionLost(f"the connection to database {rel.db} was lost: {e}") from (
+                e.__cause__
+            )
+        except ConnectionFailed as e:
+            raise ConnectionLost(str(e)) from e.__cause__
+
+    def _held_page(
+        self, rel: _Relation, handle_id: str, digest: str, position: int, limit: int
+    ) -> Page:
+        conn = self._cursor_conn(rel.db)
+        handle = self._held.get(handle_id)
+        if handle is not None and (
+            handle.conn is not conn or handle.digest != digest or handle.delivered > position
+        ):
+            self._close_held(handle)
+            handle = None
+        try:
+            if handle is None:
+                handle = self._declare(conn, rel, handle_id, digest)
+            self._held.move_to_end(handle.id)
+            skip = position - handle.delivered
+            if skip > 0:
+                dropped = min(skip, len(handle.buffer))
+                del handle.buffer[:dropped]
+                if skip > dropped:
+                    handle.cur.scroll(skip - dropped)  # MOVE on the server
+                handle.delivered = position
+            rows, handle.buffer = handle.buffer, []
+            if len(rows) <= limit:
+                rows += handle.cur.fetchmany(limit + 1 - len(rows))
+        except psycopg2.Error as e:
+            self._held_failed(conn, rel.db, e)
+        handle.buffer = rows[limit:]
+        handle.delivered = position + min(len(rows), limit)
+        next_cursor = None
+        if handle.buffer:
+            next_cursor = _encode_cursor(
+                {"m": "h", "h": handle.id, "p": handle.delivered, "d": digest}
+            )
+        else:
+            self._close_held(handle)
+        return self._page(rel, rows, limit, next_cursor)
+
+    def _declare(self, conn: Any, rel: _Relation, handle_id: str, digest: str) -> _Held:
+        while len(self._held) >= self.max_held_cursors:
+            self._close_held(next(iter(self._held.values())))
+        query = sql.SQL("SELECT {} FROM {}.{} AS {}").format(
+            self._select_list(rel, []), _ident(rel.schema), _ident(rel.name), _ALIAS
+        )
+        cur = conn.cursor(name=f"storescope_{handle_id}", scrollable=False)
+        cur.itersize = 1000
+        cur.execute(query, ())
+        handle = _Held(id=handle_id, digest=digest, conn=conn, cur=cur)
+        self._held[handle_id] = handle
+        return handle
+
+    def _held_failed(self, conn: Any, db: str, e: psycopg2.Error) -> NoReturn:
+        """After an error the cursor connection's transaction is aborted, which
+        closes every cursor on it: drop them all (they restart when used)."""
+        if conn.closed:
+            self._forget(db, conn)
+            raise _SessionGone(self._message(e)) from e
+        for handle_id in [h.id for h in self._held.values() if h.conn is conn]:
+            del self._held[handle_id]
+        try:
+            conn.rollback()
+        except psycopg2.Error as rollback_error:
+            self._forget(db, conn)
+            raise _SessionGone(self._message(rollback_error)) from rollback_error
+        raise self._translate(e, conn, db) from e
+
+    def _close_held(self, handle: _Held) -> None:
+        self._held.pop(handle.id, None)
+        conn = handle.conn
+        if conn.closed:
+            return
+        try:
+            handle.cur.close()
+            if not any(h.conn is conn for h in self._held.values()):
+                # End the transaction: no snapshot or lock outlives the last cursor.
+                conn.rollback()
+        except psycopg2.Error:
+            # The session is unusable; the next cursor opens a new one.
+            for db, c in list(self._cursor_conns.items()):
+                if c is conn:
+                    self._forget(db, conn)
+
+    # -- test hooks ---------------------------------------------------------------------------
+
+    def _session_setting(self, db: str, name: str) -> str:
+        """``current_setting(name)`` on ``db``'s connection (for tests)."""
+        rows = self._query(db, "SELECT current_setting(%s)", (name,))
+        return str(rows[0][0])
+
+
+def _estimate(relkind: str, reltuples: float) -> int | None:
+    # Views have no row count; -1 means never vacuumed or analyzed (PG 14+).
+    if relkind == "v" or reltuples is None or reltuples < 0:
+        return None
+    return int(reltuples)
+
+
+def _column(name: str, type_name: str, base_oid: int, category: str, elem: int) -> _Col:
+    if base_oid in _NEUTRAL_SCALARS or category == "A" and elem in _NEUTRAL_SCALARS:
+        select_as = ""
+    elif category == "A" and elem:
+        select_as = "text[]"
+    else:
+        select_as = "text"
+    convert = base_oid == _BYTEA or (category == "A" and elem == _BYTEA)
+    exact_text = select_as == "text" or base_oid in _EXACT_TEXT
+    return _Col(name, type_name, select_as, convert, exact_text)

@@ -1,0 +1,105 @@
+"""Conformance harness for PostgreSQL: seeds through raw psycopg2 into a
+dedicated database, ``conformance``, while the backend under test connects to
+``postgres``, so listing several databases and opening a second one lazily
+are exercised on every run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import psycopg2
+from psycopg2 import sql
+
+from backends import sandbox
+from backends.base import Backend
+from backends.types import Page
+
+DATABASE = "conformance"
+SCHEMA = "public"
+
+
+class PostgresHarness:
+    kind = "postgres"
+
+    def __init__(self, server: sandbox.Server) -> None:
+        self.server = server
+        self.url = server.url
+        self._seeded: set[tuple[str, int]] = set()
+        admin = psycopg2.connect(server.url)
+        admin.autocommit = True
+        try:
+            cur = admin.cursor()
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
+            if cur.fetchone() is None:
+                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+        finally:
+            admin.close()
+        self._conn = psycopg2.connect(server.url, dbname=DATABASE)
+        self._conn.autocommit = True
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _table(self, name: str) -> sql.Composable:
+        # Doubled '%': psycopg2 %-formats the whole query text, identifiers
+        # included, whenever parameters are passed (always, here).
+        return sql.SQL("{}.{}").format(
+            sql.Identifier(SCHEMA), sql.Identifier(name.replace("%", "%%"))
+        )
+
+    def seed_records(self, name: str, n: int) -> tuple[str, ...]:
+        path = (DATABASE, SCHEMA, name)
+        if (name, n) in self._seeded:
+            return path
+        table = self._table(name)
+        cur = self._conn.cursor()
+        cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(table), ())
+        cur.execute(
+            sql.SQL(
+                "CREATE TABLE {} (id integer PRIMARY KEY, label text NOT NULL, amount numeric(10, 2))"
+            ).format(table),
+            (),
+        )
+        cur.execute(
+            sql.SQL(
+                "INSERT INTO {} SELECT g, 'row ' || g, g * 1.5 FROM generate_series(1, %s) AS g"
+            ).format(table),
+            (n,),
+        )
+        cur.execute(sql.SQL("ANALYZE {}").format(table), ())
+        self._seeded.add((name, n))
+        return path
+
+    def make_empty(self) -> tuple[str, ...]:
+        name = "empty_table"
+        table = self._table(name)
+        cur = self._conn.cursor()
+        cur.execute(
+            sql.SQL("CREATE TABLE IF NOT EXISTS {} (id integer PRIMARY KEY, label text)").format(
+                table
+            ),
+            (),
+        )
+        return (DATABASE, SCHEMA, name)
+
+    def record_ids(self, page: Page) -> list[str]:
+        index = [c.name for c in page.columns].index("id")
+        return [str(row[index]) for row in page.rows]
+
+    def seeded_ids(self, path: tuple[str, ...]) -> set[str]:
+        name = path[-1]
+        cur = self._conn.cursor()
+        cur.execute(sql.SQL("SELECT id FROM {}").format(self._table(name)), ())
+        return {str(row[0]) for row in cur.fetchall()}
+
+    def missing_path(self) -> tuple[str, ...]:
+        return (DATABASE, SCHEMA, "no_such_table")
+
+    def url_for_port(self, port: int) -> str:
+        return f"postgresql://{sandbox.PG_USER}:{sandbox.PG_PASSWORD}@127.0.0.1:{port}/postgres"
+
+    def driver_error(self, backend: Backend) -> Callable[[], Any]:
+        # Opening a database that is not there fails inside libpq's connect
+        # (OperationalError); the backend reports it as NotFound from it.
+        return lambda: backend.browse(("no_such_database", SCHEMA, "t"), limit=5)

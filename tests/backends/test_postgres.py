@@ -1,0 +1,501 @@
+"""PostgreSQL-specific behaviour, against the real sandbox server: paging over
+every kind of relation and key, values as plain Python, catalog listing, and
+what a user sees when a connection, a password or a table goes wrong."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import psycopg2
+import pytest
+
+from backends import open_backend, sandbox
+from backends.errors import (
+    ConnectionFailed,
+    ConnectionLost,
+    NotFound,
+    NotSupported,
+    PermissionDenied,
+    QueryFailed,
+    ReadOnly,
+)
+from backends.postgres import PostgresBackend
+from backends.types import NodeKind
+
+DB = "pgtests"
+_names = itertools.count()
+
+
+def _url(server: sandbox.Server, db: str = DB, **query: str) -> str:
+    base = server.url.rsplit("/", 1)[0] + f"/{db}"
+    if query:
+        base += "?" + "&".join(f"{k}={v}" for k, v in query.items())
+    return base
+
+
+@pytest.fixture(scope="module")
+def admin(pg_server: sandbox.Server) -> Iterator[Any]:
+    """A raw autocommit psycopg2 connection to the test database (setup only)."""
+    conn = psycopg2.connect(pg_server.url)
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB,))
+    if cur.fetchone() is None:
+        cur.execute(f"CREATE DATABASE {DB}")
+    conn.close()
+    conn = psycopg2.connect(_url(pg_server))
+    conn.autocommit = True
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def backend(pg_server: sandbox.Server, admin: Any) -> Iterator[PostgresBackend]:
+    b = open_backend(_url(pg_server))
+    assert isinstance(b, PostgresBackend)
+    b.connect()
+    yield b
+    b.close()
+
+
+def run(admin: Any, statement: str, params: tuple[Any, ...] | None = None) -> None:
+    admin.cursor().execute(statement, params)
+
+
+def fresh(prefix: str) -> str:
+    return f"{prefix}_{next(_names)}"
+
+
+def walk(b: PostgresBackend, path: tuple[str, ...], limit: int) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
+    cursor: str | None = None
+    for _ in range(100_000):
+        page = b.browse(path, cursor=cursor, limit=limit)
+        assert len(page.rows) <= limit
+        if page.next_cursor is not None:
+            assert len(page.rows) == limit
+        rows.extend(page.rows)
+        cursor = page.next_cursor
+        if cursor is None:
+            return rows
+    raise AssertionError("paging never ended")
+
+
+# -- paging -------------------------------------------------------------------------
+
+
+def test_composite_key_pages_join_with_ties_in_the_first_column(
+    backend: PostgresBackend, admin: Any
+) -> None:
+    t = fresh("composite")
+    run(admin, f"CREATE TABLE {t} (a int, b text, v int, PRIMARY KEY (a, b))")
+    # 7 rows share each value of a, so pages often cut inside a run of ties.
+    run(admin, f"INSERT INTO {t} SELECT g / 7, 'k' || (g % 7), g FROM generate_series(0, 299) g")
+    for limit in (1, 5, 13):
+        rows = walk(backend, (DB, "public", t), limit)
+        assert sorted(r[2] for r in rows) == list(range(300))
+        assert [(r[0], r[1]) for r in rows] == sorted((r[0], r[1]) for r in rows)
+    page = backend.browse((DB, "public", t), limit=1)
+    assert [(c.name, c.primary_key) for c in page.columns] == [
+        ("a", True),
+        ("b", True),
+        ("v", False),
+    ]
+
+
+ODD_TEXT_KEYS = [
+    "O'Brien", 'say "hi"', "ünïcödé", "emoji 🎉", "", " leading", "trailing ", "back\\slash",
+    "50%", "%s", "a/b", "tab\tin", "new\nline", "ÄÖÜ", "zz", "Z", "'; DROP TABLE x; --",
+]  # fmt: skip
+
+
+def test_text_primary_key_with_quotes_and_unicode_pages_exactly(
+    backend: PostgresBackend, admin: Any
+) -> None:
+    t = fresh("textkey")
+    # The key column's own name is odd too: quotes, '%s' and non-ASCII.
+    run(admin, f'CREATE TABLE {t} ("Key ""%%s"" ü" text PRIMARY KEY, n int)', ())
+    for i, k in enumerate(ODD_TEXT_KEYS):
+        run(admin, f"INSERT INTO {t} VALUES (%s, %s)", (k, i))
+    for limit in (1, 2, 5):
+        rows = walk(backend, (DB, "public", t), limit)
+        assert sorted(r[0] for r in rows) == sorted(ODD_TEXT_KEYS)
+        assert len(rows) == len(ODD_TEXT_KEYS)
+    columns = backend.browse((DB, "public", t), limit=1).columns
+    assert columns[0].name == 'Key "%s" ü' and columns[0].primary_key
+
+
+@pytest.mark.parametrize(
+    ("pk_type", "values_sql"),
+    [
+        ("numeric", "(g * 1.000000000000000000001)::numeric"),
+        ("numeric", "(g - 30) * 0.00000001"),  # Decimal prints some as 1E-7
+        ("character(6)", "lpad(g::text, 3, 'x')"),
+        ("bigint", "g * 100000000000 - 3000000000000"),
+        ("timestamptz", "timestamptz '2024-01-01 00:00:00.000001+00' + g * interval '1.000001 s'"),
+        ("uuid", "md5(g::text)::uuid"),
+        ("float8", "g / 3.0::float8"),
+        ("date", "date '2000-01-01' + g"),
+        ("bytea", "decode(md5(g::text), 'hex')"),
+        ("varchar(40)", "repeat('é', g % 5) || g"),
+    ],
+)
+def test_keys_of_every_common_type_round_trip_through_the_cursor(
+    backend: PostgresBackend, admin: Any, pk_type: str, values_sql: str
+) -> None:
+    t = fresh("typed_key")
+    run(admin, f"CREATE TABLE {t} (k {pk_type} PRIMARY KEY, n int)")
+    run(admin, f"INSERT INTO {t} SELECT {values_sql}, g FROM generate_series(1, 60) g")
+    rows = walk(backend, (DB, "public", t), 7)
+    assert sorted(r[1] for r in rows) == list(range(1, 61))
+
+
+def test_table_without_key_pages_by_position_across_holes(
+    backend: PostgresBackend, admin: Any
+) -> None:
+    t = fresh("heap")
+    run(admin, f"CREATE TABLE {t} (n int, pad text)")
+    run(admin, f"INSERT INTO {t} SELECT g, repeat('x', 200) FROM generate_series(1, 3000) g")
+    run(admin, f"ANALYZE {t}")
+    # Every third row, and then a long run of whole blocks, become holes.
+    run(admin, f"DELETE FROM {t} WHERE n % 3 = 0 OR n BETWEEN 700 AND 2400")
+    expected = sorted(n for n in range(1, 3001) if n % 3 and not 700 <= n <= 2400)
+    for limit in (1, 9, 100):
+        rows = walk(backend, (DB, "public", t), limit)
+        assert [r[0] for r in rows] == expected
+
+
+def test_table_without_key_that_was_never_analyzed_pages(
+    backend: PostgresBackend, admin: Any
+) -> None:
+    t = fresh("heap_fresh")
+    run(admin, f"CREATE TABLE {t} (n int)")
+    run(admin, f"INSERT INTO {t} SELECT generate_series(1, 2500)")
+    rows = walk(backend, (DB, "public", t), 333)
+    assert [r[0] for r in rows] == list(range(1, 2501))
+
+
+def test_view_pages_join_without_gaps(backend: PostgresBackend, admin: Any) -> None:
+    t, v = fresh("base"), fresh("view")
+    run(admin, f"CREATE TABLE {t} (id int PRIMARY KEY, label text)")
+    run(admin, f"INSERT INTO {t} SELECT g, 'r' || g FROM generate_series(1, 500) g")
+    run(admin, f"CREATE VIEW {v} AS SELECT id, upper(label) AS label FROM {t} WHERE id % 2 = 0")
+    for limit in (1, 7, 250, 1000):
+        rows = walk(backend, (DB, "public", v), limit)
+        assert sorted(r[0] for r in rows) == list(range(2, 501, 2))
+    node = [n for n in backend.list_children((DB, "public")) if n.name == v][0]
+    assert node.kind is NodeKind.VIEW and node.browsable and node.estimate is None
+
+
+def test_view_page_asked_again_or_after_its_session_died_gives_the_same_rows(
+    backend: PostgresBackend, admin: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(PostgresBackend, "held_idle_timeout_ms", 300)
+    t, v = fresh("base"), fresh("view")
+    run(admin, f"CREATE TABLE {t} AS SELECT g AS n FROM generate_series(1, 100) g")
+    run(admin, f"CREATE VIEW {v} AS SELECT n FROM {t}")
+    path = (DB, "public", v)
+    first = backend.browse(path, limit=10)
+    second = backend.browse(path, cursor=first.next_cursor, limit=10)
+    third = backend.browse(path, cursor=second.next_cursor, limit=10)
+    again = backend.browse(path, cursor=first.next_cursor, limit=10)
+    assert again.rows == second.rows
+    time.sleep(0.8)  # the server ends the idle transaction holding the cursor
+    fourth = backend.browse(path, cursor=third.next_cursor, limit=10)
+    assert [r[0] for r in first.rows + second.rows + third.rows + fourth.rows] == list(range(1, 41))
+
+
+def test_matview_pages(backend: PostgresBackend, admin: Any) -> None:
+    m = fresh("matview")
+    run(
+        admin,
+        f"CREATE MATERIALIZED VIEW {m} AS SELECT g AS n, g * 2 AS twice FROM generate_series(1, 777) g",
+    )
+    rows = walk(backend, (DB, "public", m), 50)
+    assert sorted(r[0] for r in rows) == list(range(1, 778))
+    node = [n for n in backend.list_children((DB, "public")) if n.name == m][0]
+    assert node.kind is NodeKind.MATVIEW
+
+
+def test_foreign_table_pages(backend: PostgresBackend, admin: Any) -> None:
+    cur = admin.cursor()
+    cur.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'file_fdw'")
+    if cur.fetchone() is None:
+        pytest.skip("file_fdw is not installed with this PostgreSQL")
+    f = fresh("foreign")
+    run(admin, "CREATE EXTENSION IF NOT EXISTS file_fdw")
+    run(admin, "CREATE SERVER IF NOT EXISTS files FOREIGN DATA WRAPPER file_fdw")
+    run(admin, f"CREATE FOREIGN TABLE {f} (n int) SERVER files OPTIONS (program 'seq 1 250')")
+    node = [n for n in backend.list_children((DB, "public")) if n.name == f][0]
+    assert node.kind is NodeKind.FOREIGN_TABLE and node.browsable
+    assert [r[0] for r in walk(backend, (DB, "public", f), 60)] == list(range(1, 251))
+
+
+def test_partitioned_table_lists_its_parent_only_and_pages_all_partitions(
+    backend: PostgresBackend, admin: Any
+) -> None:
+    p = fresh("parted")
+    run(admin, f"CREATE TABLE {p} (id int PRIMARY KEY, v text) PARTITION BY RANGE (id)")
+    run(admin, f"CREATE TABLE {p}_low PARTITION OF {p} FOR VALUES FROM (0) TO (100)")
+    run(admin, f"CREATE TABLE {p}_high PARTITION OF {p} FOR VALUES FROM (100) TO (1000)")
+    run(admin, f"INSERT INTO {p} SELECT g, 'v' FROM generate_series(0, 299) g")
+    names = {n.name: n for n in backend.list_children((DB, "public"))}
+    assert p in names and f"{p}_low" not in names and f"{p}_high" not in names
+    assert names[p].kind is NodeKind.TABLE
+    assert [r[0] for r in walk(backend, (DB, "public", p), 40)] == list(range(300))
+
+
+def test_table_dropped_between_pages_is_not_found(backend: PostgresBackend, admin: Any) -> None:
+    t = fresh("doomed")
+    run(admin, f"CREATE TABLE {t} (id int PRIMARY KEY)")
+    run(admin, f"INSERT INTO {t} SELECT generate_series(1, 20)")
+    page = backend.browse((DB, "public", t), limit=5)
+    run(admin, f"DROP TABLE {t}")
+    with pytest.raises(NotFound, match=f"table public.{t} does not exist"):
+        backend.browse((DB, "public", t), cursor=page.next_cursor, limit=5)
+    with pytest.raises(NotFound, match=f"table public.{t} does not exist"):
+        backend.browse((DB, "public", t), limit=5)
+
+
+def test_unknown_database_schema_and_table_are_not_found(backend: PostgresBackend) -> None:
+    with pytest.raises(NotFound, match="database nodb does not exist"):
+        backend.list_children(("nodb",))
+    with pytest.raises(NotFound, match="schema nosuch does not exist"):
+        backend.list_children((DB, "nosuch"))
+    with pytest.raises(NotFound, match="table public.nosuch does not exist"):
+        backend.browse((DB, "public", "nosuch"), limit=5)
+    with pytest.raises(NotSupported):
+        backend.browse((DB, "public"), limit=5)
+
+
+def test_filter_and_sort_are_not_supported_yet(backend: PostgresBackend, admin: Any) -> None:
+    with pytest.raises(NotSupported):
+        backend.browse((DB, "public", "x"), limit=5, filter="id > 1")
+    with pytest.raises(NotSupported):
+        backend.browse((DB, "public", "x"), limit=5, sort="id")
+
+
+# -- values ---------------------------------------------------------------------------
+
+
+def test_values_come_out_as_plain_python(backend: PostgresBackend, admin: Any) -> None:
+    t = fresh("types")
+    run(
+        admin,
+        f"""CREATE TABLE {t} AS SELECT
+          123456789012345678901234.567890::numeric(30, 6) AS big,
+          '{{"a": [1, 2], "b": {{"c": null}}}}'::jsonb AS doc,
+          '\\x00ff10'::bytea AS raw,
+          'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid AS id,
+          ARRAY[1, 2, NULL]::int[] AS ints,
+          ARRAY['x', NULL]::text[] AS texts,
+          ARRAY['a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid] AS uuids,
+          '2024-03-01 12:30:00.5+02'::timestamptz AS at,
+          '[1,5)'::int4range AS range,
+          '10.0.0.1/8'::inet AS addr,
+          'infinity'::timestamp AS forever,
+          '0044-03-15 BC'::date AS ides,
+          '1 mon 2 days'::interval AS month,
+          '02:00:03'::interval AS span,
+          'NaN'::float8 AS nan,
+          ARRAY['\\x01'::bytea, NULL] AS raws,
+          ARRAY['infinity'::date, '2020-01-02'] AS dates,
+          ARRAY[1.5, 2]::numeric[] AS decimals""",
+    )
+    page = backend.browse((DB, "public", t), limit=5)
+    row = dict(zip([c.name for c in page.columns], page.rows[0], strict=True))
+    assert row["big"] == Decimal("123456789012345678901234.567890")
+    assert isinstance(row["big"], Decimal)
+    assert row["doc"] == {"a": [1, 2], "b": {"c": None}}
+    assert row["raw"] == b"\x00\xff\x10" and type(row["raw"]) is bytes
+    assert row["id"] == "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
+    assert row["ints"] == [1, 2, None]
+    assert row["texts"] == ["x", None]
+    assert row["uuids"] == ["a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"]
+    at = row["at"]
+    assert isinstance(at, dt.datetime) and at.tzinfo is not None
+    assert at == dt.datetime(2024, 3, 1, 10, 30, 0, 500000, tzinfo=dt.UTC)
+    assert row["range"] == "[1,5)"
+    assert row["addr"] == "10.0.0.1/8"
+    assert row["forever"] == "infinity"
+    assert row["ides"] == "0044-03-15 BC"
+    assert row["month"] == "1 mon 2 days"
+    assert row["span"] == dt.timedelta(hours=2, seconds=3)
+    assert row["nan"] != row["nan"]
+    assert row["raws"] == [b"\x01", None] and type(row["raws"][0]) is bytes
+    assert row["dates"] == ["infinity", dt.date(2020, 1, 2)]
+    assert row["decimals"] == [Decimal("1.5"), Decimal("2")]
+    types = {c.name: c.type_name for c in page.columns}
+    assert types["big"] == "numeric(30,6)" and types["range"] == "int4range"
+
+
+# -- catalog --------------------------------------------------------------------------
+
+
+def test_estimate_follows_analyze_and_is_unknown_before(
+    backend: PostgresBackend, admin: Any
+) -> None:
+    t, empty = fresh("counted"), fresh("never_analyzed")
+    run(admin, f"CREATE TABLE {t} (id int PRIMARY KEY)")
+    run(admin, f"INSERT INTO {t} SELECT generate_series(1, 4321)")
+    run(admin, f"ANALYZE {t}")
+    run(admin, f"CREATE TABLE {empty} (id int)")
+    nodes = {n.name: n for n in backend.list_children((DB, "public"))}
+    estimate = nodes[t].estimate
+    assert estimate is not None and abs(estimate - 4321) <= 50
+    assert nodes[empty].estimate is None
+    assert backend.browse((DB, "public", t), limit=1).total_estimate == nodes[t].estimate
+
+
+def test_databases_listed_include_the_url_one_and_ones_created_later(
+    backend: PostgresBackend, admin: Any
+) -> None:
+    names = {n.name for n in backend.list_children(())}
+    assert {DB, "postgres"} <= names
+    assert "template0" not in names and "template1" not in names
+    late = fresh("late_db")
+    run(admin, f"CREATE DATABASE {late}")
+    top = backend.list_children(())
+    assert any(n.path == (late,) and n.kind is NodeKind.DATABASE and n.expandable for n in top)
+    schemas = backend.list_children((late,))
+    assert [n.name for n in schemas][0] == "public"
+
+
+def test_schemas_hide_toast_and_temp_and_list_system_schemas_last(
+    backend: PostgresBackend, admin: Any
+) -> None:
+    run(admin, "CREATE SCHEMA IF NOT EXISTS zeta")
+    run(admin, "CREATE SCHEMA IF NOT EXISTS alpha")
+    names = [n.name for n in backend.list_children((DB,))]
+    assert not [n for n in names if n.startswith(("pg_toast", "pg_temp"))]
+    assert names[-2:] == ["information_schema", "pg_catalog"]
+    assert names.index("alpha") < names.index("public") < names.index("zeta")
+
+
+def test_system_catalogs_can_be_browsed(backend: PostgresBackend) -> None:
+    page = backend.browse((DB, "pg_catalog", "pg_index"), limit=3)
+    assert len(page.rows) == 3
+    page = backend.browse((DB, "information_schema", "tables"), limit=3)
+    assert len(page.rows) == 3
+
+
+# -- connections and safety -------------------------------------------------------------
+
+
+def test_wrong_password_fails_without_showing_it(pg_server: sandbox.Server) -> None:
+    secret = "Wrong-Secret-4711"
+    url = _url(pg_server, "postgres").replace(sandbox.PG_PASSWORD, secret)
+    b = open_backend(url)
+    with pytest.raises(ConnectionFailed) as info:
+        b.connect()
+    assert "password authentication failed for user" in str(info.value)
+    assert secret not in str(info.value) and secret not in repr(info.value)
+    assert secret not in b.display_url
+
+
+def test_password_can_come_from_a_pgpass_file(
+    pg_server: sandbox.Server, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """libpq's own lookup: a URL without a password finds it in ~/.pgpass."""
+    pgpass = tmp_path / "pgpass"
+    pgpass.write_text(f"127.0.0.1:{pg_server.port}:*:{sandbox.PG_USER}:{sandbox.PG_PASSWORD}\n")
+    pgpass.chmod(0o600)
+    monkeypatch.setenv("PGPASSFILE", str(pgpass))
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    url = f"postgresql://{sandbox.PG_USER}@127.0.0.1:{pg_server.port}/postgres"
+    b = open_backend(url)
+    b.connect()
+    try:
+        assert b.ping() >= 0
+    finally:
+        b.close()
+
+
+def test_terminated_session_is_lost_then_connect_brings_it_back(
+    pg_server: sandbox.Server, admin: Any
+) -> None:
+    t = fresh("survivor")
+    run(admin, f"CREATE TABLE {t} (id int PRIMARY KEY)")
+    run(admin, f"INSERT INTO {t} SELECT generate_series(1, 10)")
+    name = fresh("victim")
+    b = open_backend(_url(pg_server, application_name=name))
+    b.connect()
+    try:
+        assert len(b.browse((DB, "public", t), limit=3).rows) == 3
+        run(
+            admin,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+            (name,),
+        )
+        with pytest.raises(ConnectionLost):
+            b.browse((DB, "public", t), limit=3)
+        b.connect()
+        assert len(b.browse((DB, "public", t), limit=3).rows) == 3
+        assert b.ping() >= 0
+    finally:
+        b.close()
+
+
+def test_read_only_sessions_refuse_writes(pg_server: sandbox.Server, admin: Any) -> None:
+    t, f, v = fresh("guarded"), fresh("sneaky"), fresh("sneaky_view")
+    run(admin, f"CREATE TABLE {t} (id serial PRIMARY KEY)")
+    run(
+        admin,
+        f"CREATE FUNCTION {f}() RETURNS int LANGUAGE sql AS 'INSERT INTO {t} DEFAULT VALUES RETURNING id'",
+    )
+    run(admin, f"CREATE VIEW {v} AS SELECT {f}() AS id")
+    b = open_backend(_url(pg_server), read_only=True)
+    b.connect()
+    try:
+        assert isinstance(b, PostgresBackend)
+        assert b._session_setting(DB, "transaction_read_only") == "on"
+        with pytest.raises(ReadOnly):
+            b.browse((DB, "public", v), limit=5)
+        assert b.browse((DB, "public", t), limit=5).rows == ()
+        assert ("read-only", "yes") in b.server_info().details
+    finally:
+        b.close()
+
+
+def test_table_without_select_privilege_is_permission_denied(
+    pg_server: sandbox.Server, admin: Any
+) -> None:
+    t, role = fresh("private"), fresh("reader")
+    run(admin, f"CREATE TABLE {t} (id int PRIMARY KEY)")
+    run(admin, f"CREATE ROLE {role} LOGIN PASSWORD 'reader-pw'")
+    url = f"postgresql://{role}:reader-pw@127.0.0.1:{pg_server.port}/{DB}"
+    b = open_backend(url)
+    b.connect()
+    try:
+        assert any(n.name == t for n in b.list_children((DB, "public")))
+        with pytest.raises(PermissionDenied, match=f"permission denied for table {t}"):
+            b.browse((DB, "public", t), limit=5)
+        assert b.ping() >= 0
+    finally:
+        b.close()
+
+
+def test_a_failing_view_reports_the_server_message_and_the_backend_stays_usable(
+    backend: PostgresBackend, admin: Any
+) -> None:
+    v = fresh("broken_view")
+    run(admin, f"CREATE VIEW {v} AS SELECT g / (g - 3) AS x FROM generate_series(1, 5) g")
+    with pytest.raises(QueryFailed, match="division by zero") as info:
+        backend.browse((DB, "public", v), limit=10)
+    assert isinstance(info.value.__cause__, psycopg2.Error)
+    assert backend.ping() >= 0
+    assert len(backend.browse((DB, "pg_catalog", "pg_class"), limit=2).rows) == 2
+
+
+def test_server_info_names_database_user_and_server(backend: PostgresBackend) -> None:
+    info = backend.server_info()
+    details = dict(info.details)
+    assert info.product == "PostgreSQL" and info.version[0].isdigit()
+    assert details["database"] == DB and details["user"] == sandbox.PG_USER
+    assert details["server"].startswith("127.0.0.1:")
+    assert sandbox.PG_PASSWORD not in repr(info)
