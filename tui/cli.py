@@ -1,0 +1,830 @@
+"""The ``storescope`` command line.
+
+```
+storescope [URL | --profile NAME]... [--read-only]   open the TUI, one tab per connection
+storescope demo [--read-only]                        local servers with sample data, in the TUI
+storescope ls (URL | --profile NAME) [PATH] [--json]
+storescope browse (URL | --profile NAME) PATH [--limit N] [--cursor C | --all]
+                  [--format table|json|jsonl|csv]
+storescope snapshot [URL | --profile NAME]... --out FILE.svg|FILE.txt [--keys "..."] [--size WxH]
+```
+
+PATH is the catalog path printed by ``ls``: segments joined with ``/``, a
+``/`` or ``%`` inside a segment percent-encoded (``backends.paths``).
+
+Decisions a script can rely on:
+
+- Exit status 0 on success, 1 on a backend error (one line on stderr,
+  ``storescope: <title>: <message>``, never a traceback or a password), 2 on bad
+  usage, 130 on Ctrl+C, 141 (as if killed by SIGPIPE) when stdout is closed
+  early (``| head``), silently.
+- ``ls`` prints one child per line. When stdout is a terminal: aligned columns
+  under a header. Otherwise tab-separated ``PATH KIND ESTIMATE DETAIL`` (the
+  estimate ``-`` when unknown; tabs and line breaks inside a field escaped as
+  ``\\t``/``\\n``; ``--json`` is the lossless form).
+- ``browse`` prints one page. For ``table``, ``csv`` and ``jsonl`` the cursor of
+  the next page goes to stderr as ``next cursor: C`` (nothing when it was the
+  last page), so stdout stays pure data; ``json`` carries it as
+  ``"next_cursor"``. ``--all`` streams every page (5000 records each unless
+  ``--limit``), writing and flushing each before fetching the next, so memory
+  stays flat whatever the size. With ``--all``, ``csv`` and ``table`` take their
+  columns from the first page: for a document store a field that first appears
+  later is left out (named once on stderr) — ``jsonl`` keeps every field (and
+  ``json`` too: its ``"columns"`` are the first page's, each row object holds
+  all of its document's fields). ``table`` also keeps the first page's widths.
+  Value encodings are described in ``tui.formats``.
+
+The headless commands never import Textual (nor Rich); the TUI, ``demo`` and
+``snapshot`` import it lazily.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import errno
+import os
+import re
+import sys
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from backends import SCHEMES, backend_class, open_backend, scheme_of
+from backends.errors import BackendError
+from backends.paths import decode_path, encode_path
+from tui import formats
+from tui.config import Connection, ProfileError, SecretError, resolve_profile, url_secrets
+
+if TYPE_CHECKING:
+    from backends.base import Backend
+    from backends.types import Node, Page
+
+PROG = "storescope"
+COMMANDS = ("demo", "ls", "browse", "snapshot")
+#: Records per page of ``browse --all`` when no --limit is given: big enough
+#: that per-page round-trips do not dominate, small enough to stay flat.
+ALL_PAGE_SIZE = 5000
+DEMO_ORDER = ("postgres", "mongo", "redis", "s3")
+#: Seconds to wait for a server in ls/browse: a script learns that a host is
+#: down within 5 s of starting the command, interpreter start-up included.
+CONNECT_TIMEOUT = 3.0
+
+EXIT_OK = 0
+EXIT_BACKEND = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+
+
+class UsageError(Exception):
+    """Bad usage found after argument parsing (exit status 2)."""
+
+
+# -- output --------------------------------------------------------------------
+
+
+class Output:
+    """stdout as UTF-8 bytes, written in big chunks.
+
+    A name with bytes that are not UTF-8 (a Redis key, say) reaches us holding
+    lone surrogates (``surrogateescape``). In JSON they are written as
+    ``\\udcff`` escapes, valid JSON that reads back as the same name; in text
+    (tab-separated, csv) as the original raw bytes, so ``cut -f1 | xargs``
+    finds the same key again.
+    """
+
+    def __init__(self, *, json: bool = False) -> None:
+        sys.stdout.flush()
+        self._buffer = getattr(sys.stdout, "buffer", None)
+        self._errors = "backslashreplace" if json else "surrogateescape"
+
+    def write(self, text: str) -> None:
+        if self._buffer is None:
+            sys.stdout.write(text)
+            return
+        try:
+            data = text.encode("utf-8", self._errors)
+        except UnicodeEncodeError:  # a surrogate that is no escaped byte
+            data = text.encode("utf-8", "backslashreplace")
+        self._buffer.write(data)
+
+    def flush(self) -> None:
+        if self._buffer is not None:
+            self._buffer.flush()
+        else:
+            sys.stdout.flush()
+
+
+def _say(message: str) -> None:
+    """One line on stderr, for people (progress, the next cursor)."""
+    sys.stderr.write(message + "\n")
+    sys.stderr.flush()
+
+
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]*@", re.IGNORECASE)
+
+
+def scrub(text: str, secrets: Sequence[str]) -> str:
+    """``text`` without any of ``secrets`` nor a password inside a URL."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, "***")
+    return _URL_PASSWORD.sub(r"\1***@", text)
+
+
+# -- argument parsing ----------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
+    return value
+
+
+def _size(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT like 120x40, got {text!r}")
+    width, height = int(match.group(1)), int(match.group(2))
+    if not (20 <= width <= 1000 and 5 <= height <= 500):
+        raise argparse.ArgumentTypeError(f"size out of range (20..1000 x 5..500): {text}")
+    return width, height
+
+
+def _read_only_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        help="refuse every write (enforced by the backend)",
+    )
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 3600 seconds: {text}")
+    return value
+
+
+def _connect_timeout_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--connect-timeout",
+        type=_seconds,
+        default=CONNECT_TIMEOUT,
+        metavar="S",
+        help=f"give up connecting after S seconds (default {CONNECT_TIMEOUT:g})",
+    )
+
+
+def _parser(command: str) -> argparse.ArgumentParser:
+    """The parser of one command (``open`` is the TUI)."""
+    if command == "open":
+        p = argparse.ArgumentParser(
+            prog=PROG,
+            usage=f"{PROG} [URL | --profile NAME]... [--read-only]\n"
+            f"       {PROG} {{demo,ls,browse,snapshot}} ... (see {PROG} COMMAND --help)",
+            description="Open the storescope TUI, one tab per connection.",
+            epilog="URL schemes: "
+            + ", ".join(f"{s}://" for s in SCHEMES)
+            + f". Try '{PROG} demo' for local servers with sample data.",
+        )
+        p.add_argument("urls", nargs="*", metavar="URL", help="a connection URL")
+        p.add_argument(
+            "--profile",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="a saved connection from the config file (repeatable)",
+        )
+        _read_only_flag(p)
+        return p
+    if command == "demo":
+        p = argparse.ArgumentParser(
+            prog=f"{PROG} demo",
+            description="Start local PostgreSQL, MongoDB (SecantusDB), Redis and S3 (moto) "
+            "servers with sample data, open the TUI on them, and stop them on exit.",
+        )
+        _read_only_flag(p)
+        return p
+    if command == "ls":
+        p = argparse.ArgumentParser(
+            prog=f"{PROG} ls",
+            usage=f"{PROG} ls (URL | --profile NAME) [PATH] [--json] [--read-only]",
+            description="List the children of PATH (the top level when omitted).",
+        )
+        p.add_argument("targets", nargs="*", metavar="URL [PATH]", help=argparse.SUPPRESS)
+        p.add_argument("--profile", metavar="NAME", help="a saved connection instead of a URL")
+        p.add_argument(
+            "--json",
+            action="store_true",
+            help='one JSON object per line: {"path", "name", "kind", "estimate", "detail"}',
+        )
+        _connect_timeout_flag(p)
+        _read_only_flag(p)
+        return p
+    if command == "browse":
+        p = argparse.ArgumentParser(
+            prog=f"{PROG} browse",
+            usage=f"{PROG} browse (URL | --profile NAME) PATH [--limit N] [--cursor C | --all]\n"
+            f"{' ' * 18}[--format table|json|jsonl|csv] [--read-only]",
+            description="Print one page of records of PATH (a table, collection, key "
+            "namespace or bucket prefix).",
+            epilog="Unless --format json, the cursor of the next page is printed on stderr "
+            "as 'next cursor: C' (nothing after the last page); pass it to --cursor. "
+            "Exact numbers: numeric is written with its own digits; bytes as \\x hex; "
+            "intervals as ISO-8601 durations.",
+        )
+        p.add_argument("targets", nargs="*", metavar="URL PATH", help=argparse.SUPPRESS)
+        p.add_argument("--profile", metavar="NAME", help="a saved connection instead of a URL")
+        p.add_argument(
+            "--limit",
+            type=_positive_int,
+            metavar="N",
+            help=f"records per page (default: the store's page size; {ALL_PAGE_SIZE} with --all)",
+        )
+        which = p.add_mutually_exclusive_group()
+        which.add_argument(
+            "--cursor", metavar="C", help="continue from a previous page's next cursor"
+        )
+        which.add_argument("--all", action="store_true", help="stream every page")
+        p.add_argument(
+            "--format",
+            choices=("table", "json", "jsonl", "csv"),
+            default="table",
+            help="table: aligned, for people (default); json: one object "
+            '{"columns", "rows", "next_cursor"}; jsonl: one record per line '
+            "(MongoDB as relaxed Extended JSON); csv: a header, then rows",
+        )
+        _connect_timeout_flag(p)
+        _read_only_flag(p)
+        return p
+    if command == "snapshot":
+        p = argparse.ArgumentParser(
+            prog=f"{PROG} snapshot",
+            usage=f"{PROG} snapshot [URL | --profile NAME]... --out FILE.svg|FILE.txt "
+            '[--keys "k1 k2 ..."] [--size WxH] [--read-only]',
+            description="Run the TUI headless, press the keys, and save the screen "
+            "(SVG for .svg, plain text for .txt).",
+        )
+        p.add_argument("urls", nargs="*", metavar="URL")
+        p.add_argument("--profile", action="append", default=[], metavar="NAME")
+        p.add_argument(
+            "--keys", default="", help="keys to press, space-separated (Textual key names)"
+        )
+        p.add_argument(
+            "--size",
+            type=_size,
+            default=(120, 40),
+            metavar="WxH",
+            help="terminal size (default 120x40)",
+        )
+        p.add_argument("--out", required=True, metavar="FILE")
+        _read_only_flag(p)
+        return p
+    raise AssertionError(command)
+
+
+_TOP_HELP = f"""\
+usage: {PROG} [URL | --profile NAME]... [--read-only]
+       {PROG} COMMAND [ARGS]
+
+Explore PostgreSQL, MongoDB, Redis and S3 from one terminal UI.
+
+commands:
+  (none)      open the TUI on the given URLs / profiles, one tab each
+  demo        start local servers with sample data and open the TUI on them
+  ls          list a level of the catalog (databases, tables, keys, objects...)
+  browse      print one page (or --all pages) of records
+  snapshot    run the TUI headless, press keys, save the screen as SVG or text
+
+options:
+  --read-only     refuse every write (accepted by every command)
+  --profile NAME  a saved connection (~/.config/storescope/config.toml)
+  -h, --help      this help; '{PROG} COMMAND --help' for a command's options
+  --version       the version
+
+URL schemes: {", ".join(f"{s}://" for s in SCHEMES)}
+Exit status: 0 ok, 1 backend error, 2 bad usage, 130 interrupted.
+"""
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("storescope")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _split_command(argv: list[str]) -> tuple[str | None, list[str], bool]:
+    """(command, its arguments, global --read-only). The TUI is the implicit
+    command ``open``: ``storescope URL`` needs no verb."""
+    read_only = False
+    i = 0
+    while i < len(argv) and argv[i] == "--read-only":
+        read_only = True
+        i += 1
+    rest = argv[i:]
+    if not rest:
+        return None, [], read_only
+    if rest[0] in COMMANDS:
+        return rest[0], rest[1:], read_only
+    if rest[0] in ("-h", "--help", "--version"):
+        return rest[0], rest[1:], read_only
+    return "open", rest, read_only
+
+
+def _ordered_targets(argv: Sequence[str], urls: Sequence[str]) -> list[tuple[str, str]]:
+    """URLs and ``--profile`` names in command-line order (one tab each, in
+    the order given); argparse keeps the two in separate lists."""
+    out: list[tuple[str, str]] = []
+    pending = list(urls)
+    tokens = iter(argv)
+    for token in tokens:
+        if token == "--profile":
+            out.append(("profile", next(tokens, "")))
+        elif token.startswith("--profile="):
+            out.append(("profile", token.partition("=")[2]))
+        elif pending and token == pending[0]:
+            out.append(("url", pending.pop(0)))
+    out.extend(("url", u) for u in pending)
+    return out
+
+
+# -- connections -------------------------------------------------------------------
+
+
+def _connection(kind: str, value: str, read_only: bool) -> Connection:
+    if kind == "profile":
+        conn = resolve_profile(value)
+        return Connection(conn.url, conn.read_only or read_only, conn.secrets)
+    return Connection(value, read_only, url_secrets(value))
+
+
+def _check_scheme(url: str) -> None:
+    """Fail on an unknown scheme before the TUI starts, without importing a
+    driver (the registry raises for unknown schemes before any import)."""
+    if scheme_of(url) not in (*SCHEMES, "fake"):
+        backend_class(url)
+
+
+@contextlib.contextmanager
+def _opened(conn: Connection, connect_timeout: float) -> Iterator[Backend]:
+    backend = open_backend(conn.url, read_only=conn.read_only, connect_timeout=connect_timeout)
+    try:
+        backend.connect()
+        yield backend
+    finally:
+        backend.close()
+
+
+# -- ls ----------------------------------------------------------------------------
+
+
+def _one_target(
+    args: argparse.Namespace, parser: argparse.ArgumentParser, *, need_path: bool
+) -> tuple[str, str, str | None]:
+    """(kind, url-or-profile, PATH text) from ``URL [PATH]`` or ``--profile NAME [PATH]``."""
+    targets: list[str] = args.targets
+    if args.profile is not None:
+        kind, value, rest = "profile", args.profile, targets
+    elif targets:
+        kind, value, rest = "url", targets[0], targets[1:]
+    else:
+        parser.error("a URL or --profile NAME is required")
+    if len(rest) > 1:
+        parser.error(f"unexpected argument(s): {' '.join(rest[1:])}")
+    path = rest[0] if rest else None
+    if kind == "profile" and path is not None and "://" in path:
+        parser.error("give a URL or --profile NAME, not both")
+    if need_path and path is None:
+        parser.error("PATH is required (see 'storescope ls URL')")
+    return kind, value, path
+
+
+def _estimate_text(estimate: int | None) -> str:
+    return "-" if estimate is None else str(estimate)
+
+
+def cmd_ls(
+    args: argparse.Namespace, parser: argparse.ArgumentParser, read_only: bool, secrets: list[str]
+) -> int:
+    kind, value, path_text = _one_target(args, parser, need_path=False)
+    conn = _connection(kind, value, read_only or args.read_only)
+    secrets.extend(conn.secrets)
+    path = decode_path(path_text or "")
+    with _opened(conn, args.connect_timeout) as backend:
+        nodes = backend.list_children(path)
+    out = Output(json=args.json)
+    if args.json:
+        out.write("".join(_node_json(n) + "\n" for n in nodes))
+    elif sys.stdout.isatty():
+        rows = [
+            [
+                formats.escape_controls(encode_path(n.path)),
+                str(n.kind),
+                _estimate_text(n.estimate),
+                formats.escape_controls(n.detail),
+            ]
+            for n in nodes
+        ]
+        lines, _ = formats.aligned_lines(
+            ["PATH", "KIND", "ESTIMATE", "DETAIL"], rows, right=[False, False, True, False]
+        )
+        out.write("".join(line + "\n" for line in lines))
+    else:
+        out.write(
+            "".join(
+                "\t".join(
+                    [
+                        formats.tsv_field(encode_path(n.path)),
+                        str(n.kind),
+                        _estimate_text(n.estimate),
+                        formats.tsv_field(n.detail),
+                    ]
+                ).rstrip("\t")
+                + "\n"
+                for n in nodes
+            )
+        )
+    out.flush()
+    return EXIT_OK
+
+
+def _node_json(node: Node) -> str:
+    return formats.dumps(
+        {
+            "path": encode_path(node.path),
+            "name": node.name,
+            "kind": str(node.kind),
+            "estimate": node.estimate,
+            "detail": node.detail,
+        }
+    )
+
+
+# -- browse --------------------------------------------------------------------------
+
+
+class PageWriter:
+    """Writes pages in one format, streaming: nothing is kept between pages
+    except the first page's columns (and, for tables, its widths)."""
+
+    def __init__(self, out: Output, fmt: str, *, documents: bool, streaming: bool) -> None:
+        self.out = out
+        self.fmt = fmt
+        self.documents = documents
+        self.streaming = streaming
+        self.count = 0
+        self._columns: tuple[str, ...] | None = None
+        self._encoders: dict[tuple[str, ...], Any] = {}
+        self._widths: list[int] | None = None
+        self._right: list[bool] = []
+        self._dropped: set[str] = set()
+
+    def _encoder(self, columns: tuple[str, ...]) -> Any:
+        enc = self._encoders.get(columns)
+        if enc is None:
+            # Document pages each have their own column set; keep a few.
+            if len(self._encoders) > 64:
+                self._encoders.clear()
+            enc = self._encoders[columns] = formats.record_encoder(
+                columns, documents=self.documents
+            )
+        return enc
+
+    def _aligned(
+        self, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]
+    ) -> Iterator[Sequence[Any]]:
+        """Rows re-ordered to the first page's columns (documents vary)."""
+        assert self._columns is not None
+        if columns == self._columns:
+            yield from rows
+            return
+        index = {name: i for i, name in enumerate(columns)}
+        new = [c for c in columns if c not in self._columns and c not in self._dropped]
+        if new:
+            self._dropped.update(new)
+            _say(
+                f"note: field(s) not in the first page's columns are left out of {self.fmt}: "
+                + ", ".join(new)
+                + " (use --format jsonl to keep every field)"
+            )
+        from backends.types import MISSING
+
+        picks = [index.get(c) for c in self._columns]
+        for row in rows:
+            yield [MISSING if i is None else row[i] for i in picks]
+
+    def page(self, page: Page) -> None:
+        columns = tuple(c.name for c in page.columns)
+        first = self._columns is None
+        if first:
+            self._columns = columns
+        rows = page.rows
+        if self.fmt == "jsonl":
+            if rows:
+                enc = self._encoder(columns)
+                self.out.write("\n".join([enc(r) for r in rows]) + "\n")
+        elif self.fmt == "json":
+            if first:
+                self.out.write('{"columns":' + formats.dumps(list(columns)) + ',"rows":[')
+            if rows:
+                enc = self._encoder(columns)
+                self.out.write(("," if self.count else "") + ",".join([enc(r) for r in rows]))
+        elif self.fmt == "csv":
+            if first:
+                self.out.write(formats.csv_row(columns))
+            docs = self.documents
+            self.out.write(
+                "".join([formats.csv_row(r, documents=docs) for r in self._aligned(columns, rows)])
+            )
+        else:
+            self._table(columns, rows, first)
+        self.count += len(rows)
+        self.out.flush()
+
+    def _table(self, columns: tuple[str, ...], rows: Sequence[Sequence[Any]], first: bool) -> None:
+        docs = self.documents
+        aligned = list(self._aligned(columns, rows))
+        cells = [[formats.table_cell(v, documents=docs) for v in r] for r in aligned]
+        header = [
+            formats.fit(formats.escape_controls(c), formats.MAX_CELL) for c in (self._columns or ())
+        ]
+        if first:
+            self._right = [
+                any(formats.is_numeric(r[i]) for r in aligned)
+                and all(formats.is_numeric(r[i]) or r[i] is None for r in aligned)
+                for i in range(len(header))
+            ]
+            lines, self._widths = formats.aligned_lines(header, cells, right=self._right)
+        else:
+            lines, _ = formats.aligned_lines(None, cells, right=self._right, widths=self._widths)
+        if lines:
+            self.out.write("".join(line + "\n" for line in lines))
+
+    def finish(self, next_cursor: str | None) -> None:
+        if self.fmt == "json":
+            if self._columns is None:
+                self.out.write('{"columns":[],"rows":[')
+            self.out.write('],"next_cursor":' + formats.dumps(next_cursor) + "}\n")
+        elif self.fmt == "table":
+            self.out.write(f"({self.count} row{'' if self.count == 1 else 's'})\n")
+        self.out.flush()
+        if next_cursor is not None and self.fmt != "json":
+            _say(f"next cursor: {next_cursor}")
+
+
+def cmd_browse(
+    args: argparse.Namespace, parser: argparse.ArgumentParser, read_only: bool, secrets: list[str]
+) -> int:
+    kind, value, path_text = _one_target(args, parser, need_path=True)
+    assert path_text is not None
+    conn = _connection(kind, value, read_only or args.read_only)
+    secrets.extend(conn.secrets)
+    path = decode_path(path_text)
+    cls = backend_class(conn.url)
+    limit = args.limit or (
+        ALL_PAGE_SIZE if args.all else getattr(cls, "default_page_size", 100) or 100
+    )
+    documents = getattr(cls, "record_style", "rows") == "documents"
+    out = Output(json=args.format in ("json", "jsonl"))
+    writer = PageWriter(out, args.format, documents=documents, streaming=args.all)
+    with _opened(conn, args.connect_timeout) as backend:
+        if args.all:
+            for page in backend.iter_pages(path, limit=limit):
+                writer.page(page)
+            writer.finish(None)
+        else:
+            page = backend.browse(path, cursor=args.cursor, limit=limit)
+            writer.page(page)
+            writer.finish(page.next_cursor)
+    return EXIT_OK
+
+
+# -- TUI, demo, snapshot (these import Textual, lazily) ---------------------------------
+
+
+def _connections(
+    argv: Sequence[str], args: argparse.Namespace, read_only: bool, secrets: list[str]
+) -> list[Connection]:
+    conns = []
+    for kind, value in _ordered_targets(argv, args.urls):
+        conn = _connection(kind, value, read_only)
+        _check_scheme(conn.url)
+        secrets.extend(conn.secrets)
+        conns.append(conn)
+    return conns
+
+
+def _app_read_only(conns: Sequence[Connection], read_only: bool) -> bool:
+    # The app takes one read-only flag for all its tabs: when any connection
+    # asks for read-only (a production profile), every tab gets it. Safety wins.
+    return read_only or any(c.read_only for c in conns)
+
+
+def cmd_open(
+    argv: Sequence[str], args: argparse.Namespace, read_only: bool, secrets: list[str]
+) -> int:
+    read_only = read_only or args.read_only
+    conns = _connections(argv, args, read_only, secrets)
+    if not conns:
+        _parser("open").print_usage(sys.stderr)
+        _say(f"{PROG}: error: give a URL or --profile NAME, or try '{PROG} demo'")
+        return EXIT_USAGE
+    return _run_app([c.url for c in conns], _app_read_only(conns, read_only))
+
+
+def _run_app(urls: list[str], read_only: bool) -> int:
+    from tui.app import StorescopeApp
+
+    app = StorescopeApp(urls, read_only=read_only)
+    app.run()
+    code = getattr(app, "return_code", None)
+    return int(code or 0)
+
+
+class _Progress:
+    """``seeding… (N s)`` on stderr, ticking each second on a terminal."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.start = time.monotonic()
+        self._done = threading.Event()
+        self._tty = sys.stderr.isatty()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _Progress:
+        if self._tty:
+            self._thread = threading.Thread(target=self._tick, daemon=True)
+            self._thread.start()
+        else:
+            _say(f"{self.label}…")
+        return self
+
+    def _tick(self) -> None:
+        while True:
+            sys.stderr.write(f"\r{self.label}… ({time.monotonic() - self.start:.0f} s)")
+            sys.stderr.flush()
+            if self._done.wait(1.0):
+                return
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join()
+        elapsed = time.monotonic() - self.start
+        end = "\r" if self._tty else ""
+        if exc[0] is None:
+            sys.stderr.write(f"{end}{self.label}… done ({elapsed:.1f} s)\n")
+        elif self._tty:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def cmd_demo(args: argparse.Namespace, read_only: bool) -> int:
+    from backends import demo, sandbox
+
+    try:
+        try:
+            with _Progress("starting servers"):
+                servers = sandbox.start()
+        except sandbox.SandboxError as e:
+            _say(f"{PROG}: could not start the demo servers: {' '.join(str(e).split())}")
+            return EXIT_BACKEND
+        with _Progress("seeding"):
+            urls = demo.seed_all(servers)
+        ordered = [urls[k] for k in DEMO_ORDER if k in urls]
+        ordered += [u for k, u in urls.items() if k not in DEMO_ORDER]
+        return _run_app(ordered, read_only or args.read_only)
+    finally:
+        sandbox.stop_all()
+
+
+def cmd_snapshot(
+    argv: Sequence[str],
+    args: argparse.Namespace,
+    parser: argparse.ArgumentParser,
+    read_only: bool,
+    secrets: list[str],
+) -> int:
+    out_path: str = args.out
+    suffix = os.path.splitext(out_path)[1].lower()
+    if suffix not in (".svg", ".txt"):
+        parser.error(f"--out must end in .svg or .txt: {out_path}")
+    read_only = read_only or args.read_only
+    conns = _connections(argv, args, read_only, secrets)
+    if not conns:
+        parser.error("give at least one URL or --profile NAME")
+    # Fail before the (seconds-long) headless run, not after it.
+    folder = os.path.dirname(os.path.abspath(out_path))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        raise OSError(
+            errno.ENOENT if not os.path.isdir(folder) else errno.EACCES,
+            "cannot write the snapshot",
+            out_path,
+        )
+    from tui.snapshot import take_snapshot
+
+    svg, text = take_snapshot(
+        [c.url for c in conns],
+        keys=args.keys.split(),
+        size=args.size,
+        read_only=_app_read_only(conns, read_only),
+    )
+    content = svg if suffix == ".svg" else text
+    with open(out_path, "w", encoding="utf-8") as f:
+        f.write(content)
+    return EXIT_OK
+
+
+# -- main ----------------------------------------------------------------------------
+
+
+def _fail(message: str, code: int, secrets: Sequence[str]) -> int:
+    with contextlib.suppress(BrokenPipeError, OSError):
+        sys.stdout.flush()
+    _say(f"{PROG}: " + " ".join(scrub(message, secrets).split()))
+    return code
+
+
+def _quiet_broken_pipe() -> int:
+    # stdout's reader went away (``| head``): point stdout at /dev/null so the
+    # interpreter's final flush does not print a second error, and leave.
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_BROKEN_PIPE
+
+
+def _dispatch(argv: list[str], secrets: list[str]) -> int:
+    command, rest, read_only = _split_command(argv)
+    if command is None:
+        sys.stderr.write(_TOP_HELP.split("\n\n")[0] + "\n")
+        _say(
+            f"{PROG}: error: give a URL or --profile NAME, or try '{PROG} demo' ('{PROG} --help' for more)"
+        )
+        return EXIT_USAGE
+    if command in ("-h", "--help"):
+        sys.stdout.write(_TOP_HELP)
+        return EXIT_OK
+    if command == "--version":
+        sys.stdout.write(f"{PROG} {_version()}\n")
+        return EXIT_OK
+    parser = _parser(command)
+    args = parser.parse_intermixed_args(rest)
+    if command == "open":
+        return cmd_open(rest, args, read_only, secrets)
+    if command == "demo":
+        return cmd_demo(args, read_only)
+    if command == "ls":
+        return cmd_ls(args, parser, read_only, secrets)
+    if command == "browse":
+        return cmd_browse(args, parser, read_only, secrets)
+    return cmd_snapshot(rest, args, parser, read_only, secrets)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (also for usage errors, which
+    argparse reports by raising SystemExit)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    secrets: list[str] = []
+    try:
+        code = _dispatch(argv, secrets)
+        # Flush here, not at interpreter exit, so a closed pipe is caught below.
+        sys.stdout.flush()
+        return code
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else EXIT_USAGE)
+    except BackendError as e:
+        return _fail(f"{e.title}: {e}", EXIT_BACKEND, secrets)
+    except ProfileError as e:
+        return _fail(str(e), EXIT_USAGE, secrets)
+    except SecretError as e:
+        return _fail(f"Password unavailable: {e}", EXIT_BACKEND, secrets)
+    except KeyboardInterrupt:
+        with contextlib.suppress(OSError):
+            sys.stderr.write("\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    except OSError as e:
+        # e.g. the --out file cannot be written; not a backend error but just
+        # as much a one-line failure for the user.
+        return _fail(
+            f"{e.strerror or e}: {e.filename}" if e.filename else str(e), EXIT_BACKEND, secrets
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
