@@ -54,8 +54,33 @@ from typing import TYPE_CHECKING, Any
 from backends import SCHEMES, backend_class, open_backend, scheme_of
 from backends.errors import BackendError
 from backends.paths import decode_path, encode_path
-from tui import formats
-from tui.config import Connection, ProfileError, SecretError, resolve_profile, url_secrets
+
+if TYPE_CHECKING:
+    from tui import formats
+    from tui.config import Connection
+
+
+class _LazyModule:
+    """A module imported on first attribute use, then bound in place.
+
+    ``storescope URL`` opens the TUI, where every millisecond before the first
+    frame counts; the output formats and the profile reader (~40 ms of
+    imports together) are needed only by the headless commands and profiles.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        import importlib
+
+        value = getattr(importlib.import_module(self._name), attr)
+        setattr(self, attr, value)
+        return value
+
+
+formats = _LazyModule("tui.formats")  # type: ignore[assignment]  # noqa: F811
+_config: Any = _LazyModule("tui.config")
 
 if TYPE_CHECKING:
     from backends.base import Backend
@@ -366,9 +391,9 @@ def _ordered_targets(argv: Sequence[str], urls: Sequence[str]) -> list[tuple[str
 
 def _connection(kind: str, value: str, read_only: bool) -> Connection:
     if kind == "profile":
-        conn = resolve_profile(value)
-        return Connection(conn.url, conn.read_only or read_only, conn.secrets)
-    return Connection(value, read_only, url_secrets(value))
+        conn = _config.resolve_profile(value)
+        return _config.Connection(conn.url, conn.read_only or read_only, conn.secrets)
+    return _config.Connection(value, read_only, _config.url_secrets(value))
 
 
 def _check_scheme(url: str) -> None:
@@ -808,9 +833,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return e.code if isinstance(e.code, int) else (0 if e.code is None else EXIT_USAGE)
     except BackendError as e:
         return _fail(f"{e.title}: {e}", EXIT_BACKEND, secrets)
-    except ProfileError as e:
+    except _config.ProfileError as e:
         return _fail(str(e), EXIT_USAGE, secrets)
-    except SecretError as e:
+    except _config.SecretError as e:
         return _fail(f"Password unavailable: {e}", EXIT_BACKEND, secrets)
     except KeyboardInterrupt:
         with contextlib.suppress(OSError):
