@@ -1,0 +1,1 @@
+"""Screens and per-connection views built from ``tui.widgets``."""

@@ -1,0 +1,57 @@
+"""Conformance harness for the in-memory fake backend (no server)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from backends import fake
+from backends.base import Backend
+from backends.types import Column, Page
+
+DATASET = "conformance"
+
+
+class FakeHarness:
+    kind = "fake"
+    url = f"fake://{DATASET}"
+
+    def __init__(self, server: object = None) -> None:
+        self.dataset = fake.register_dataset(DATASET, fake.Dataset())
+        self.dataset.add_container((DATASET, "public"))
+
+    def _path(self, name: str) -> tuple[str, ...]:
+        return (DATASET, "public", name)
+
+    def seed_records(self, name: str, n: int) -> tuple[str, ...]:
+        path = self._path(name)
+        table = self.dataset.tables.get(path)
+        if table is None or table.n_rows != n:
+            rows = [(i + 1, f"record {i + 1}") for i in range(n)]
+            columns = (Column("id", "integer", primary_key=True), Column("label", "text"))
+            self.dataset.add_table(path, fake.FakeTable.from_rows(columns, rows))
+        return path
+
+    def make_empty(self) -> tuple[str, ...]:
+        path = self._path("empty")
+        self.dataset.add_table(path, fake.FakeTable.from_rows((Column("id", "integer", True),), []))
+        return path
+
+    def record_ids(self, page: Page) -> list[str]:
+        return [str(row[0]) for row in page.rows]
+
+    def seeded_ids(self, path: tuple[str, ...]) -> set[str]:
+        table = self.dataset.tables[path]
+        return {str(table.row_fn(i)[0]) for i in range(table.n_rows)}
+
+    def missing_path(self) -> tuple[str, ...]:
+        return self._path("no_such_table")
+
+    def url_for_port(self, port: int) -> str:
+        return f"fake://port-{port}?fail=connect"
+
+    def driver_error(self, backend: Backend) -> Callable[[], Any]:
+        # The fake has no driver: an unparsable cursor makes int() itself
+        # raise ValueError, which the backend translates (keeping the cause).
+        path = self.seed_records("exact_10", 10)
+        return lambda: backend.browse(path, cursor="not-a-cursor", limit=5)

@@ -1,0 +1,231 @@
+"""Pilot tests of the app shell, catalog and grid, on the fake backend."""
+
+from __future__ import annotations
+
+from textual.command import CommandPalette
+
+from backends import fake
+from backends.types import MISSING
+from screens.help import HelpScreen
+from tui.widgets import ConnectionTabs
+from tui.widgets.catalog_tree import EntryState
+
+from .conftest import drive, explorer_of, open_table, run_app, screen_text, wait_until_idle
+
+BIG = ("shop", "public", "big")
+
+
+async def test_one_tab_per_url_and_titles_never_show_a_password() -> None:
+    urls = ["fake://demo", "fake://alice:hunter2@secretdemo/shop?password=hunter2"]
+    async with run_app(urls) as (app, pilot):
+        labels = app.query_one(ConnectionTabs).titles
+        assert len(labels) == 2
+        assert labels[0] == "Fake demo"
+        assert "***" in labels[1] and "alice" in labels[1]
+        text = screen_text(app)
+        assert "Fake demo" in text.splitlines()[0] and "***" in text.splitlines()[0]
+        assert "hunter2" not in text
+        assert "hunter2" not in app.export_screenshot()
+
+
+async def test_catalog_expands_one_level_at_a_time_and_enter_shows_first_rows() -> None:
+    async with run_app(["fake://demo"]) as (app, pilot):
+        tree = explorer_of(app).catalog
+        names = [n.data.node.name for n in tree.root.children if n.data and n.data.node]
+        assert names == ["analytics", "postgres", "shop"]
+        shop = tree.root.children[2]
+        assert shop.data is not None and shop.data.state is EntryState.UNLOADED
+        assert not shop.children, "children are listed only when the node is expanded"
+        # shop -> expand -> public is the third schema -> expand -> big is the 2nd table
+        await drive(
+            pilot,
+            ["down", "down", "right", "down", "down", "down", "right", "down", "down", "enter"],
+        )
+        grid = explorer_of(app).grid
+        assert explorer_of(app).browse_path == BIG
+        assert grid.row(0) is not None and grid.row(0)[0] == 1
+        text = screen_text(app)
+        assert "user1@example.com" in text
+        assert "rows 1–" in text and "est. 2,000,000" in text
+
+
+async def test_pagedown_past_loaded_rows_loads_the_next_page_without_gaps() -> None:
+    async with run_app(["fake://demo"]) as (app, pilot):
+        explorer = await open_table(app, pilot, BIG)
+        grid = explorer.grid
+        assert grid.row_count == 200
+        await drive(pilot, ["pagedown"] * 8)
+        assert grid.row_count >= 400
+        assert grid.cursor_row > 200
+        for i in range(grid.row_count):
+            row = grid.row(i)
+            assert row is not None and row[0] == i + 1, f"row {i} is {row!r}"
+        assert f"user{grid.cursor_row + 1}@example.com" in screen_text(app)
+
+
+async def test_scrolling_far_keeps_a_bounded_number_of_rows_and_scrolling_back_refetches() -> None:
+    async with run_app(["fake://demo"]) as (app, pilot):
+        explorer = await open_table(app, pilot, BIG)
+        grid = explorer.grid
+        grid.max_pages = 3
+        await drive(pilot, ["ctrl+end"] * 8)
+        assert grid.cursor_row > 1000
+        assert grid.cached_row_count <= 3 * 200
+        assert 0 not in grid.cached_pages, "the first page should have been evicted"
+        await drive(pilot, ["ctrl+home"])
+        assert grid.cursor_row == 0
+        assert grid.row(0) is not None and grid.row(0)[0] == 1
+        assert grid.cached_row_count <= 3 * 200
+        assert "user1@example.com" in screen_text(app)
+
+
+async def test_document_pages_add_new_fields_as_columns_on_the_right() -> None:
+    async with run_app(["fake://demo"]) as (app, pilot):
+        explorer = await open_table(app, pilot, ("shop", "audit", "events"))
+        grid = explorer.grid
+        first = [c.name for c in grid.columns]
+        assert first[0] == "_id" and "late_field" not in first
+        await drive(pilot, ["pagedown"] * 10)
+        names = [c.name for c in grid.columns]
+        assert names[: len(first)] == first
+        assert names[-1] == "late_field"
+        row = grid.row(1)
+        assert row is not None and row[-1] is MISSING
+
+
+async def test_cells_show_null_missing_newlines_binary_and_json_distinctly() -> None:
+    async with run_app(["fake://demo"], size=(260, 30)) as (app, pilot):
+        await open_table(app, pilot, ("shop", "public", "mixed"))
+        text = screen_text(app)
+        assert "NULL" in text
+        assert "line one⏎line two" in text
+        assert "\\xdeadbeef" in text
+        assert '{"k":0,"nested":{"ok":true},' in text
+        assert "12345678901234567890.123456789" in text
+        assert "(50.0 MB)" in text
+
+
+async def test_wide_table_scrolls_right_with_the_cell_cursor() -> None:
+    async with run_app(["fake://demo"], size=(80, 24)) as (app, pilot):
+        explorer = await open_table(app, pilot, ("shop", "public", "wide"))
+        grid = explorer.grid
+        assert "col_20" not in screen_text(app)
+        await drive(pilot, ["end"])
+        assert grid.cursor_col == 19
+        assert grid.scroll_offset.x > 0
+        assert "col_20" in screen_text(app)
+        await drive(pilot, ["home"])
+        assert grid.scroll_offset.x == 0
+
+
+async def test_empty_table_says_no_rows() -> None:
+    async with run_app(["fake://demo"]) as (app, pilot):
+        await open_table(app, pilot, ("shop", "public", "empty"))
+        text = screen_text(app)
+        assert "(no rows)" in text and "no rows" in text.splitlines()[-2]
+
+
+async def test_failing_connection_notifies_and_the_app_keeps_running() -> None:
+    async with run_app(["fake://down?fail=connect", "fake://demo"], size=(100, 30)) as (app, pilot):
+        explorer = explorer_of(app)
+        assert explorer.state == "failed"
+        text = screen_text(app)
+        assert "Connection failed" in text
+        assert "refused the connection" in text
+        assert "Traceback" not in text
+        await drive(pilot, ["right_square_bracket"])
+        assert explorer_of(app).state == "connected"
+        assert "analytics" in screen_text(app)
+
+
+async def test_lost_connection_is_shown_and_reconnect_restores_the_rows() -> None:
+    async with run_app(["fake://flaky"]) as (app, pilot):
+        explorer = await open_table(app, pilot, BIG)
+        fake.drop_connections("flaky")
+        await drive(pilot, ["pagedown"] * 6)
+        assert explorer.state == "lost"
+        text = screen_text(app)
+        assert "Connection lost" in text
+        assert "connection lost · ctrl+r reconnects" in text
+        await drive(pilot, ["ctrl+r"])
+        assert explorer.state == "connected"
+        grid = explorer.grid
+        assert grid.row(grid.cursor_row) is not None
+        assert grid.row(grid.cursor_row)[0] == grid.cursor_row + 1
+        top = grid.scroll_offset.y
+        assert f"user{top + 1}@example.com" in screen_text(app), "the rows shown are fetched again"
+        assert explorer.catalog.root.children, "the catalog is listed again"
+
+
+async def test_catalog_error_notifies_and_the_tree_stays_usable() -> None:
+    async with run_app(["fake://nolist?fail=list"]) as (app, pilot):
+        text = screen_text(app)
+        assert "Permission denied" in text
+        assert explorer_of(app).state == "connected"
+        await drive(pilot, ["r"])
+        assert "failed — r retries" in screen_text(app)
+
+
+async def test_browse_error_shows_in_the_grid_and_f5_retries() -> None:
+    async with run_app(["fake://nobrowse?fail=browse"]) as (app, pilot):
+        await open_table(app, pilot, BIG)
+        text = screen_text(app)
+        assert "Query failed" in text
+        assert "⚠ browsing shop/public/big failed (simulated) — F5 retries" in text
+        assert explorer_of(app).state == "connected"
+
+
+async def test_help_opens_with_question_mark_and_escape_closes_it() -> None:
+    async with run_app(["fake://demo"], size=(80, 24)) as (app, pilot):
+        await drive(pilot, ["question_mark"])
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app)
+        assert "Reconnect" in text and "Keys" in text
+        await drive(pilot, ["escape"])
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_command_palette_lists_reconnect() -> None:
+    async with run_app(["fake://demo"]) as (app, pilot):
+        await drive(pilot, ["ctrl+p", *"reconn"])
+        assert isinstance(app.screen, CommandPalette)
+        assert "Reconnect" in screen_text(app)
+        await drive(pilot, ["enter"])
+        assert explorer_of(app).state == "connected"
+
+
+async def test_read_only_connections_say_so() -> None:
+    async with run_app(["fake://demo"], read_only=True) as (app, pilot):
+        assert "read-only" in screen_text(app).splitlines()[-2]
+
+
+async def test_q_quits() -> None:
+    async with run_app(["fake://demo"]) as (app, pilot):
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.return_code == 0
+
+
+async def test_layout_keeps_tabs_status_and_footer_at_80x24() -> None:
+    async with run_app(["fake://demo"], size=(80, 24)) as (app, pilot):
+        await open_table(app, pilot, BIG)
+        await drive(pilot, ["pagedown"] * 3)
+        lines = screen_text(app).splitlines()
+        assert len(lines) == 24
+        assert "Fake demo" in lines[0]
+        assert "connected" in lines[-2] and "rows" in lines[-2]
+        assert "Quit" in lines[-1]
+
+
+async def test_clicking_a_tab_or_pressing_brackets_switches_connection() -> None:
+    async with run_app(["fake://demo", "fake://other"]) as (app, pilot):
+        assert app.active_index == 0
+        tabs = app.query_one(ConnectionTabs)
+        start, _ = tabs._spans[1]
+        await pilot.click(ConnectionTabs, offset=(start + 2, 0))
+        await wait_until_idle(pilot)
+        assert app.active_index == 1
+        assert app.focused is explorer_of(app).catalog
+        assert "fake://other" in screen_text(app).splitlines()[-2]
+        await drive(pilot, ["right_square_bracket"])
+        assert app.active_index == 0

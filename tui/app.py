@@ -1,0 +1,220 @@
+"""The App: one tab per connection, global keys, and error routing.
+
+Kept small and cheap to import: nothing store-specific loads before the first
+frame. Each explorer connects in a thread worker once the first frame is
+painted; backends (and their drivers) are imported inside those workers.
+
+Environment: ``STORESCOPE_EXIT_AFTER_PAINT=1`` exits right after the first
+frame (launch-time benchmark); ``STORESCOPE_PAINT_STAMP=FILE`` writes the
+wall-clock time of that first frame to FILE.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.widgets import ContentSwitcher, Footer, Static
+
+from screens.explorer import Explorer, describe
+from tui.messages import WorkFailed
+from tui.session import tab_title
+from tui.widgets import ConnectionTabs
+
+if TYPE_CHECKING:
+    from textual.app import ComposeResult
+    from textual.screen import Screen
+
+NOTIFY_SECONDS = 8
+
+
+class StorescopeApp(App[None]):
+    # Absolute, so subclasses defined elsewhere (tests, probes) find it too.
+    CSS_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "styles", "app.tcss")
+    TITLE = "storescope"
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark,f1", "help", "Keys", key_display="?"),
+        Binding("ctrl+r", "reconnect", "Reconnect"),
+        Binding("right_square_bracket", "next_connection", "Next connection", show=False),
+        Binding("left_square_bracket", "previous_connection", "Previous connection", show=False),
+    ]
+
+    def __init__(self, urls: list[str], *, read_only: bool = False) -> None:
+        super().__init__()
+        self.urls = list(urls)
+        self.read_only = read_only
+        self.explorers: list[Explorer] = []
+        self._active = 0
+
+    def compose(self) -> ComposeResult:
+        if not self.urls:
+            yield Static(
+                "No connection given: run  storescope URL  (or storescope demo).", id="no-urls"
+            )
+        else:
+            # One line of tabs + a switcher, not TabbedContent: see
+            # tui/widgets/connection_tabs.py for why (launch time, a row).
+            yield ConnectionTabs([tab_title(url) for url in self.urls], id="tabs")
+            with ContentSwitcher(initial="conn-0", id="connections"):
+                for i, url in enumerate(self.urls):
+                    explorer = Explorer(url, read_only=self.read_only, id=f"conn-{i}")
+                    self.explorers.append(explorer)
+                    yield explorer
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._first_frame_painted)
+
+    def _first_frame_painted(self) -> None:
+        stamp = os.environ.get("STORESCOPE_PAINT_STAMP")
+        if stamp:
+            with open(stamp, "w", encoding="utf-8") as f:
+                f.write(repr(time.time()))
+        if os.environ.get("STORESCOPE_EXIT_AFTER_PAINT") == "1":
+            self.exit()
+            return
+        for explorer in self.explorers:
+            explorer.start(focus=explorer is self.active_explorer)
+
+    def on_unmount(self) -> None:
+        for explorer in self.explorers:
+            explorer.close()
+
+    # -- routing -------------------------------------------------------------------
+
+    @property
+    def active_index(self) -> int:
+        return self._active
+
+    @property
+    def active_explorer(self) -> Explorer | None:
+        index = self.active_index
+        return self.explorers[index] if index < len(self.explorers) else None
+
+    def activate(self, index: int) -> None:
+        """Show connection ``index`` and focus its catalog."""
+        if not self.explorers:
+            return
+        index %= len(self.explorers)
+        self._active = index
+        self.query_one(ConnectionTabs).active = index
+        self.query_one(ContentSwitcher).current = f"conn-{index}"
+        self.explorers[index].focus_catalog()
+
+    @on(WorkFailed)
+    def _notify_failure(self, event: WorkFailed) -> None:
+        """The one place failures become visible: a notification with the
+        error's title and one-line message. The app keeps running."""
+        title, message = describe(event.error)
+        if len(self.explorers) > 1 and event.origin:
+            title = f"{title} · {event.origin}"
+        self.notify(message, title=title, severity="error", timeout=NOTIFY_SECONDS, markup=False)
+
+    def on_connection_tabs_activated(self, event: ConnectionTabs.Activated) -> None:
+        self.activate(event.index)
+
+    def on_explorer_state_changed(self, event: Explorer.StateChanged) -> None:
+        if event.explorer in self.explorers:
+            index = self.explorers.index(event.explorer)
+            self.query_one(ConnectionTabs).set_state(index, event.state)
+
+    # -- actions -------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "reconnect":
+            # Shown only while the active connection needs it (see Explorer).
+            explorer = self.active_explorer
+            return explorer is not None and explorer.needs_reconnect
+        return True
+
+    def action_reconnect(self) -> None:
+        if (explorer := self.active_explorer) is not None:
+            explorer.reconnect()
+
+    def _reconnect_active(self) -> None:
+        if (explorer := self.active_explorer) is not None:
+            explorer.reconnect()
+
+    def action_refresh_catalog(self) -> None:
+        if (explorer := self.active_explorer) is not None:
+            explorer.refresh_catalog()
+
+    def action_focus_catalog(self) -> None:
+        if (explorer := self.active_explorer) is not None:
+            explorer.focus_catalog()
+
+    def action_focus_grid(self) -> None:
+        if (explorer := self.active_explorer) is not None:
+            explorer.focus_grid()
+
+    def action_next_connection(self) -> None:
+        if len(self.explorers) > 1:
+            self.activate(self.active_index + 1)
+
+    def action_previous_connection(self) -> None:
+        if len(self.explorers) > 1:
+            self.activate(self.active_index - 1)
+
+    def action_help(self) -> None:
+        from screens.help import HelpScreen, binding_rows
+        from tui.widgets import CatalogTree, DataGrid
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        sections = [
+            (
+                "Everywhere",
+                binding_rows(self.BINDINGS, self.get_key_display)
+                + [("tab", "Catalog ⇄ grid"), ("^p", "Command palette")],
+            ),
+            (
+                "Catalog",
+                binding_rows(CatalogTree.BINDINGS, self.get_key_display) + [("↑ / ↓", "Move")],
+            ),
+            ("Grid", binding_rows(DataGrid.BINDINGS, self.get_key_display)),
+            (
+                "Grid cells",
+                [
+                    ("NULL", "null value"),
+                    ("·", "absent field"),
+                    ("⏎", "line break in a value"),
+                    ("… (size)", "cut to fit; true size"),
+                    ("name*", "primary key column"),
+                ],
+            ),
+        ]
+        self.push_screen(HelpScreen(sections))
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield SystemCommand(
+            "Reconnect", "Reconnect this connection and reload what it shows", self.action_reconnect
+        )
+        yield SystemCommand(
+            "Refresh catalog",
+            "List the catalog of this connection again",
+            self.action_refresh_catalog,
+        )
+        yield SystemCommand(
+            "Focus catalog", "Move the focus to the catalog tree", self.action_focus_catalog
+        )
+        yield SystemCommand("Focus grid", "Move the focus to the data grid", self.action_focus_grid)
+        yield SystemCommand(
+            "Next connection", "Show the next connection's tab", self.action_next_connection
+        )
+        yield SystemCommand(
+            "Previous connection",
+            "Show the previous connection's tab",
+            self.action_previous_connection,
+        )
+        yield SystemCommand("Show keys / help", "List every key", self.action_help)
+        yield SystemCommand("Quit", "Quit storescope", self.exit)
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Quit", "Keys"):
+                yield command

@@ -1,0 +1,75 @@
+"""Messages workers post back to the UI (past-tense events; failures end in
+``Failed``). Workers never touch widgets: they post one of these and the
+handler, on the event loop, updates the screen.
+
+Every failure is a ``WorkFailed``: the explorer reads it to track the
+connection state and the App routes it to one notification.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from textual.message import Message
+
+if TYPE_CHECKING:
+    from backends.types import Node, Page, ServerInfo
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """Page ``index`` of the grid's current source (``token``), starting at
+    ``cursor`` (the previous page's ``next_cursor``; ``None`` for page 0)."""
+
+    token: int
+    index: int
+    cursor: str | None
+    limit: int
+
+
+@dataclass
+class WorkFailed(Message):
+    """A worker failed; ``error`` is a ``BackendError`` or, for a bug, any exception.
+
+    ``origin`` names the connection; the explorer fills it in as the
+    message bubbles past it, so the notification can say which one failed.
+    """
+
+    error: BaseException
+    origin: str = field(default="", init=False)
+
+
+@dataclass
+class Connected(Message):
+    info: ServerInfo
+    reconnected: bool = False
+
+
+@dataclass
+class ConnectFailed(WorkFailed):
+    reconnecting: bool = False
+
+
+@dataclass
+class ChildrenLoaded(Message):
+    path: tuple[str, ...]
+    nodes: list[Node]
+    token: int
+
+
+@dataclass
+class ChildrenFailed(WorkFailed):
+    path: tuple[str, ...] = ()
+    token: int = 0
+
+
+@dataclass
+class PageLoaded(Message):
+    request: PageRequest
+    page: Page
+
+
+@dataclass
+class PageFailed(WorkFailed):
+    request: PageRequest | None = None
