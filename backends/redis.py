@@ -199,10 +199,6 @@ def _ttl_text(ttl: int | None) -> str:
     return f"ttl {ttl}s"
 
 
-def _keys_text(n: int) -> str:
-    return "1 key" if n == 1 else f"{n:,} keys"
-
-
 def _pack_commands(commands: Sequence[tuple[Any, ...]]) -> bytes:
     """RESP encoding of ``commands``; redis-py's own packer costs ~1 µs per
     argument in Python, which a 1,000-key EVAL per page makes visible."""
@@ -565,7 +561,6 @@ class RedisBackend(Backend):
                     expandable=True,
                     browsable=True,
                     estimate=keys,
-                    detail=_keys_text(keys),
                 )
             )
         return nodes
@@ -641,9 +636,9 @@ class RedisBackend(Backend):
                         expandable=True,
                         browsable=True,
                         estimate=estimate,
-                        detail=_keys_text(n)
-                        if complete
-                        else f"≥{n:,} keys, ~{estimate:,} estimated",
+                        # The estimate is the key count; say more only when
+                        # it is an extrapolation from a scan cut short.
+                        detail="" if complete else f"≥{n:,} keys seen, ~{estimate:,} estimated",
                     )
                 )
                 continue

@@ -181,9 +181,12 @@ def bench_browse_all(url: str) -> None:
         f"conn = psycopg2.connect({url!r})\n"
         "cur = conn.cursor(name='raw'); cur.itersize = 5000\n"
         "cur.execute('SELECT * FROM big ORDER BY id')\n"
+        "rows = iter(cur)\n"
+        "first = next(rows)\n"
         "names = [d[0] for d in cur.description]\n"
         "w = sys.stdout.write\n"
-        "for r in cur:\n"
+        "w(json.dumps(dict(zip(names, first)), default=str) + '\\n')\n"
+        "for r in rows:\n"
         "    w(json.dumps(dict(zip(names, r)), default=str) + '\\n')\n"
     )
     raw = [sys.executable, "-c", raw_code]
