@@ -37,6 +37,7 @@ import collections
 import datetime as dt
 import math
 import re
+import socket
 import time
 import uuid
 from decimal import Decimal
@@ -481,6 +482,7 @@ class MongoBackend(Backend):
         ):
             if key.lower() not in given:
                 options[key] = value
+        self._refuse_fast_when_nobody_listens()
         client: pymongo.MongoClient[dict[str, Any]] | None = None
         try:
             client = pymongo.MongoClient(self.url, **options)
@@ -492,6 +494,33 @@ class MongoBackend(Backend):
                 client.close()
             raise ConnectionFailed(self._connect_message(e)) from e
         self._client = client
+
+    def _refuse_fast_when_nobody_listens(self) -> None:
+        """pymongo retries server selection until its timeout even when the
+        only host refuses the connection outright. For a single-host URL, one
+        TCP connect tells "nobody listens" at once instead of after
+        ``connect_timeout`` (replica sets and SRV are left to pymongo)."""
+        parts = urlsplit(self.url)
+        if parts.scheme != "mongodb":
+            return
+        hosts = parts.netloc.rpartition("@")[2]
+        if "," in hosts or not hosts or hosts.startswith("%2F") or ".sock" in hosts:
+            return
+        try:
+            host, port = parts.hostname, parts.port or 27017
+        except ValueError:
+            return  # a malformed port: let pymongo word the error
+        if not host:
+            return
+        try:
+            with socket.create_connection((host, port), timeout=self.connect_timeout):
+                pass
+        except ConnectionRefusedError as e:
+            raise ConnectionFailed(
+                f"{self.display_url}: connection refused by {host}:{port} (is the server running?)"
+            ) from e
+        except OSError:
+            return  # timeouts and DNS errors: pymongo reports them in its own words
 
     def _connect_message(self, e: BaseException) -> str:
         text = _short_message(e)
