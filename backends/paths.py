@@ -42,3 +42,15 @@ def decode_path(text: str) -> tuple[str, ...]:
     if text == "":
         return ()
     return tuple(decode_segment(s) for s in text.split("/"))
+
+
+def display_path(path: tuple[str, ...]) -> str:
+    """``path`` for people to read (status lines, titles): segments joined
+    with '/', except after a segment that already ends in '/' (S3 prefixes),
+    and nothing escaped. Not meant to be parsed back: use ``encode_path``."""
+    out = ""
+    for i, segment in enumerate(path):
+        if i and not out.endswith("/"):
+            out += "/"
+        out += segment
+    return out

@@ -20,7 +20,7 @@ from textual.widgets import Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from backends.errors import BackendError, ConnectionFailed, ConnectionLost
-from backends.paths import encode_path
+from backends.paths import display_path
 from tui.messages import (
     Connected,
     ConnectFailed,
@@ -217,7 +217,7 @@ class Explorer(Vertical):
 
     def open_path(self, path: tuple[str, ...]) -> None:
         self.browse_path = path
-        self.status.location = encode_path(path)
+        self.status.location = display_path(path)
         self.grid.open(page_size=self.session.page_size)
 
     def on_data_grid_page_requested(self, event: DataGrid.PageRequested) -> None:

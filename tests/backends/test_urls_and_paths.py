@@ -58,3 +58,14 @@ def test_paths_round_trip(path: tuple[str, ...]) -> None:
 def test_slash_and_percent_inside_a_name_are_encoded() -> None:
     assert encode_path(("bucket", "logs/", "50%.txt")) == "bucket/logs%2F/50%25.txt"
     assert decode_path("bucket/logs%2f/50%25.txt") == ("bucket", "logs/", "50%.txt")
+
+
+def test_display_path_reads_like_the_store_spells_it() -> None:
+    from backends.paths import display_path
+
+    assert (
+        display_path(("shop-data", "logs/", "2026/", "app-01.log"))
+        == "shop-data/logs/2026/app-01.log"
+    )
+    assert display_path(("db0", "cart:", "1002")) == "db0/cart:/1002"
+    assert display_path(("shop", "public", "Order Items")) == "shop/public/Order Items"
