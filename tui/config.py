@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,6 +77,8 @@ def config_path() -> Path:
 
 def load_profiles(path: Path | None = None) -> dict[str, Profile]:
     """Every profile of the config file; ``{}`` when the file does not exist."""
+    import tomllib  # here, not at the top: `storescope URL` paints before reading TOML
+
     path = path or config_path()
     try:
         with open(path, "rb") as f:
