@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .errors import BackendError, NotSupported
+from .secrets import is_secret_param
 
 if TYPE_CHECKING:
     from .base import Backend
@@ -30,20 +31,13 @@ _REGISTRY: dict[str, tuple[str, str, str]] = {
 SCHEMES = tuple(s for s in _REGISTRY if s != "fake")
 
 # Query parameters whose values are secrets and must never be shown.
-_SECRET_PARAMS = {
-    "password",
-    "secret",
-    "secret_key",
-    "aws_secret_access_key",
-    "token",
-    "session_token",
-    "aws_session_token",
-    "sslpassword",
-}
 
 
 def scheme_of(url: str) -> str:
-    return urlsplit(url).scheme.lower()
+    try:
+        return urlsplit(url).scheme.lower()
+    except ValueError as e:  # e.g. an unclosed '[' of an IPv6 host
+        raise NotSupported(f"cannot parse it ({e})", title="Invalid URL") from e
 
 
 def backend_class(url: str) -> type[Backend]:
@@ -87,7 +81,7 @@ def redact_url(url: str) -> str:
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
         query = urlencode(
-            [(k, "***" if k.lower() in _SECRET_PARAMS else _redact_value(v)) for k, v in pairs],
+            [(k, "***" if is_secret_param(k) else _redact_value(v)) for k, v in pairs],
             safe=":/*@",
         )
     out = urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 from backends import SCHEMES, backend_class, open_backend, scheme_of
 from backends.errors import BackendError
 from backends.paths import decode_path, encode_path
+from backends.secrets import scrub
 
 if TYPE_CHECKING:
     from tui import formats
@@ -148,17 +149,6 @@ def _say(message: str) -> None:
     sys.stderr.flush()
 
 
-_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]*@", re.IGNORECASE)
-
-
-def scrub(text: str, secrets: Sequence[str]) -> str:
-    """``text`` without any of ``secrets`` nor a password inside a URL."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, "***")
-    return _URL_PASSWORD.sub(r"\1***@", text)
-
-
 # -- argument parsing ----------------------------------------------------------------
 
 
@@ -237,6 +227,14 @@ def _parser(command: str) -> argparse.ArgumentParser:
             prog=f"{PROG} demo",
             description="Start local PostgreSQL, MongoDB (SecantusDB), Redis and S3 (moto) "
             "servers with sample data, open the TUI on them, and stop them on exit.",
+            epilog="With --out, run the TUI headless on the demo instead, press --keys and "
+            "save the screen (.svg or .txt), as `storescope snapshot` does: this is how "
+            "README's screenshot is made.",
+        )
+        p.add_argument("--out", metavar="FILE", help="save a snapshot instead of opening the TUI")
+        p.add_argument("--keys", default="", help="with --out: keys to press, space-separated")
+        p.add_argument(
+            "--size", type=_size, default=(120, 40), metavar="WxH", help="with --out: terminal size"
         )
         _read_only_flag(p)
         return p
@@ -731,6 +729,10 @@ def cmd_demo(args: argparse.Namespace, read_only: bool) -> int:
             urls = demo.seed_all(servers)
         ordered = [urls[k] for k in DEMO_ORDER if k in urls]
         ordered += [u for k, u in urls.items() if k not in DEMO_ORDER]
+        if args.out:
+            return _save_snapshot(
+                ordered, args.out, args.keys, args.size, read_only or args.read_only
+            )
         return _run_app(ordered, read_only or args.read_only)
     finally:
         sandbox.stop_all()
@@ -744,13 +746,24 @@ def cmd_snapshot(
     secrets: list[str],
 ) -> int:
     out_path: str = args.out
-    suffix = os.path.splitext(out_path)[1].lower()
-    if suffix not in (".svg", ".txt"):
+    if os.path.splitext(out_path)[1].lower() not in (".svg", ".txt"):
         parser.error(f"--out must end in .svg or .txt: {out_path}")
     read_only = read_only or args.read_only
     conns = _connections(argv, args, read_only, secrets)
     if not conns:
         parser.error("give at least one URL or --profile NAME")
+    return _save_snapshot(
+        [c.url for c in conns], out_path, args.keys, args.size, _app_read_only(conns, read_only)
+    )
+
+
+def _save_snapshot(
+    urls: list[str], out_path: str, keys: str, size: tuple[int, int], read_only: bool
+) -> int:
+    suffix = os.path.splitext(out_path)[1].lower()
+    if suffix not in (".svg", ".txt"):
+        _say(f"{PROG}: --out must end in .svg or .txt: {out_path}")
+        return EXIT_USAGE
     # Fail before the (seconds-long) headless run, not after it.
     folder = os.path.dirname(os.path.abspath(out_path))
     if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
@@ -761,15 +774,9 @@ def cmd_snapshot(
         )
     from tui.snapshot import take_snapshot
 
-    svg, text = take_snapshot(
-        [c.url for c in conns],
-        keys=args.keys.split(),
-        size=args.size,
-        read_only=_app_read_only(conns, read_only),
-    )
-    content = svg if suffix == ".svg" else text
+    svg, text = take_snapshot(urls, keys=keys.split(), size=size, read_only=read_only)
     with open(out_path, "w", encoding="utf-8") as f:
-        f.write(content)
+        f.write(svg if suffix == ".svg" else text)
     return EXIT_OK
 
 

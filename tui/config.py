@@ -28,7 +28,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from backends.secrets import url_secrets as _url_secrets
 
 _KEYS = frozenset({"url", "read_only", "password_env", "password_command", "password_timeout"})
 DEFAULT_PASSWORD_TIMEOUT = 30.0
@@ -199,21 +201,6 @@ def resolve_profile(name: str, path: Path | None = None) -> Connection:
     return Connection(with_password(profile.url, password), profile.read_only, secrets)
 
 
-_SECRET_WORDS = ("password", "secret", "token")
-
-
-def url_secrets(url: str) -> tuple[str, ...]:
-    """Secrets written in a URL itself (its password, secret query values),
-    to scrub from messages: drivers sometimes echo the DSN in an error."""
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:
-        return ()
-    found: set[str] = set()
-    if password:
-        found.update({password, unquote(password)})
-    for key, value in parse_qsl(parts.query, keep_blank_values=False):
-        if value and any(word in key.lower() for word in _SECRET_WORDS):
-            found.update({value, quote(value, safe="")})
-    return tuple(found)
+# The one rule for what in a URL is secret lives with the backends (the
+# TUI and the CLI both scrub with it); re-exported for this module's callers.
+url_secrets = _url_secrets

@@ -29,7 +29,6 @@ def harness(request: pytest.FixtureRequest) -> Iterator[Any]:
         cls = getattr(importlib.import_module(module_name), class_name)
         server = request.getfixturevalue(server_fixture) if server_fixture else None
         _CACHE[store] = cls(server)
+    # Harnesses live for the session; their servers are stopped by the
+    # server fixtures in tests/conftest.py.
     yield _CACHE[store]
-    close = getattr(_CACHE[store], "close", None)
-    if close is not None and request.node.name.endswith("]"):
-        pass  # harnesses live for the session; servers are stopped by their fixtures

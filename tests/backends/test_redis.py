@@ -219,7 +219,10 @@ def test_listing_a_huge_namespace_is_bounded_and_marked(backend: Backend, raw: R
     t = time.monotonic()
     children = backend.list_children(("db9", "big:"))
     elapsed = time.monotonic() - t
-    assert elapsed < 1.5, f"listing took {elapsed:.2f} s"
+    # The scan's own budget is 1 s, then TYPE/TTL for at most 5,000 keys; the
+    # slack is for a loaded 2-core CI machine. Unbounded, it would scan all
+    # 60k keys and fetch 60k types.
+    assert elapsed < 4.0, f"listing took {elapsed:.2f} s"
     *keys, marker = children
     assert marker.name == TRUNCATED_MARKER and marker.kind is NodeKind.MORE
     assert not marker.browsable and not marker.expandable

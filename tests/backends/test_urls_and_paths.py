@@ -69,3 +69,32 @@ def test_display_path_reads_like_the_store_spells_it() -> None:
     )
     assert display_path(("db0", "cart:", "1002")) == "db0/cart:/1002"
     assert display_path(("shop", "public", "Order Items")) == "shop/public/Order Items"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mongodb://h/?tls=true&tlsCertificateKeyFilePassword=s3cret",
+        "mongodb://h/?authMechanism=MONGODB-AWS&authMechanismProperties=AWS_SESSION_TOKEN:s3cret",
+        "postgresql://h/db?sslpassword=s3cret",
+        "s3://?endpoint=http://127.0.0.1:9000&aws_session_token=s3cret",
+    ],
+)
+def test_every_secret_looking_parameter_is_redacted(url: str) -> None:
+    assert "s3cret" not in redact_url(url)
+
+
+def test_scrub_removes_url_secrets_even_from_an_unparseable_url() -> None:
+    from backends.secrets import scrub, url_secrets
+
+    url = "postgresql://bob:s3cr%zzet@[::1/db"
+    message = f'invalid percent-encoded token: "s3cr%zzet" in {url}'
+    assert "s3cr" not in scrub(message, url_secrets(url))
+    assert "s3cret" not in scrub("password=s3cret", url_secrets("postgresql://u:s3cret@h/db"))
+
+
+def test_a_malformed_url_is_a_clear_error_not_a_traceback() -> None:
+    with pytest.raises(NotSupported) as info:
+        open_backend("postgresql://[::1/db")
+    assert info.value.title == "Invalid URL" and "IPv6" in str(info.value)
+    assert redact_url("postgresql://u:pw@[::1/db") == "<invalid URL>"

@@ -164,9 +164,37 @@ def bench_launch(runs: int) -> None:
     )
 
 
+# Runs a module or code as __main__ and reports the process's own peak RSS
+# (VmHWM) on stderr at exit: a child's rusage on Linux can include the memory
+# of the parent it was forked from, before the exec.
+HWM_WRAPPER = (
+    "import atexit, runpy, sys\n"
+    "def hwm():\n"
+    "    with open('/proc/self/status') as f:\n"
+    "        kb = next(int(l.split()[1]) for l in f if l.startswith('VmHWM:'))\n"
+    "    sys.stderr.write(f'\\nVMHWM {kb}\\n')\n"
+    "atexit.register(hwm)\n"
+    "mode, target = sys.argv[1], sys.argv[2]\n"
+    "sys.argv = [target, *sys.argv[3:]]\n"
+    "if mode == '-m':\n"
+    "    runpy.run_module(target, run_name='__main__', alter_sys=True)\n"
+    "else:\n"
+    "    exec(compile(target, '<raw>', 'exec'), {'__name__': '__main__'})\n"
+)
+
+
+def _hwm(stderr: bytes) -> float:
+    for line in reversed(stderr.decode(errors="replace").splitlines()):
+        if line.startswith("VMHWM "):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def bench_browse_all(url: str) -> None:
     ours = [
         sys.executable,
+        "-c",
+        HWM_WRAPPER,
         "-m",
         "tui.cli",
         "browse",
@@ -189,10 +217,11 @@ def bench_browse_all(url: str) -> None:
         "for r in rows:\n"
         "    w(json.dumps(dict(zip(names, r)), default=str) + '\\n')\n"
     )
-    raw = [sys.executable, "-c", raw_code]
+    raw = [sys.executable, "-c", HWM_WRAPPER, "-c", raw_code]
     with open(os.devnull, "wb") as null:
-        ow, orss, ocode, oerr = run_child(ours, stdout=null.fileno())
-        rw, rrss, rcode, rerr = run_child(raw, stdout=null.fileno())
+        ow, _, ocode, oerr = run_child(ours, stdout=null.fileno())
+        rw, _, rcode, rerr = run_child(raw, stdout=null.fileno())
+    orss, rrss = _hwm(oerr), _hwm(rerr)
     if ocode or rcode:
         print("# browse --all failed:", ocode, oerr.decode()[-500:], rcode, rerr.decode()[-500:])
         return
