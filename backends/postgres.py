@@ -32,11 +32,14 @@ says which of three strategies made it:
   for again, the backend re-declares the cursor and skips that many rows on
   the server (``MOVE``): pages still join, at the cost of the server
   re-reading the skipped rows. ``synchronize_seqscans`` is off on that
-  connection so a re-run scan starts where the first one did. An idle
-  transaction there would hold a snapshot and share locks on the view's tables
-  (blocking a migration's ALTER TABLE), so the connection sets
-  ``idle_in_transaction_session_timeout`` and the server ends it after a
-  minute of inactivity; the next page then restarts as above.
+  connection so a re-run scan starts where the first one did. That
+  transaction holds a snapshot and share locks on the view's tables, which
+  block another session's ALTER or DROP TABLE and every query queued behind
+  it, so it is kept short: it ends as soon as a page reaches the end of the
+  result, when a different relation is browsed, and otherwise the server ends
+  it after ``held_idle_timeout_ms`` (5 s) without a page
+  (``idle_in_transaction_session_timeout``); the next page then restarts as
+  above.
 
 A first page reads the relation's columns and key from the catalog (one
 query); the pages that follow reuse that reading, so a next page is one query
@@ -58,6 +61,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import functools
 import hashlib
 import json
 import math
@@ -67,7 +71,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar, Concatenate, NoReturn, ParamSpec, TypeVar
 
 import psycopg2
 import psycopg2.extensions
@@ -84,6 +88,7 @@ from .errors import (
     QueryFailed,
     ReadOnly,
 )
+from .secrets import scrub, url_secrets
 from .types import Column, Node, NodeKind, Page, ServerInfo
 
 # -- values ---------------------------------------------------------------------
@@ -352,6 +357,31 @@ class _SessionGone(Exception):
     """The cursor connection died; the caller reconnects and restarts once."""
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _scrubbed(
+    method: Callable[Concatenate[PostgresBackend, _P], _R],
+) -> Callable[Concatenate[PostgresBackend, _P], _R]:
+    """Every error leaving a public method passes here, so none can show a
+    secret of the URL, whichever path built its message (libpq echoes a
+    malformed password when it cannot parse the URL, before any connection)."""
+
+    @functools.wraps(method)
+    def wrapper(self: PostgresBackend, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(self, *args, **kwargs)
+        except BackendError as e:
+            clean = self._scrub(e.message)
+            if clean != e.message:
+                e.message = clean
+                e.args = (clean,)
+            raise
+
+    return wrapper
+
+
 # -- the backend -----------------------------------------------------------------------
 
 
@@ -360,11 +390,16 @@ class PostgresBackend(Backend):
     product: ClassVar[str] = "PostgreSQL"
     capabilities: ClassVar[Capability] = Capability.NONE
 
-    #: How many server-side cursors (views) stay open at once; the least
-    #: recently used is closed first (and restarts by MOVE if used again).
+    #: How many server-side cursors stay open at once; the least recently
+    #: used is closed first (and restarts by MOVE if used again). Browsing a
+    #: relation closes those of every other, so only stale cursors of the
+    #: same relation (an older page asked for again) count against this.
     max_held_cursors: ClassVar[int] = 8
-    #: idle_in_transaction_session_timeout of the cursor connection, in ms.
-    held_idle_timeout_ms: ClassVar[int] = 60_000
+    #: idle_in_transaction_session_timeout of the cursor connection, in ms:
+    #: the longest a reader who stopped paging through a view keeps its
+    #: tables' share locks, so the longest another session's ALTER/DROP TABLE
+    #: (and every query queued behind it) can wait on us.
+    held_idle_timeout_ms: ClassVar[int] = 5_000
 
     def __init__(self, url: str, *, read_only: bool = False, connect_timeout: float = 5.0) -> None:
         super().__init__(url, read_only=read_only, connect_timeout=connect_timeout)
@@ -374,9 +409,11 @@ class PostgresBackend(Backend):
         self._primary_db: str | None = None
         self._params: dict[str, str] | None = None
         self._relations: dict[tuple[str, ...], _Relation] = {}
+        self._secrets = url_secrets(url)
 
     # -- lifecycle -----------------------------------------------------------------------
 
+    @_scrubbed
     def connect(self) -> None:
         self.close()
         conn = self._open(None)
@@ -395,6 +432,7 @@ class PostgresBackend(Backend):
             with contextlib.suppress(psycopg2.Error):
                 conn.close()
 
+    @_scrubbed
     def ping(self) -> float:
         db = self._primary()
         conn = self._conn(db)
@@ -405,6 +443,7 @@ class PostgresBackend(Backend):
             cur.fetchone()
         return time.perf_counter() - start
 
+    @_scrubbed
     def server_info(self) -> ServerInfo:
         db = self._primary()
         conn = self._conn(db)
@@ -425,6 +464,7 @@ class PostgresBackend(Backend):
 
     # -- catalog -------------------------------------------------------------------------
 
+    @_scrubbed
     def list_children(self, path: tuple[str, ...]) -> list[Node]:
         if not path:
             db = self._primary()
@@ -461,6 +501,7 @@ class PostgresBackend(Backend):
             return []
         raise NotFound(f"no such path: {'/'.join(path)}")
 
+    @_scrubbed
     def browse(
         self,
         path: tuple[str, ...],
@@ -477,6 +518,11 @@ class PostgresBackend(Backend):
         if len(path) != 3:
             self._not_browsable(path)
         token = _decode_cursor(cursor) if cursor is not None else None
+        # The reader moved on from any other held result: end its transaction
+        # now rather than at the idle timeout (it restarts if paged again).
+        digest = _path_digest(path)
+        for handle in [h for h in self._held.values() if h.digest != digest]:
+            self._close_held(handle)
         db, schema, name = path
         # A first page reads the catalog afresh; the pages after it reuse that
         # reading, so one browse keeps the same columns throughout and a next
@@ -548,7 +594,8 @@ class PostgresBackend(Backend):
                 self._params = dict(psycopg2.extensions.parse_dsn(self.url))
             except psycopg2.Error as e:
                 raise ConnectionFailed(
-                    f"invalid PostgreSQL URL {self.display_url}: {self._message(e)}"
+                    f"invalid PostgreSQL URL {self.display_url}: {self._message(e)}",
+                    title="Invalid URL",
                 ) from e
         return self._params
 
@@ -633,11 +680,16 @@ class PostgresBackend(Backend):
         else:
             lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
             text = " ".join(lines) if full else (lines[0] if lines else type(e).__name__)
-        # libpq does not echo passwords; this is a second line of defence.
+        return self._scrub(text)
+
+    def _scrub(self, text: str) -> str:
+        """``text`` without the URL's secrets (or a password given as a
+        parameter libpq parsed), for every message this backend raises."""
+        found = list(self._secrets)
         password = self._params.get("password") if self._params else None
-        if password and len(password) >= 4:
-            text = text.replace(password, "***")
-        return text
+        if password:
+            found.append(password)
+        return scrub(text, found)
 
     def _not_browsable(self, path: tuple[str, ...]) -> NoReturn:
         if not path:
@@ -873,7 +925,10 @@ class PostgresBackend(Backend):
                 {"m": "h", "h": handle.id, "p": handle.delivered, "d": digest}
             )
         else:
-            self._close_held(handle)
+            # Complete: release the snapshot and locks now (closing the last
+            # handle on the connection, this one included, ends its transaction).
+            for done in [h for h in self._held.values() if h.conn is conn]:
+                self._close_held(done)
         return self._page(rel, rows, limit, next_cursor)
 
     def _declare(self, conn: Any, rel: _Relation, handle_id: str, digest: str) -> _Held:

@@ -210,6 +210,80 @@ def test_view_page_asked_again_or_after_its_session_died_gives_the_same_rows(
     assert [r[0] for r in first.rows + second.rows + third.rows + fourth.rows] == list(range(1, 41))
 
 
+def _view_over_new_table(admin: Any, rows: int = 100) -> tuple[str, str]:
+    t, v = fresh("base"), fresh("view")
+    run(admin, f"CREATE TABLE {t} AS SELECT g AS n FROM generate_series(1, {rows}) g")
+    run(admin, f"CREATE VIEW {v} AS SELECT n FROM {t}")
+    return t, v
+
+
+def _timed_ddl(admin: Any, statement: str, lock_timeout: str) -> float:
+    """Seconds another session's DDL waits for its AccessExclusiveLock; fails
+    (LockNotAvailable) if it waits longer than ``lock_timeout``."""
+    cur = admin.cursor()
+    cur.execute(f"SET lock_timeout = '{lock_timeout}'")
+    start = time.monotonic()
+    try:
+        cur.execute(statement)
+    finally:
+        cur.execute("RESET lock_timeout")
+    return time.monotonic() - start
+
+
+def test_idle_view_reader_blocks_a_migration_for_at_most_the_idle_bound(
+    backend: PostgresBackend, admin: Any
+) -> None:
+    assert PostgresBackend.held_idle_timeout_ms == 5_000
+    t, v = _view_over_new_table(admin)
+    path = (DB, "public", v)
+    first = backend.browse(path, limit=10)
+    waited = _timed_ddl(admin, f"ALTER TABLE {t} ADD COLUMN extra int", "8s")
+    # It did wait on the open page (the bound is what released it), but not
+    # for the old minute.
+    assert 3.0 <= waited < 7.0
+    second = backend.browse(path, cursor=first.next_cursor, limit=10)
+    assert [r[0] for r in first.rows + second.rows] == list(range(1, 21))
+
+
+def test_view_dropped_after_the_idle_bound_is_not_found_on_the_next_page(
+    backend: PostgresBackend, admin: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(PostgresBackend, "held_idle_timeout_ms", 300)
+    _, v = _view_over_new_table(admin)
+    path = (DB, "public", v)
+    first = backend.browse(path, limit=10)
+    assert _timed_ddl(admin, f"DROP VIEW {v}", "8s") < 2.0
+    with pytest.raises(NotFound, match=f"public.{v} does not exist"):
+        backend.browse(path, cursor=first.next_cursor, limit=10)
+
+
+def test_view_read_to_its_end_releases_its_locks_at_once(
+    backend: PostgresBackend, admin: Any
+) -> None:
+    t, v = _view_over_new_table(admin, rows=25)
+    path = (DB, "public", v)
+    assert len(walk(backend, path, 10)) == 25
+    assert _timed_ddl(admin, f"ALTER TABLE {t} ADD COLUMN extra int", "200ms") < 1.0
+    # The same when the last page is the first one.
+    t2, v2 = _view_over_new_table(admin, rows=5)
+    assert backend.browse((DB, "public", v2), limit=10).next_cursor is None
+    assert _timed_ddl(admin, f"DROP TABLE {t2} CASCADE", "200ms") < 1.0
+
+
+def test_browsing_another_relation_releases_the_view_left_mid_way(
+    backend: PostgresBackend, admin: Any
+) -> None:
+    t, v = _view_over_new_table(admin)
+    _, other = _view_over_new_table(admin)
+    path = (DB, "public", v)
+    first = backend.browse(path, limit=10)
+    backend.browse((DB, "public", other), limit=10)  # left mid-way in turn
+    assert _timed_ddl(admin, f"ALTER TABLE {t} ADD COLUMN extra int", "200ms") < 1.0
+    backend.browse((DB, "pg_catalog", "pg_class"), limit=1)
+    second = backend.browse(path, cursor=first.next_cursor, limit=10)
+    assert [r[0] for r in first.rows + second.rows] == list(range(1, 21))
+
+
 def test_matview_pages(backend: PostgresBackend, admin: Any) -> None:
     m = fresh("matview")
     run(
@@ -396,6 +470,34 @@ def test_wrong_password_fails_without_showing_it(pg_server: sandbox.Server) -> N
     assert "password authentication failed for user" in str(info.value)
     assert secret not in str(info.value) and secret not in repr(info.value)
     assert secret not in b.display_url
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    ["bob:s3cr%zzet@", "bob@"],
+    ids=["in-userinfo", "in-query"],
+)
+def test_malformed_password_in_the_url_fails_without_showing_it(
+    pg_server: sandbox.Server, credentials: str
+) -> None:
+    query = "" if ":" in credentials else "?password=s3cr%zzet"
+    b = PostgresBackend(f"postgresql://{credentials}127.0.0.1:{pg_server.port}/db{query}")
+    with pytest.raises(ConnectionFailed, match="invalid PostgreSQL URL") as info:
+        b.connect()
+    assert "s3cr" not in str(info.value) and "s3cr" not in repr(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_no_message_shows_the_password_even_one_the_backend_builds(
+    backend: PostgresBackend,
+) -> None:
+    with pytest.raises(NotFound) as info:
+        backend.list_children((sandbox.PG_PASSWORD,))
+    assert sandbox.PG_PASSWORD not in str(info.value)
+    assert sandbox.PG_PASSWORD not in repr(info.value)
+    with pytest.raises(NotFound) as info:
+        backend.browse((DB, "public", f"t_{sandbox.PG_PASSWORD}"), limit=1)
+    assert str(info.value) == "table public.t_*** does not exist"
 
 
 def test_password_can_come_from_a_pgpass_file(
