@@ -23,6 +23,11 @@ Catalog (paths as in ``backends.paths``: ``(bucket, prefix..., object-tail)``):
   last path segment is ``""`` (no real child can have an empty name), named
   "…", kind MORE, neither expandable nor browsable, its detail saying that the listing was
   cut and that browsing the prefix pages through everything.
+- A prefix exists while some key starts with it: listing or browsing one that
+  has nothing under it (not even its folder marker) is ``NotFound``, told by
+  the one LIST already sent. Only the first page can say so: a later page that
+  finds nothing (objects deleted meanwhile) just ends the cursor. A bucket with
+  no objects is an empty container, not an error.
 
 Browsing ``(bucket, *prefixes)`` pages through every object under the prefix,
 recursively (like ``aws s3 ls --recursive``), including folder markers, in key
@@ -392,6 +397,8 @@ class S3Backend(Backend):
             response = self._client.list_objects_v2(
                 Bucket=bucket, Prefix=prefix, Delimiter="/", MaxKeys=LIST_CHILDREN_CAP
             )
+        if prefix and not response.get("CommonPrefixes") and not response.get("Contents"):
+            raise NotFound(f"no objects under {_show(bucket, prefix)}")
         nodes: list[Node] = []
         for entry in response.get("CommonPrefixes", []):
             name = str(entry["Prefix"])[len(prefix) :]
@@ -432,6 +439,10 @@ class S3Backend(Backend):
         after = decode_cursor(cursor) if cursor is not None else None
         with _boundary(f"listing {_show(bucket, prefix)}"):
             rows, more = self._take(bucket, prefix, cursor, after, limit)
+        # A filter narrows the listing without saying whether the prefix
+        # exists, and finding out would cost a second LIST.
+        if not rows and cursor is None and len(path) > 1 and not filter:
+            raise NotFound(f"no objects under {_show(bucket, prefix)}")
         next_cursor = encode_cursor(rows[-1][0]) if more else None
         return Page(COLUMNS, tuple(rows), next_cursor, None)
 

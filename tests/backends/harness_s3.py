@@ -109,9 +109,10 @@ class S3Harness:
         return list_keys(self.client, path[0], "".join(path[1:]))
 
     def missing_path(self) -> tuple[str, ...]:
-        # A prefix with nothing under it is an empty listing in S3, not an
-        # error; only a bucket can be missing.
-        return (MISSING_BUCKET,)
+        # A prefix nothing is stored under, in a bucket that exists (a missing
+        # bucket is covered by driver_error and test_s3.py).
+        ensure_bucket(self.server, self.client, BUCKET)
+        return (BUCKET, "no-such-prefix/")
 
     def url_for_port(self, port: int) -> str:
         return f"s3://?endpoint=http://127.0.0.1:{port}"

@@ -160,8 +160,56 @@ def test_folder_marker_is_the_prefix_itself_not_a_child(backend: S3Backend) -> N
     assert keys_of(backend, (TREE, "photos/")) == ["photos/", "photos/cat.jpg"]
 
 
-def test_a_prefix_with_nothing_under_it_browses_empty(backend: S3Backend) -> None:
-    page = backend.browse((TREE, "nothing-here/"), limit=10)
+def test_a_prefix_with_nothing_under_it_is_not_found(backend: S3Backend) -> None:
+    for path in [(TREE, "nothing-here/"), (TREE, "logs/", "2023/")]:
+        shown = f"s3://{path[0]}/{''.join(path[1:])}"
+        before = backend.list_requests
+        with pytest.raises(NotFound, match=f"^no objects under {shown}$"):
+            backend.list_children(path)
+        with pytest.raises(NotFound, match=f"^no objects under {shown}$"):
+            backend.browse(path, limit=10)
+        assert backend.list_requests - before == 2, "one LIST each, no second look"
+    # The sibling that exists is unaffected.
+    assert names(backend.list_children((TREE, "logs/", "2024/"))) == ["01/", "02/"]
+    assert keys_of(backend, (TREE, "logs/", "2025/")) == ["logs/2025/01/d.log"]
+
+
+def test_a_prefix_holding_only_its_folder_marker_exists(backend: S3Backend) -> None:
+    assert backend.list_children((TREE, "empty-folder/")) == []
+    page = backend.browse((TREE, "empty-folder/"), limit=10)
+    assert [row[0] for row in page.rows] == ["empty-folder/"] and page.next_cursor is None
+
+
+def test_a_filter_matching_nothing_is_an_empty_page(backend: S3Backend) -> None:
+    page = backend.browse((TREE, "logs/"), filter="2099/", limit=10)
+    assert page.rows == () and page.next_cursor is None
+
+
+def test_a_bucket_with_no_objects_is_an_empty_container(
+    s3_server: sandbox.Server, s3: Any, backend: S3Backend
+) -> None:
+    ensure_bucket(s3_server, s3, "s3-empty")
+    assert backend.list_children(("s3-empty",)) == []
+    page = backend.browse(("s3-empty",), limit=10)
+    assert page.rows == () and page.next_cursor is None
+
+
+def test_a_later_page_emptied_by_deletes_ends_the_cursor(
+    s3_server: sandbox.Server, s3: Any, backend: S3Backend
+) -> None:
+    bucket, keys = "s3-vanishing", ["gone/1", "gone/2", "gone/3"]
+    ensure_bucket(s3_server, s3, bucket)
+    put_objects(s3, bucket, ((k, b"x") for k in keys))
+    first = backend.browse((bucket, "gone/"), limit=2)
+    assert first.next_cursor is not None
+    s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys]})
+    # Another connection: no read-ahead left over from the first page.
+    fresh = open_backend(s3_server.url)
+    fresh.connect()
+    try:
+        page = fresh.browse((bucket, "gone/"), cursor=first.next_cursor, limit=2)
+    finally:
+        fresh.close()
     assert page.rows == () and page.next_cursor is None
 
 

@@ -228,3 +228,11 @@ def test_ls_and_browse_never_load_textual(pg_cli: str) -> None:
         [sys.executable, "-c", code], cwd=ROOT, env=_env(), capture_output=True, text=True
     )
     assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.parametrize("command", ["ls", "browse"])
+def test_missing_s3_prefix_exits_1_with_one_line(s3_cli: str, command: str) -> None:
+    r = run_cli(command, s3_cli, "clitest/nosuch%2F")
+    assert r.returncode == 1, (r.stdout, r.stderr)
+    assert "no objects under s3://clitest/nosuch/" in _one_line(r.stderr)
+    assert r.stdout == ""
