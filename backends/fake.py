@@ -14,7 +14,15 @@ Failure simulation for UI tests:
 - URL parameters: ``?fail=connect`` (connect always fails), ``?fail=browse``
   (browse raises ``QueryFailed``), ``?fail=list`` (listing raises
   ``PermissionDenied``); several may be given comma-separated. ``?delay=MS``
-  makes every call take MS milliseconds (to watch "loading..." by hand).
+  makes every call take MS milliseconds (to watch "loading..." by hand);
+  ``?close_delay=MS`` makes ``close()`` take that long (a driver whose server
+  is gone). ``?echo=1`` makes simulated failures echo the connection's
+  settings, password included, the way some drivers echo a DSN.
+- ``set_failing(NAME, "browse", ...)`` makes those calls fail on every backend
+  of NAME until ``set_failing(NAME)`` clears it (a failure that goes away).
+- ``Dataset.calls`` counts the calls made (``connect``, ``browse``...) and
+  ``Dataset.browsed`` remembers the latest ``(path, cursor)`` browsed, so a
+  test can tell whether a retry or a reconnect really happened.
 - ``drop_connections(NAME)`` makes every open backend on NAME raise
   ``ConnectionLost`` (a reconnect works); ``set_down(NAME, True)`` also makes
   connecting fail until ``set_down(NAME, False)``.
@@ -24,6 +32,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -76,6 +85,12 @@ class Dataset:
     #: Bumped by ``drop_connections``; a backend connected at an older epoch is lost.
     epoch: int = 0
     down: bool = False
+    #: Calls that fail on every backend of this dataset (see ``set_failing``).
+    failing: frozenset[str] = frozenset()
+    calls: Counter[str] = field(default_factory=Counter)
+    browsed: deque[tuple[tuple[str, ...], str | None]] = field(
+        default_factory=lambda: deque(maxlen=1000)
+    )
 
     _KINDS: ClassVar[tuple[NodeKind, ...]] = (NodeKind.DATABASE, NodeKind.SCHEMA)
 
@@ -132,6 +147,12 @@ def drop_connections(name: str) -> None:
     get_dataset(name).epoch += 1
 
 
+def set_failing(name: str, *calls: str) -> None:
+    """Make ``calls`` ("connect", "browse", "list") fail on every backend of
+    ``name`` from now on; no arguments clears it."""
+    get_dataset(name).failing = frozenset(calls)
+
+
 def set_down(name: str, down: bool) -> None:
     """Take the fake server ``name`` down (connecting fails) or bring it back."""
     ds = get_dataset(name)
@@ -153,7 +174,9 @@ class FakeBackend(Backend):
         params = parse_qs(parts.query)
         self._fail = {f for v in params.get("fail", []) for f in v.split(",") if f}
         delay = params.get("delay", ["0"])[0]
-        self._delay = float(delay) / 1000 if delay.replace(".", "", 1).isdigit() else 0.0
+        self._delay = _millis(delay)
+        self._close_delay = _millis(params.get("close_delay", ["0"])[0])
+        self._echo = params.get("echo", ["0"])[0] not in ("", "0")
         self._dataset: Dataset | None = None
         self._epoch = -1
 
@@ -162,13 +185,20 @@ class FakeBackend(Backend):
     def connect(self) -> None:
         self._pause()
         ds = get_dataset(self.dataset_name)
-        if "connect" in self._fail or ds.down:
+        ds.calls["connect"] += 1
+        if "connect" in self._fail or "connect" in ds.failing or ds.down:
             self._dataset = None
-            raise ConnectionFailed(f"fake server '{self.dataset_name}' refused the connection")
+            raise ConnectionFailed(
+                self._echoed(f"fake server '{self.dataset_name}' refused the connection")
+            )
         self._dataset = ds
         self._epoch = ds.epoch
 
     def close(self) -> None:
+        if self._close_delay:
+            time.sleep(self._close_delay)
+        if self._dataset is not None:
+            self._dataset.calls["close"] += 1
         self._dataset = None
 
     def ping(self) -> float:
@@ -183,8 +213,11 @@ class FakeBackend(Backend):
 
     def list_children(self, path: tuple[str, ...]) -> list[Node]:
         ds = self._live()
-        if "list" in self._fail:
-            raise PermissionDenied(f"not allowed to list {'/'.join(path) or 'the server'}")
+        ds.calls["list_children"] += 1
+        if "list" in self._fail or "list" in ds.failing:
+            raise PermissionDenied(
+                self._echoed(f"not allowed to list {'/'.join(path) or 'the server'}")
+            )
         if path and path not in ds.containers:
             if path in ds.tables:
                 return []
@@ -201,10 +234,12 @@ class FakeBackend(Backend):
         sort: Any = None,
     ) -> Page:
         ds = self._live()
+        ds.calls["browse"] += 1
+        ds.browsed.append((path, cursor))
         if filter is not None or sort is not None:
             raise NotSupported("the fake backend cannot filter or sort")
-        if "browse" in self._fail:
-            raise QueryFailed(f"browsing {'/'.join(path)} failed (simulated)")
+        if "browse" in self._fail or "browse" in ds.failing:
+            raise QueryFailed(self._echoed(f"browsing {'/'.join(path)} failed (simulated)"))
         try:
             table = ds.tables[path]
         except KeyError as e:
@@ -234,6 +269,18 @@ class FakeBackend(Backend):
 
     # -- helpers -------------------------------------------------------------
 
+    def _echoed(self, message: str) -> str:
+        """``message``, plus the connection settings when ``?echo=1``: the
+        password both raw and decoded, as drivers quoting a DSN do."""
+        if not self._echo:
+            return message
+        parts = urlsplit(self.url)
+        raw = parts.netloc.rpartition("@")[0].partition(":")[2]
+        return (
+            f"{message} (dsn: user={parts.username or ''} password={unquote(raw)}"
+            f" host={self.dataset_name}; url {self.url})"
+        )
+
     def _pause(self) -> None:
         if self._delay:
             time.sleep(self._delay)
@@ -247,6 +294,10 @@ class FakeBackend(Backend):
             self._dataset = None
             raise ConnectionLost(f"the fake server '{self.dataset_name}' closed the connection")
         return ds
+
+
+def _millis(text: str) -> float:
+    return float(text) / 1000 if text.replace(".", "", 1).isdigit() else 0.0
 
 
 # -- the default dataset ------------------------------------------------------
@@ -476,4 +527,5 @@ __all__ = [
     "get_dataset",
     "register_dataset",
     "set_down",
+    "set_failing",
 ]

@@ -9,6 +9,8 @@ reconnects on request, reloading what was shown.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -21,6 +23,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from backends.errors import BackendError, ConnectionFailed, ConnectionLost
 from backends.paths import display_path
+from backends.secrets import scrub
 from tui.messages import (
     Connected,
     ConnectFailed,
@@ -44,13 +47,21 @@ NOT_CONNECTED = "Not connected: ctrl+r retries."
 CONNECTING = "Connecting…"
 
 
-def describe(error: BaseException) -> tuple[str, str]:
-    """(title, one-line message) for an error, never a traceback."""
+def describe(error: BaseException, secrets: Iterable[str] = ()) -> tuple[str, str]:
+    """(title, one-line message) for an error, never a traceback, and never
+    a secret: ``secrets`` (the connection's, see ``backends.secrets``) and any
+    password inside a URL are scrubbed, whatever the backend put there.
+    Every error text the UI shows goes through here."""
+    secrets = tuple(secrets)
     if isinstance(error, BackendError):
-        return error.title, str(error)
-    lines = str(error).strip().splitlines()
-    message = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
-    return "Unexpected error", message
+        title, message = error.title, str(error)
+    else:
+        title = "Unexpected error"
+        message = str(error).strip()
+        message = f"{type(error).__name__}: {message}" if message else type(error).__name__
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    message = lines[0] if lines else title
+    return scrub(title, secrets), scrub(message, secrets)
 
 
 class Explorer(Vertical):
@@ -129,9 +140,14 @@ class Explorer(Vertical):
         self._set_state("connecting")
         self._connect(True)
 
-    def close(self) -> None:
-        self.session.close()
-        self._catalog_session.close()
+    def close(self) -> list[threading.Thread]:
+        """Close both connections in daemon threads (see ``Session.close``);
+        the threads are returned for a bounded wait."""
+        return [self.session.close(), self._catalog_session.close()]
+
+    def describe(self, error: BaseException) -> tuple[str, str]:
+        """``describe`` with this connection's secrets."""
+        return describe(error, self.session.secrets)
 
     @dataclass
     class StateChanged(Message):
@@ -176,7 +192,7 @@ class Explorer(Vertical):
         # The first word of the version: "15.18 (Debian 15.18-0+deb12u1)"
         # would push everything else off an 80-column line.
         version = info.version.split()[0] if info.version.split() else ""
-        self.status.server = f"{info.product} {version}".strip()
+        self.status.server = self.session.scrub(f"{info.product} {version}".strip())
         if not self.grid.is_open:
             self.grid.clear(CHOOSE_TABLE)
         if event.reconnected and self.catalog.loaded:
@@ -191,6 +207,7 @@ class Explorer(Vertical):
     def _track_connection(self, event: WorkFailed) -> None:
         # Not stopped: the App turns every failure into one notification.
         event.origin = self.session.title
+        event.secrets = self.session.secrets
         if isinstance(event, ConnectFailed):
             self._set_state("lost" if self._ever_connected else "failed")
             if not self.grid.is_open:
@@ -206,7 +223,7 @@ class Explorer(Vertical):
         if event.state is not WorkerState.ERROR or event.worker.error is None:
             return
         if event.worker.group == "page_loaders":
-            self.grid.page_failed(None, describe(event.worker.error)[1])
+            self.grid.page_failed(None, self.describe(event.worker.error)[1])
         self.post_message(WorkFailed(event.worker.error))
 
     # -- browsing ------------------------------------------------------------------
@@ -218,12 +235,16 @@ class Explorer(Vertical):
     def open_path(self, path: tuple[str, ...]) -> None:
         self.browse_path = path
         self.status.location = display_path(path)
-        self.grid.open(page_size=self.session.page_size)
+        self.grid.open(path, page_size=self.session.page_size)
 
     def on_data_grid_page_requested(self, event: DataGrid.PageRequested) -> None:
         event.stop()
-        if self.browse_path is not None:
-            self._load_page(self.browse_path, event.request)
+        request = event.request
+        # A request posted before another table was opened (or the rows were
+        # reloaded) carries a cursor of what is no longer shown: drop it.
+        if request.path != self.browse_path or request.token != self.grid.token:
+            return
+        self._load_page(request.path, request)
 
     def on_data_grid_window_moved(self, event: DataGrid.WindowMoved) -> None:
         event.stop()
@@ -248,8 +269,7 @@ class Explorer(Vertical):
         self.grid.add_page(event.request, event.page)
 
     def on_page_failed(self, event: PageFailed) -> None:
-        title, message = describe(event.error)
-        self.grid.page_failed(event.request, message)
+        self.grid.page_failed(event.request, self.describe(event.error)[1])
 
     # -- focus ---------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ wall-clock time of that first frame to FILE.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -23,7 +24,7 @@ from textual.widgets import ContentSwitcher, Footer, Static
 
 from screens.explorer import Explorer, describe
 from tui.messages import WorkFailed
-from tui.session import tab_title
+from tui.session import DaemonThreadExecutor, tab_title
 from tui.widgets import ConnectionTabs
 
 if TYPE_CHECKING:
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     from textual.screen import Screen
 
 NOTIFY_SECONDS = 8
+#: How long quitting waits, in all, for connections to close. Past it they are
+#: left to the process exit: a driver whose server is gone can take ~10 s.
+CLOSE_WAIT_SECONDS = 1.0
 
 
 class StorescopeApp(App[None]):
@@ -70,6 +74,7 @@ class StorescopeApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        DaemonThreadExecutor.install()
         self.call_after_refresh(self._first_frame_painted)
 
     def _first_frame_painted(self) -> None:
@@ -84,8 +89,12 @@ class StorescopeApp(App[None]):
             explorer.start(focus=explorer is self.active_explorer)
 
     def on_unmount(self) -> None:
+        threads: list[threading.Thread] = []
         for explorer in self.explorers:
-            explorer.close()
+            threads.extend(explorer.close())
+        deadline = time.monotonic() + CLOSE_WAIT_SECONDS
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     # -- routing -------------------------------------------------------------------
 
@@ -112,10 +121,14 @@ class StorescopeApp(App[None]):
     def _notify_failure(self, event: WorkFailed) -> None:
         """The one place failures become visible: a notification with the
         error's title and one-line message. The app keeps running."""
-        title, message = describe(event.error)
+        title, message = describe(event.error, event.secrets or self._all_secrets())
         if len(self.explorers) > 1 and event.origin:
             title = f"{title} · {event.origin}"
         self.notify(message, title=title, severity="error", timeout=NOTIFY_SECONDS, markup=False)
+
+    def _all_secrets(self) -> tuple[str, ...]:
+        # A failure that did not come through an explorer: scrub every URL's.
+        return tuple(s for explorer in self.explorers for s in explorer.session.secrets)
 
     def on_connection_tabs_activated(self, event: ConnectionTabs.Activated) -> None:
         self.activate(event.index)
@@ -138,13 +151,29 @@ class StorescopeApp(App[None]):
         if (explorer := self.active_explorer) is not None:
             explorer.reconnect()
 
-    def _reconnect_active(self) -> None:
-        if (explorer := self.active_explorer) is not None:
-            explorer.reconnect()
-
     def action_refresh_catalog(self) -> None:
         if (explorer := self.active_explorer) is not None:
             explorer.refresh_catalog()
+
+    def action_reload_rows(self) -> None:
+        if (explorer := self.active_explorer) is not None and explorer.built:
+            explorer.grid.action_retry()
+
+    def action_first_row(self) -> None:
+        if (explorer := self.active_explorer) is not None and explorer.built:
+            explorer.grid.action_first_row()
+
+    def action_last_row(self) -> None:
+        if (explorer := self.active_explorer) is not None and explorer.built:
+            explorer.grid.action_last_row()
+
+    def action_refresh_node(self) -> None:
+        if (explorer := self.active_explorer) is not None and explorer.built:
+            explorer.catalog.action_refresh_node()
+
+    def action_open_node(self) -> None:
+        if (explorer := self.active_explorer) is not None and explorer.built:
+            explorer.catalog.action_select_cursor()
 
     def action_focus_catalog(self) -> None:
         if (explorer := self.active_explorer) is not None:
@@ -200,6 +229,27 @@ class StorescopeApp(App[None]):
             "Refresh catalog",
             "List the catalog of this connection again",
             self.action_refresh_catalog,
+        )
+        yield SystemCommand(
+            "Refresh catalog node",
+            "List the selected catalog node again (r in the catalog)",
+            self.action_refresh_node,
+        )
+        yield SystemCommand(
+            "Open selected node",
+            "Open the selected table, or expand the selected node (Enter in the catalog)",
+            self.action_open_node,
+        )
+        yield SystemCommand(
+            "Reload rows", "Fetch the grid's rows again (F5 in the grid)", self.action_reload_rows
+        )
+        yield SystemCommand(
+            "First row", "Move the grid's cursor to the first row", self.action_first_row
+        )
+        yield SystemCommand(
+            "Last loaded row",
+            "Move the grid's cursor to the last row loaded so far",
+            self.action_last_row,
         )
         yield SystemCommand(
             "Focus catalog", "Move the focus to the catalog tree", self.action_focus_catalog

@@ -19,25 +19,30 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class PageRequest:
-    """Page ``index`` of the grid's current source (``token``), starting at
-    ``cursor`` (the previous page's ``next_cursor``; ``None`` for page 0)."""
+    """Page ``index`` of the grid's source ``path`` (opened as ``token``),
+    starting at ``cursor`` (the previous page's ``next_cursor``; ``None`` for
+    page 0). A cursor belongs to its path: the request carries the path so a
+    request handled late is never run against another table."""
 
     token: int
     index: int
     cursor: str | None
     limit: int
+    path: tuple[str, ...] = ()
 
 
 @dataclass
 class WorkFailed(Message):
     """A worker failed; ``error`` is a ``BackendError`` or, for a bug, any exception.
 
-    ``origin`` names the connection; the explorer fills it in as the
-    message bubbles past it, so the notification can say which one failed.
+    ``origin`` names the connection and ``secrets`` are what must not be
+    shown of its URL; the explorer fills both in as the message bubbles past
+    it, so the notification can say which one failed, and say it scrubbed.
     """
 
     error: BaseException
     origin: str = field(default="", init=False)
+    secrets: tuple[str, ...] = field(default=(), init=False)
 
 
 @dataclass

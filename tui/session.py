@@ -7,17 +7,27 @@ call wait for the first instead of sharing the driver connection.
 
 The backend is created (and its driver imported) on the first call, inside a
 worker thread, so nothing store-specific loads before the first frame.
+
+Closing a backend is a driver call like any other and can be slow (pymongo
+waits ~10 s for a server that is gone), so a backend is always closed in a
+daemon thread of its own: reconnecting does not wait for the old connection
+to close, and quitting waits a bounded time before leaving the rest to the
+process exit.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from backends import open_backend, redact_url, scheme_of
+from backends import open_backend, redact_url
 from backends.errors import BackendError, ConnectionLost
+from backends.secrets import scrub, url_secrets
 
 if TYPE_CHECKING:
     from backends.base import Backend
@@ -39,22 +49,89 @@ TITLE_WIDTH = 40
 
 
 def tab_title(url: str) -> str:
-    """Short product name + redacted host/database, never a password."""
+    """Short product name + redacted host/database, never a password.
+
+    An unparseable URL gets a title too (connecting to it reports why).
+    """
     shown = redact_url(url)
-    parts = urlsplit(shown)
-    name = SHORT_NAMES.get(scheme_of(url), parts.scheme or "?")
-    where = f"{parts.netloc}{parts.path.rstrip('/')}"
-    if not parts.netloc and "endpoint=" in parts.query:
-        # s3://?endpoint=http://host:port: the endpoint says where it is.
-        endpoint = parts.query.split("endpoint=", 1)[1].split("&", 1)[0]
-        where = urlsplit(unquote(endpoint)).netloc or where
-    title = f"{name} {where}".strip()
+    try:
+        parts = urlsplit(shown)
+        where = f"{parts.netloc}{parts.path.rstrip('/')}"
+        if not parts.netloc and "endpoint=" in parts.query:
+            # s3://?endpoint=http://host:port: the endpoint says where it is.
+            endpoint = parts.query.split("endpoint=", 1)[1].split("&", 1)[0]
+            where = urlsplit(unquote(endpoint)).netloc or where
+    except ValueError:
+        parts, where = None, ""
+    if parts is None or not parts.scheme:
+        # redact_url says "<invalid URL>": name the scheme the user typed.
+        scheme = url.partition("://")[0] if "://" in url else ""
+        name = SHORT_NAMES.get(scheme.lower(), scheme[:12] or "?")
+        title = f"{name} {shown}"
+    else:
+        name = SHORT_NAMES.get(parts.scheme.lower(), parts.scheme)
+        title = f"{name} {where}".strip()
+    title = scrub(title, url_secrets(url))
     return title if len(title) <= TITLE_WIDTH else title[: TITLE_WIDTH - 1] + "…"
 
 
-# How long closing waits for a running call before leaving the connection to
-# the process exit (a slow query must not freeze quitting).
-_CLOSE_WAIT = 0.5
+def close_in_background(backend: Backend) -> threading.Thread:
+    """Close ``backend`` in a daemon thread, returned for a bounded ``join``."""
+    thread = threading.Thread(
+        target=_close_quietly, args=(backend,), name="storescope-close", daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def _close_quietly(backend: Backend) -> None:
+    try:
+        backend.close()
+    except BackendError:
+        # Closing a connection that is already gone can fail; the object is
+        # dropped either way and there is nothing the user can do.
+        return
+
+
+class DaemonThreadExecutor(ThreadPoolExecutor):
+    """Runs each call in a daemon thread of its own, and never waits for them.
+
+    Textual runs thread workers in the event loop's default executor, and
+    ``asyncio.run`` joins that executor's threads before returning: a driver
+    call still waiting on a dead server (pymongo: ~10 s) would hold up
+    quitting. As the loop's default executor (``install``), calls left
+    running at exit die with the process instead. The pool is never used.
+    """
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        future: Future[T] = Future()
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as e:  # handed to the awaiting worker, not lost
+                future.set_exception(e)
+            else:
+                future.set_result(result)
+
+        threading.Thread(target=run, name="storescope-call", daemon=True).start()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        return  # nothing pooled; running calls are left to the process exit
+
+    @classmethod
+    def install(cls) -> None:
+        """Make it the running loop's default executor (thread workers)."""
+        loop = asyncio.get_running_loop()
+        if loop not in _INSTALLED:
+            loop.set_default_executor(cls())
+            _INSTALLED.add(loop)
+
+
+_INSTALLED: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
 
 
 class Session:
@@ -67,10 +144,16 @@ class Session:
         self._lock = threading.Lock()
         #: The store's own page size, known once connected.
         self.page_size = 200
+        #: What must never be shown of this URL (see ``scrub``).
+        self.secrets = url_secrets(url)
 
     @property
     def display_url(self) -> str:
-        return redact_url(self.url)
+        return self.scrub(redact_url(self.url))
+
+    def scrub(self, text: str) -> str:
+        """``text`` (an error message...) without this connection's secrets."""
+        return scrub(text, self.secrets)
 
     @property
     def title(self) -> str:
@@ -81,9 +164,10 @@ class Session:
         return Session(self.url, read_only=self.read_only)
 
     def connect(self) -> ServerInfo:
-        """(Re)connect and return the server's product and version."""
+        """(Re)connect and return the server's product and version; the old
+        connection closes in the background."""
         with self._lock:
-            self._close_locked()
+            self._drop_locked()
             backend = self._open_locked()
             return backend.server_info()
 
@@ -98,15 +182,26 @@ class Session:
             try:
                 return fn(backend)
             except ConnectionLost:
-                self._close_locked()
+                self._drop_locked()
                 raise
 
-    def close(self) -> None:
-        if self._lock.acquire(timeout=_CLOSE_WAIT):
-            try:
-                self._close_locked()
-            finally:
-                self._lock.release()
+    def close(self) -> threading.Thread:
+        """Close the connection in a daemon thread, once any running call
+        (or connect) is done, and return that thread. Never blocks: callers
+        that want to wait ``join`` it with a timeout."""
+        thread = threading.Thread(
+            target=self._close_when_free, name="storescope-close", daemon=True
+        )
+        thread.start()
+        return thread
+
+    def _close_when_free(self) -> None:
+        # The lock: a call still running on the backend (a thread worker
+        # Textual cannot stop) finishes before its connection is closed.
+        with self._lock:
+            backend, self._backend = self._backend, None
+        if backend is not None:
+            _close_quietly(backend)
 
     def _open_locked(self) -> Backend:
         backend = open_backend(self.url, read_only=self.read_only)
@@ -115,13 +210,7 @@ class Session:
         self.page_size = backend.default_page_size
         return backend
 
-    def _close_locked(self) -> None:
+    def _drop_locked(self) -> None:
         backend, self._backend = self._backend, None
-        if backend is None:
-            return
-        try:
-            backend.close()
-        except BackendError:
-            # Closing a connection that is already gone can fail; the object
-            # is dropped either way and there is nothing the user can do.
-            return
+        if backend is not None:
+            close_in_background(backend)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from textual.command import CommandPalette
+from typing import Any
+
+from textual.app import App
+from textual.command import Command, CommandList, CommandPalette
+from textual.pilot import Pilot
+from textual.widgets import Input
 
 from backends import fake
 from backends.types import MISSING
@@ -43,7 +48,8 @@ async def test_catalog_expands_one_level_at_a_time_and_enter_shows_first_rows() 
         )
         grid = explorer_of(app).grid
         assert explorer_of(app).browse_path == BIG
-        assert grid.row(0) is not None and grid.row(0)[0] == 1
+        first = grid.row(0)
+        assert first is not None and first[0] == 1
         text = screen_text(app)
         assert "user1@example.com" in text
         assert "rows 1–" in text and "est. 2,000,000" in text
@@ -74,7 +80,8 @@ async def test_scrolling_far_keeps_a_bounded_number_of_rows_and_scrolling_back_r
         assert 0 not in grid.cached_pages, "the first page should have been evicted"
         await drive(pilot, ["ctrl+home"])
         assert grid.cursor_row == 0
-        assert grid.row(0) is not None and grid.row(0)[0] == 1
+        first = grid.row(0)
+        assert first is not None and first[0] == 1
         assert grid.cached_row_count <= 3 * 200
         assert "user1@example.com" in screen_text(app)
 
@@ -150,8 +157,8 @@ async def test_lost_connection_is_shown_and_reconnect_restores_the_rows() -> Non
         await drive(pilot, ["ctrl+r"])
         assert explorer.state == "connected"
         grid = explorer.grid
-        assert grid.row(grid.cursor_row) is not None
-        assert grid.row(grid.cursor_row)[0] == grid.cursor_row + 1
+        current = grid.row(grid.cursor_row)
+        assert current is not None and current[0] == grid.cursor_row + 1
         top = grid.scroll_offset.y
         assert f"user{top + 1}@example.com" in screen_text(app), "the rows shown are fetched again"
         assert explorer.catalog.root.children, "the catalog is listed again"
@@ -167,12 +174,24 @@ async def test_catalog_error_notifies_and_the_tree_stays_usable() -> None:
 
 
 async def test_browse_error_shows_in_the_grid_and_f5_retries() -> None:
-    async with run_app(["fake://nobrowse?fail=browse"]) as (app, pilot):
+    fake.set_failing("f5retry", "browse")
+    async with run_app(["fake://f5retry"]) as (app, pilot):
+        calls = fake.get_dataset("f5retry").calls
         await open_table(app, pilot, BIG)
         text = screen_text(app)
         assert "Query failed" in text
         assert "⚠ browsing shop/public/big failed (simulated) — F5 retries" in text
         assert explorer_of(app).state == "connected"
+        tried = calls["browse"]
+        await drive(pilot, ["f5"])
+        assert calls["browse"] == tried + 1, "F5 asks the server again"
+        assert "— F5 retries" in screen_text(app), "still failing: still said"
+        fake.set_failing("f5retry")
+        await drive(pilot, ["f5"])
+        text = screen_text(app)
+        assert "F5 retries" not in text
+        assert "user1@example.com" in text
+        assert explorer_of(app).grid.row(0) is not None
 
 
 async def test_help_opens_with_question_mark_and_escape_closes_it() -> None:
@@ -185,13 +204,95 @@ async def test_help_opens_with_question_mark_and_escape_closes_it() -> None:
         assert not isinstance(app.screen, HelpScreen)
 
 
-async def test_command_palette_lists_reconnect() -> None:
-    async with run_app(["fake://demo"]) as (app, pilot):
+async def search_palette(pilot: Pilot[None], text: str) -> None:
+    """Open the command palette and search for ``text``."""
+    await drive(pilot, ["ctrl+p"])
+    palette = pilot.app.screen
+    assert isinstance(palette, CommandPalette)
+    # Typed at once: key by key, each keystroke starts another search.
+    palette.query_one(Input).value = text
+    await wait_until_idle(pilot)
+
+
+def palette_hits(app: App[Any]) -> list[str]:
+    """The commands the open palette offers, best match first."""
+    commands = app.screen.query_one(CommandList)
+    options = [commands.get_option_at_index(i) for i in range(commands.option_count)]
+    return [o.hit.text or "" for o in options if isinstance(o, Command)]
+
+
+async def run_command(pilot: Pilot[None], name: str) -> None:
+    """Run the command palette's top hit for ``name`` (which must be it)."""
+    await search_palette(pilot, name)
+    assert palette_hits(pilot.app)[:1] == [name]
+    await drive(pilot, ["enter"])
+
+
+async def test_command_palette_reconnect_really_reconnects() -> None:
+    async with run_app(["fake://palette"]) as (app, pilot):
+        calls = fake.get_dataset("palette").calls
+        before = calls["connect"]
         await drive(pilot, ["ctrl+p", *"reconn"])
         assert isinstance(app.screen, CommandPalette)
         assert "Reconnect" in screen_text(app)
         await drive(pilot, ["enter"])
+        assert calls["connect"] >= before + 2, "the grid's and the catalog's connections"
         assert explorer_of(app).state == "connected"
+
+
+PALETTE_NAMES = [
+    "Reconnect",
+    "Refresh catalog",
+    "Refresh catalog node",
+    "Open selected node",
+    "Reload rows",
+    "First row",
+    "Last loaded row",
+    "Focus catalog",
+    "Focus grid",
+    "Next connection",
+    "Previous connection",
+    "Show keys / help",
+    "Quit",
+]
+
+
+async def test_command_palette_has_a_plain_name_for_every_key_action() -> None:
+    async with run_app(["fake://demo"]) as (app, pilot):
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert [n for n in PALETTE_NAMES if n not in titles] == []
+        await drive(pilot, ["ctrl+p"])
+        palette = app.screen
+        assert isinstance(palette, CommandPalette)
+        for name in PALETTE_NAMES:
+            palette.query_one(Input).value = name
+            await wait_until_idle(pilot)
+            assert palette_hits(app)[:1] == [name], f"the palette does not offer {name!r}"
+            assert name in screen_text(app)
+
+
+async def test_palette_commands_act_on_the_active_explorer() -> None:
+    async with run_app(["fake://routed"]) as (app, pilot):
+        calls = fake.get_dataset("routed").calls
+        explorer = explorer_of(app)
+        # shop -> expand -> public -> expand -> big selected in the catalog
+        await drive(
+            pilot, ["down", "down", "right", "down", "down", "down", "right", "down", "down"]
+        )
+        await run_command(pilot, "Open selected node")
+        assert explorer.browse_path == BIG
+        grid = explorer.grid
+        await run_command(pilot, "Last loaded row")
+        assert grid.cursor_row == 199
+        await run_command(pilot, "First row")
+        assert grid.cursor_row == 0
+        browsed = calls["browse"]
+        await run_command(pilot, "Reload rows")
+        assert calls["browse"] > browsed
+        assert "user1@example.com" in screen_text(app)
+        listed = calls["list_children"]
+        await run_command(pilot, "Refresh catalog node")
+        assert calls["list_children"] > listed
 
 
 async def test_read_only_connections_say_so() -> None:

@@ -142,6 +142,7 @@ class DataGrid(ScrollView, can_focus=True):
         self._gen = 0  # bumped whenever cached lines may be stale
         self._styles: _Styles | None = None
         self._reset_source(token=0, page_size=200)
+        self._path: tuple[str, ...] = ()
 
     # -- state -----------------------------------------------------------------
 
@@ -158,6 +159,17 @@ class DataGrid(ScrollView, can_focus=True):
     @property
     def is_open(self) -> bool:
         return self._open
+
+    @property
+    def token(self) -> int:
+        """Changes whenever the rows shown are replaced (open, clear, reload):
+        a ``PageRequest`` with another token is stale."""
+        return self._token
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        """The source shown (as given to ``open``)."""
+        return self._path if self._open else ()
 
     @property
     def columns(self) -> list[Column]:
@@ -194,9 +206,10 @@ class DataGrid(ScrollView, can_focus=True):
 
     # -- the owner's side ------------------------------------------------------
 
-    def open(self, *, page_size: int = 200) -> None:
-        """Start showing a new source from its first page."""
+    def open(self, path: tuple[str, ...] = (), *, page_size: int = 200) -> None:
+        """Start showing the source ``path`` from its first page."""
         self._reset_source(token=self._token + 1, page_size=page_size)
+        self._path = path
         self._changed(structure=True)
         self.scroll_to(0, 0, animate=False)
         self._ensure_pages()
@@ -249,7 +262,9 @@ class DataGrid(ScrollView, can_focus=True):
         # A pending page that is no longer wanted (the user jumped away) is
         # replaced; the owner's exclusive worker drops its result.
         self._pending = index
-        request = PageRequest(self._token, index, self._w.starts[index], self._w.page_size)
+        request = PageRequest(
+            self._token, index, self._w.starts[index], self._w.page_size, self._path
+        )
         self.post_message(self.PageRequested(self, request))
         self._changed()
 
@@ -539,11 +554,14 @@ class DataGrid(ScrollView, can_focus=True):
         self._move_to(self._w.row_count - 1, self.cursor_col)
 
     def action_retry(self) -> None:
-        """Fetch again after a failed page (keeps the rows already shown)."""
+        """F5: after a failed page, fetch it again (keeping the rows shown);
+        otherwise fetch the rows shown again, keeping the position."""
         if self._error is not None:
             self._error = None
             self._changed()
             self._ensure_pages()
+        else:
+            self.reload()
 
     async def _on_click(self, event: events.Click) -> None:
         if event.y == 0 or not self._w.columns:
