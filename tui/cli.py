@@ -388,10 +388,13 @@ def _ordered_targets(argv: Sequence[str], urls: Sequence[str]) -> list[tuple[str
 
 
 def _connection(kind: str, value: str, read_only: bool) -> Connection:
+    connection: Connection
     if kind == "profile":
         conn = _config.resolve_profile(value)
-        return _config.Connection(conn.url, conn.read_only or read_only, conn.secrets)
-    return _config.Connection(value, read_only, _config.url_secrets(value))
+        connection = _config.Connection(conn.url, conn.read_only or read_only, conn.secrets)
+    else:
+        connection = _config.Connection(value, read_only, _config.url_secrets(value))
+    return connection
 
 
 def _check_scheme(url: str) -> None:
