@@ -128,6 +128,9 @@ class Explorer(Vertical):
         await body.remove_children()
         grid = DataGrid(id="grid")
         grid.placeholder = CONNECTING
+        # The row counter in the status line repaints in the same frame as
+        # the rows it counts (a WindowMoved message would land a frame late).
+        grid.summary_sink = self._show_window
         await body.mount(CatalogTree(self._catalog_session, id="catalog"), grid)
         self.built = True
         if focus:
@@ -248,7 +251,10 @@ class Explorer(Vertical):
 
     def on_data_grid_window_moved(self, event: DataGrid.WindowMoved) -> None:
         event.stop()
-        self.status.window = event.summary
+        self._show_window(event.summary)
+
+    def _show_window(self, summary: str) -> None:
+        self.status.window = summary
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="page_loaders")
     def _load_page(self, path: tuple[str, ...], request: PageRequest) -> None:

@@ -259,6 +259,13 @@ def bench_tui(url: str, runs: int) -> None:
         "ms",
         "<= 35 ms (raw = fetchmany of one screen)",
     )
+    row(
+        "PageDown vs a bare Textual full repaint",
+        results["pagedown_ms"],
+        results["bare_textual_pagedown_ms"],
+        "ms",
+        "(the floor: a Static repainted with 38 new lines)",
+    )
 
 
 ROWS = 2_000_000

@@ -133,6 +133,38 @@ def probe(url: str) -> dict[str, float]:
     return out
 
 
+BARE_PAGER = """
+from textual.app import App
+from textual.binding import Binding
+from textual.widgets import Static
+class Bare(App):
+    BINDINGS = [Binding("pagedown", "page", "Page"), Binding("q", "quit", "Quit")]
+    n = 0
+    def compose(self):
+        yield Static(self._text(), id="s")
+    def _text(self):
+        first = self.n * 36
+        return "\\n".join(
+            f"{first + i:8d}  " + "  ".join(f"v{c:02d}-{first + i}" for c in range(12))
+            for i in range(38)
+        )
+    def action_page(self):
+        self.n += 1
+        self.query_one("#s", Static).update(self._text())
+Bare().run()
+"""
+
+
+def bare_textual_pagedown() -> float:
+    """A bare Textual app repainting a full screen of text per PageDown: the
+    floor any Textual grid stands on."""
+    term = Terminal([sys.executable, "-c", BARE_PAGER])
+    term.read_until_quiet(0.5, marker=b"v01-1")
+    times = [term.press("pagedown", quiet=0.03) for _ in range(60)]
+    term.close()
+    return statistics.median(times) * 1000
+
+
 def raw(url: str) -> dict[str, float]:
     """The raw driver doing the same fetches, in a fresh process."""
     code = f"""
@@ -174,6 +206,7 @@ def main() -> int:
     url = sys.argv[1]
     ours = probe(url)
     ours.update(raw(url))
+    ours["bare_textual_pagedown_ms"] = bare_textual_pagedown()
     print(json.dumps(ours))
     return 0
 

@@ -32,6 +32,8 @@ from .cells import CellKind, fit, slice_cells
 from .page_window import PAD, PK_MARK, PageWindow
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from textual import events
 
     from backends.types import Column, Page
@@ -299,11 +301,19 @@ class DataGrid(ScrollView, can_focus=True):
         self.refresh()
         self._post_summary()
 
+    #: Called at once with each new summary, when set by the owner. A posted
+    #: message reaches the owner after this frame is composed, so whatever it
+    #: shows the summary in would repaint one frame (~17 ms) behind the rows.
+    summary_sink: Callable[[str], None] | None = None
+
     def _post_summary(self) -> None:
         summary = self._make_summary()
         if summary != self._summary:
             self._summary = summary
-            self.post_message(self.WindowMoved(self, summary))
+            if self.summary_sink is not None:
+                self.summary_sink(summary)
+            else:
+                self.post_message(self.WindowMoved(self, summary))
 
     def _make_summary(self) -> str:
         if not self._open:
