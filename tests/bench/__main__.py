@@ -246,6 +246,13 @@ def bench_tui(url: str, runs: int) -> None:
         "<= 150 ms (raw = named cursor, 100 rows)",
     )
     row(
+        "key -> first rows, screen settled (median)",
+        results["first_rows_settled_s"] * 1000,
+        results["raw_first_rows_s"] * 1000,
+        "ms",
+        "(the frames after: scrollbar, counters)",
+    )
+    row(
         "peak RSS after paging 50 screens",
         results["rss_mib"],
         results["raw_rss_mib"],

@@ -78,6 +78,10 @@ class DataGrid(ScrollView, can_focus=True):
         height: 1fr;
         width: 1fr;
         scrollbar-size-vertical: 1;
+        /* The scrollbar's column is always reserved: when the first page
+           arrived and the bar appeared, every line was drawn twice, a frame
+           apart, with the columns shifted by one cell. */
+        scrollbar-gutter: stable;
         /* Keys scroll sideways (the cell cursor); at 80x24 a scrollbar row
            costs more than it gives. */
         overflow-x: hidden;
