@@ -68,6 +68,7 @@ from .errors import (
     PermissionDenied,
     QueryFailed,
 )
+from .secrets import scrub, url_secrets
 from .types import (
     MISSING,
     BinaryValue,
@@ -436,15 +437,6 @@ def _url_database(url: str) -> str | None:
     return name or None
 
 
-def _url_password(url: str) -> str | None:
-    netloc = urlsplit(url).netloc
-    if "@" not in netloc:
-        return None
-    userinfo = netloc.rpartition("@")[0]
-    _, sep, password = userinfo.partition(":")
-    return password if sep and password else None
-
-
 class MongoBackend(Backend):
     schemes: ClassVar[tuple[str, ...]] = ("mongodb", "mongodb+srv")
     product: ClassVar[str] = "MongoDB"
@@ -526,11 +518,7 @@ class MongoBackend(Backend):
         text = _short_message(e)
         if isinstance(e, OperationFailure) and e.code == _AUTHENTICATION_FAILED:
             text = "authentication failed (check the user name, password and authSource)"
-        password = _url_password(self.url)
-        if password:
-            for secret in {password, unquote(password)}:
-                text = text.replace(secret, "***")
-        return f"{self.display_url}: {text}"
+        return f"{self.display_url}: {scrub(text, url_secrets(self.url))}"
 
     def close(self) -> None:
         self._drop_held()

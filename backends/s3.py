@@ -363,28 +363,6 @@ class S3Backend(Backend):
             details.append(("profile", location.profile))
         return ServerInfo(self.product, S3_API_VERSION, tuple(details))
 
-    @property
-    def display_url(self) -> str:
-        """The URL as typed, minus anything secret. (The generic redaction
-        would drop the '//' of ``s3://?endpoint=`` and not look inside the
-        endpoint; such URLs are refused anyway, but must not be shown.)"""
-        try:
-            parts = urlsplit(self.url)
-            pairs = parse_qsl(parts.query, keep_blank_values=True)
-        except ValueError:
-            return "<invalid URL>"
-        netloc = parts.netloc.rpartition("@")[2]
-        shown = []
-        for key, value in pairs:
-            if key.lower() in _CREDENTIAL_PARAMS:
-                value = "***"
-            elif key.lower() == "endpoint" and "@" in value:
-                scheme, sep, rest = value.partition("://")
-                value = f"{scheme}{sep}***@{rest.rpartition('@')[2]}"
-            shown.append(f"{key}={value}")
-        query = "?" + "&".join(shown) if shown else ""
-        return f"s3://{netloc}{parts.path}{query}"
-
     # -- catalog -----------------------------------------------------------
 
     def list_children(self, path: tuple[str, ...]) -> list[Node]:

@@ -13,8 +13,9 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 # A query parameter whose name contains one of these words is secret
 # (password, sslpassword, tlsCertificateKeyFilePassword, secret_key,
-# aws_session_token...). Some parameters carry secrets inside their value.
-_SECRET_WORDS = ("password", "secret", "token", "credential")
+# aws_session_token, aws_access_key_id...). Some parameters carry secrets
+# inside their value.
+_SECRET_WORDS = ("password", "secret", "token", "credential", "access_key")
 _SECRET_WHOLE = {"authmechanismproperties"}
 
 _URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]*@", re.IGNORECASE)
