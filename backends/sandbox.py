@@ -36,7 +36,8 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 PG_USER = "postgres"
@@ -57,7 +58,6 @@ class Server:
     port: int
     process: subprocess.Popen[bytes]
     tmpdir: Path
-    env: dict[str, str] = field(default_factory=dict)
     _stopped: bool = False
 
     @property
@@ -177,6 +177,51 @@ def _spec_dir(module: str) -> Path | None:
     return Path(spec.origin).parent
 
 
+def _spawn(
+    kind: str,
+    argv: list[str],
+    *,
+    tmpdir: Path,
+    port: int,
+    url: str,
+    timeout: float,
+    log_name: str,
+    stop_signal: int = signal.SIGTERM,
+    ready: Callable[[subprocess.Popen[bytes]], None] | None = None,
+    env: dict[str, str] | None = None,
+    user: int | None = None,
+    group: int | None = None,
+    extra_groups: list[int] | None = None,
+) -> Server:
+    """Start ``argv`` as a server in ``tmpdir`` (its log there), wait until it
+    listens on ``port`` (and ``ready`` returns), and register it for
+    ``stop_all``. On any failure the process is stopped and ``tmpdir`` removed."""
+    with open(tmpdir / log_name, "wb") as log:
+        proc = subprocess.Popen(
+            argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            cwd=tmpdir,
+            start_new_session=True,
+            user=user,
+            group=group,
+            extra_groups=extra_groups,
+        )
+    try:
+        _wait_for_port(port, proc, timeout, Path(argv[0]).name, tmpdir)
+        if ready is not None:
+            ready(proc)
+    except BaseException:
+        _terminate(proc, 5, stop_signal)
+        shutil.rmtree(tmpdir, ignore_errors=True)
+        raise
+    server = Server(kind, url, port, proc, tmpdir)
+    _LIVE.add(server)
+    return server
+
+
 # -- PostgreSQL --------------------------------------------------------------
 
 
@@ -293,42 +338,43 @@ def start_postgres(*, timeout: float = 60.0, prefer_embedded: bool = False) -> S
     libdir = bindir.parent / "lib"
     if libdir.is_dir() and (libdir / "libpq.so.5").exists() and not str(bindir).startswith("/usr/"):
         env["LD_LIBRARY_PATH"] = f"{libdir}:{env.get('LD_LIBRARY_PATH', '')}"
-    initlog = open(tmpdir / "initdb.log", "wb")  # noqa: SIM115 - closed below
     try:
-        r = subprocess.run(
-            [
-                str(bindir / "initdb"),
-                "-D",
-                str(datadir),
-                "-U",
-                PG_USER,
-                "-E",
-                "UTF8",
-                "--locale=C",
-                "--auth-local=trust",
-                "--auth-host=scram-sha-256",
-                f"--pwfile={pwfile}",
-                "--no-sync",
-            ],
-            stdout=initlog,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=tmpdir,
-            timeout=timeout,
-            user=uid,
-            group=gid,
-            extra_groups=groups,
-        )
-    finally:
-        initlog.close()
+        with open(tmpdir / "initdb.log", "wb") as initlog:
+            r = subprocess.run(
+                [
+                    str(bindir / "initdb"),
+                    "-D",
+                    str(datadir),
+                    "-U",
+                    PG_USER,
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    f"--pwfile={pwfile}",
+                    "--no-sync",
+                ],
+                stdout=initlog,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=tmpdir,
+                timeout=timeout,
+                user=uid,
+                group=gid,
+                extra_groups=groups,
+            )
+    except subprocess.TimeoutExpired as e:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+        raise SandboxError(f"initdb did not finish within {timeout:.0f} s") from e
     pwfile.unlink()
     if r.returncode != 0:
         tail = _tail(tmpdir)
         shutil.rmtree(tmpdir, ignore_errors=True)
         raise SandboxError(f"initdb failed: {tail}")
     port = free_port()
-    log = open(tmpdir / "postgres.log", "wb")  # noqa: SIM115 - owned by the child
-    proc = subprocess.Popen(
+    return _spawn(
+        "postgres",
         [
             str(bindir / "postgres"),
             "-D",
@@ -354,28 +400,18 @@ def start_postgres(*, timeout: float = 60.0, prefer_embedded: bool = False) -> S
             "-c",
             "log_min_messages=warning",
         ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
+        tmpdir=tmpdir,
+        port=port,
+        url=f"postgresql://{PG_USER}:{PG_PASSWORD}@127.0.0.1:{port}/postgres",
+        timeout=timeout,
+        log_name="postgres.log",
+        stop_signal=signal.SIGINT,
+        ready=lambda proc: _wait_pg_ready(bindir, port, tmpdir, proc, timeout),
         env=env,
-        cwd=tmpdir,
-        start_new_session=True,
         user=uid,
         group=gid,
         extra_groups=groups,
     )
-    log.close()
-    try:
-        _wait_for_port(port, proc, timeout, "postgres", tmpdir)
-        _wait_pg_ready(bindir, port, tmpdir, proc, timeout)
-    except BaseException:
-        _terminate(proc, 5, signal.SIGINT)
-        shutil.rmtree(tmpdir, ignore_errors=True)
-        raise
-    url = f"postgresql://{PG_USER}:{PG_PASSWORD}@127.0.0.1:{port}/postgres"
-    server = Server("postgres", url, port, proc, tmpdir)
-    _LIVE.add(server)
-    return server
 
 
 def _wait_pg_ready(
@@ -423,8 +459,8 @@ def start_redis(*, timeout: float = 20.0, prefer_bundled: bool = False) -> Serve
     binary = find_redis_server(prefer_bundled=prefer_bundled)
     tmpdir = Path(tempfile.mkdtemp(prefix="storescope-redis-"))
     port = free_port()
-    log = open(tmpdir / "redis.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
+    return _spawn(
+        "redis",
         # argv[0] stays the 'redis-server' path: the Debian binary is a symlink
         # to redis-check-rdb and picks its mode from its own name.
         [
@@ -446,22 +482,12 @@ def start_redis(*, timeout: float = 20.0, prefer_bundled: bool = False) -> Serve
             "--databases",
             "16",
         ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        cwd=tmpdir,
-        start_new_session=True,
+        tmpdir=tmpdir,
+        port=port,
+        url=f"redis://127.0.0.1:{port}/0",
+        timeout=timeout,
+        log_name="redis.log",
     )
-    log.close()
-    try:
-        _wait_for_port(port, proc, timeout, "redis-server", tmpdir)
-    except BaseException:
-        _terminate(proc, 5, signal.SIGTERM)
-        shutil.rmtree(tmpdir, ignore_errors=True)
-        raise
-    server = Server("redis", f"redis://127.0.0.1:{port}/0", port, proc, tmpdir)
-    _LIVE.add(server)
-    return server
 
 
 # -- MongoDB wire (SecantusDB) -------------------------------------------------
@@ -476,8 +502,8 @@ def start_mongo(*, timeout: float = 60.0) -> Server:
     tmpdir = Path(tempfile.mkdtemp(prefix="storescope-mongo-"))
     (tmpdir / "data").mkdir()
     port = free_port()
-    log = open(tmpdir / "secantus.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
+    return _spawn(
+        "mongo",
         [
             sys.executable,
             "-m",
@@ -489,23 +515,12 @@ def start_mongo(*, timeout: float = 60.0) -> Server:
             "--storage-path",
             str(tmpdir / "data"),
         ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        cwd=tmpdir,
-        start_new_session=True,
+        tmpdir=tmpdir,
+        port=port,
+        url=f"mongodb://127.0.0.1:{port}/?directConnection=true",
+        timeout=timeout,
+        log_name="secantus.log",
     )
-    log.close()
-    try:
-        _wait_for_port(port, proc, timeout, "secantus", tmpdir)
-    except BaseException:
-        _terminate(proc, 5, signal.SIGTERM)
-        shutil.rmtree(tmpdir, ignore_errors=True)
-        raise
-    url = f"mongodb://127.0.0.1:{port}/?directConnection=true"
-    server = Server("mongo", url, port, proc, tmpdir)
-    _LIVE.add(server)
-    return server
 
 
 # -- S3 (moto server) ---------------------------------------------------------
@@ -525,26 +540,15 @@ def start_s3(*, timeout: float = 60.0) -> Server:
         os.environ.setdefault(k, v)
     tmpdir = Path(tempfile.mkdtemp(prefix="storescope-s3-"))
     port = free_port()
-    log = open(tmpdir / "moto.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen(
+    return _spawn(
+        "s3",
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        cwd=tmpdir,
-        start_new_session=True,
+        tmpdir=tmpdir,
+        port=port,
+        url=f"s3://?endpoint=http://127.0.0.1:{port}",
+        timeout=timeout,
+        log_name="moto.log",
     )
-    log.close()
-    try:
-        _wait_for_port(port, proc, timeout, "moto server", tmpdir)
-    except BaseException:
-        _terminate(proc, 5, signal.SIGTERM)
-        shutil.rmtree(tmpdir, ignore_errors=True)
-        raise
-    url = f"s3://?endpoint=http://127.0.0.1:{port}"
-    server = Server("s3", url, port, proc, tmpdir, env=dict(S3_DUMMY_ENV))
-    _LIVE.add(server)
-    return server
 
 
 STARTERS = {"postgres": start_postgres, "redis": start_redis, "mongo": start_mongo, "s3": start_s3}
