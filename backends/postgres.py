@@ -129,39 +129,27 @@ def _build_casters() -> tuple[Any, ...]:
     ext = psycopg2.extensions
     failures = (ValueError, OverflowError, psycopg2.Error)
 
-    def date_like(base: Any) -> Callable[[str | None, Any], Any]:
-        # 'infinity', '-infinity' and '... BC' are the texts not ending in a digit.
-        def cast(value: str | None, cur: Any) -> Any:
-            if value is None or value[-1] > "9":
-                return value
-            try:
-                return base(value, cur)
-            except failures:
-                return value
+    def keeping_text(keep: Callable[[str], bool]) -> Callable[[Any], Any]:
+        """Wrap psycopg2's caster ``base``: the server's text where ``keep``
+        says psycopg2 would be wrong, or where it fails."""
 
-        return cast
+        def wrap(base: Any) -> Callable[[str | None, Any], Any]:
+            def cast(value: str | None, cur: Any) -> Any:
+                if value is None or keep(value):
+                    return value
+                try:
+                    return base(value, cur)
+                except failures:
+                    return value
 
-    def time_like(base: Any) -> Callable[[str | None, Any], Any]:
-        def cast(value: str | None, cur: Any) -> Any:
-            if value is None or value.startswith("24:"):
-                return value
-            try:
-                return base(value, cur)
-            except failures:
-                return value
+            return cast
 
-        return cast
+        return wrap
 
-    def interval_like(base: Any) -> Callable[[str | None, Any], Any]:
-        def cast(value: str | None, cur: Any) -> Any:
-            if value is None or "mon" in value or "year" in value:
-                return value
-            try:
-                return base(value, cur)
-            except failures:
-                return value
-
-        return cast
+    # 'infinity', '-infinity' and '... BC' are the texts not ending in a digit.
+    date_like = keeping_text(lambda v: v[-1] > "9")
+    time_like = keeping_text(lambda v: v.startswith("24:"))
+    interval_like = keeping_text(lambda v: "mon" in v or "year" in v)
 
     out: list[Any] = []
     for base, array, name, wrap in (
