@@ -15,13 +15,38 @@ import enum
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
+from .errors import NotSupported
 
-    from .types import Node, Page, ServerInfo
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from .types import (
+        AppliedPlan,
+        Change,
+        ChangePlan,
+        Explained,
+        IndexInfo,
+        IndexSpec,
+        Node,
+        Page,
+        Record,
+        RecordKey,
+        RecordSchema,
+        Result,
+        ServerInfo,
+        Statement,
+        Stats,
+        TransactionState,
+    )
 
 
 class Capability(enum.Flag):
+    """Optional method groups; each flag's methods are documented on Backend.
+
+    The default implementations of those methods raise ``NotSupported``; the
+    UI never calls them for a backend whose flags do not include the group.
+    """
+
     NONE = 0
     QUERY = enum.auto()
     RECORDS = enum.auto()
@@ -144,6 +169,146 @@ class Backend(ABC):
             if page.next_cursor is None:
                 return
             cursor = page.next_cursor
+
+    # -- QUERY -------------------------------------------------------------
+
+    #: The language ``execute()`` speaks, for the editor's highlighting
+    #: ("sql", "javascript" for mongosh syntax, "redis").
+    query_language: ClassVar[str] = ""
+
+    def split(self, text: str) -> list[Statement]:
+        """The statements of a script, with their offsets and kinds (no
+        round-trip). Empty statements and pure comments are left out."""
+        raise NotSupported(f"{self.product} has no query language here")
+
+    def execute(self, statement: str, *, limit: int = 200) -> Result:
+        """Run one statement and return its first page of at most ``limit``
+        rows (more with ``fetch``). Rows are streamed from the server
+        (server-side cursor or equivalent), never fetched all at once.
+
+        Raises ``QueryFailed`` (with ``position`` when the server says where),
+        ``Cancelled`` when ``cancel()`` stopped it, ``ReadOnly`` for a write
+        on a read-only connection, ``ConnectionLost``.
+        """
+        raise NotSupported(f"{self.product} has no query language here")
+
+    def fetch(self, cursor: str, *, limit: int = 200) -> Page:
+        """The page of a result starting at ``cursor`` (a ``Result``'s or a
+        previous page's ``next_cursor``). Like ``browse`` cursors, an older
+        cursor may be asked for again (the grid evicts and re-fetches pages);
+        when the server-side state has gone, a read-only statement is re-run
+        and positioned, anything else raises ``QueryFailed`` saying the
+        result has expired."""
+        raise NotSupported(f"{self.product} has no query language here")
+
+    def release(self, handle: str) -> None:
+        """Free the server-side state of a result (a closed result tab).
+        Unknown or already released handles are ignored."""
+        return  # nothing held by a backend that keeps no result state
+
+    def completions(self, path: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+        """Names for the editor's completion, as (name, kind) pairs: kind is
+        "schema", "table", "view", "column" (as "table.column"), "function"...
+        Bounded (a few thousand names); called on a background clone."""
+        raise NotSupported(f"{self.product} has no query language here")
+
+    # -- CANCEL ------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Ask the server to stop the statement running on this backend.
+
+        The one method that may be called from another thread while a call
+        (``execute``/``fetch``) is running; it returns at once, and the
+        running call raises ``Cancelled``. A no-op when nothing runs."""
+        raise NotSupported(f"{self.product} cannot cancel a running command")
+
+    # -- TRANSACTIONS --------------------------------------------------------
+
+    def begin(self) -> None:
+        """Start a transaction: the statements that follow commit together."""
+        raise NotSupported(f"{self.product} has no transactions here")
+
+    def commit(self) -> None:
+        raise NotSupported(f"{self.product} has no transactions here")
+
+    def rollback(self) -> None:
+        raise NotSupported(f"{self.product} has no transactions here")
+
+    def transaction_state(self) -> TransactionState:
+        """Where the interactive connection stands (no round-trip)."""
+        raise NotSupported(f"{self.product} has no transactions here")
+
+    # -- RECORDS -------------------------------------------------------------
+
+    def record_schema(self, path: tuple[str, ...]) -> RecordSchema:
+        """Fields, defaults and key of a browsable node's records, and why
+        its records cannot be edited when they cannot."""
+        raise NotSupported(f"{self.product} records cannot be edited here")
+
+    def record_key(
+        self, path: tuple[str, ...], row: tuple[Any, ...], columns: Sequence[str]
+    ) -> RecordKey:
+        """The key of a row as ``browse`` returned it (``columns`` are the
+        page's column names). Raises ``ReadOnly`` when the node has no key."""
+        raise NotSupported(f"{self.product} records cannot be edited here")
+
+    def get(self, path: tuple[str, ...], key: RecordKey) -> Record:
+        """The whole record ``key`` (big values bounded, see ``Record``).
+        Raises ``NotFound`` when it is not there (any more)."""
+        raise NotSupported(f"{self.product} records cannot be edited here")
+
+    # -- PLAN ----------------------------------------------------------------
+
+    def plan(self, changes: Sequence[Change]) -> ChangePlan:
+        """What ``apply(changes)`` would run and how many records each step
+        touches, counted now, changing nothing. Refuses (``ReadOnly``) on a
+        read-only connection and for a node without a key."""
+        raise NotSupported(f"{self.product} has no change plans here")
+
+    def apply(self, changes: Sequence[Change]) -> AppliedPlan:
+        """Run ``changes`` in order, in one transaction when the plan is
+        ``atomic``: on an error nothing is applied and ``QueryFailed`` says
+        which change (``step``) failed and why. Enforces read-only."""
+        raise NotSupported(f"{self.product} has no change plans here")
+
+    # -- INDEXES ---------------------------------------------------------------
+
+    #: Index methods the create form offers; the first is the default.
+    index_methods: ClassVar[tuple[str, ...]] = ()
+
+    def list_indexes(self, path: tuple[str, ...]) -> list[IndexInfo]:
+        """Every index of a table/collection, with size, usage and flags."""
+        raise NotSupported(f"{self.product} has no indexes here")
+
+    def create_index(self, path: tuple[str, ...], spec: IndexSpec) -> None:
+        """Shorthand for ``apply([CreateIndex(path, spec)])``."""
+        raise NotSupported(f"{self.product} has no indexes here")
+
+    def drop_index(self, path: tuple[str, ...], name: str) -> None:
+        """Shorthand for ``apply([DropIndex(path, name)])``."""
+        raise NotSupported(f"{self.product} has no indexes here")
+
+    # -- EXPLAIN ---------------------------------------------------------------
+
+    def explain(self, statement: str, *, analyze: bool = False, buffers: bool = False) -> Explained:
+        """The plan of ``statement``; with ``analyze`` it is executed (a
+        statement that writes runs inside a transaction that is rolled back).
+        """
+        raise NotSupported(f"{self.product} cannot explain queries here")
+
+    # -- MONITOR ---------------------------------------------------------------
+
+    def stats(self) -> Stats:
+        """One bounded sample of the server's state (called every few
+        seconds on a background clone): metrics for sparklines and tables
+        (sessions, locks, slow operations...)."""
+        raise NotSupported(f"{self.product} has no monitoring here")
+
+    def session_action(self, action: str, session_id: Any) -> str:
+        """Run one of a stats table's ``actions`` ("cancel", "terminate") on
+        the row whose key column is ``session_id``; returns a one-line
+        outcome for the UI."""
+        raise NotSupported(f"{self.product} has no monitoring here")
 
     def __enter__(self) -> Backend:
         self.connect()

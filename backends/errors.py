@@ -39,9 +39,32 @@ class ConnectionLost(BackendError):
 
 
 class QueryFailed(BackendError):
-    """The server rejected a statement/command; the connection is fine."""
+    """The server rejected a statement/command; the connection is fine.
+
+    ``position`` is the 0-based character offset in the statement text where
+    the server says the error is (PG's error position), ``None`` when it does
+    not say. ``step`` is, for ``apply()``, the index of the change that failed.
+    """
 
     default_title = "Query failed"
+
+    def __init__(
+        self,
+        message: str,
+        title: str | None = None,
+        *,
+        position: int | None = None,
+        step: int | None = None,
+    ) -> None:
+        super().__init__(message, title)
+        self.position = position
+        self.step = step
+
+
+class Cancelled(QueryFailed):
+    """The running statement was cancelled on request (``cancel()``)."""
+
+    default_title = "Cancelled"
 
 
 class PermissionDenied(BackendError):

@@ -157,3 +157,342 @@ class Truncated:
 
     def __str__(self) -> str:
         return f"{self.preview!s}… ({self.total_size} {self.unit})"
+
+
+# -- queries (Capability.QUERY) ------------------------------------------------
+
+
+class StatementKind(enum.StrEnum):
+    """What a statement does, as far as safety prompts need to know."""
+
+    READ = "read"  # returns rows, changes nothing (SELECT, SHOW, EXPLAIN without ANALYZE...)
+    WRITE = "write"  # changes data (INSERT/UPDATE/DELETE/MERGE, SELECT ... INTO, COPY FROM)
+    DDL = "ddl"  # changes the schema (CREATE/ALTER/DROP/TRUNCATE...)
+    TRANSACTION = "transaction"  # BEGIN/COMMIT/ROLLBACK/SAVEPOINT
+    OTHER = "other"  # SET, VACUUM, ANALYZE, anything else
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """One statement of a script, and where it sits in that script.
+
+    ``start``/``end`` are character offsets into the script text given to
+    ``split()`` (``end`` exclusive), so the editor can run the statement
+    under the cursor and mark an error position. ``destructive`` flags what
+    a careful tool asks about first (pgcli's destructive warning): DROP,
+    TRUNCATE, DELETE or UPDATE without WHERE, ALTER ... DROP.
+    """
+
+    text: str
+    start: int
+    end: int
+    kind: StatementKind = StatementKind.OTHER
+    destructive: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What one executed statement returned.
+
+    ``columns`` is empty for a statement that returns no rows. ``rows`` is
+    the first page; ``next_cursor`` (``None`` when that was all) continues
+    with ``fetch()``. ``handle`` names the server-side state kept for the
+    rows (``release()`` frees it); ``None`` when nothing is kept.
+    ``status`` is the server's command tag ("SELECT 100", "UPDATE 3",
+    "CREATE TABLE"); ``rowcount`` the rows a write touched (``None`` when
+    unknown or not a write); ``elapsed`` seconds until the first page was in.
+    ``notices`` are the server's notices/warnings raised by the statement.
+    """
+
+    statement: str
+    columns: tuple[Column, ...] = ()
+    rows: tuple[tuple[Any, ...], ...] = ()
+    next_cursor: str | None = None
+    handle: str | None = None
+    status: str = ""
+    rowcount: int | None = None
+    elapsed: float = 0.0
+    notices: tuple[str, ...] = ()
+
+
+class TransactionState(enum.StrEnum):
+    """The interactive connection's transaction, as the status line shows it."""
+
+    IDLE = "idle"  # autocommit: every statement commits on its own
+    OPEN = "open"  # inside BEGIN ... (manual mode or a typed BEGIN)
+    FAILED = "failed"  # a statement failed inside the transaction: ROLLBACK needed
+
+
+# -- records and change plans (Capability.RECORDS / Capability.PLAN) -----------
+
+
+#: A record's identity: (column, value) pairs of its primary key (PG), its
+#: ``_id`` (Mongo), its key name (Redis) or object key (S3).
+RecordKey = tuple[tuple[str, Any], ...]
+
+
+class _Default:
+    """Insert: let the store fill the field in (the column's DEFAULT)."""
+
+    __slots__ = ()
+    _instance: _Default | None = None
+
+    def __new__(cls) -> _Default:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+    def __reduce__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT: Any = _Default()
+
+
+@dataclass(frozen=True, slots=True)
+class FieldInfo:
+    """One field of a record, as an editor needs it.
+
+    ``default`` is the store's default expression as text ("now()",
+    "nextval('orders_id_seq'::regclass)"), ``""`` when there is none.
+    ``editable`` is False for generated/identity-always columns.
+    """
+
+    name: str
+    type_name: str = ""
+    nullable: bool = True
+    default: str = ""
+    primary_key: bool = False
+    editable: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RecordSchema:
+    """What an editor needs to know about a browsable node's records.
+
+    ``key`` names the fields that identify a record (the primary key, or a
+    unique NOT NULL key). ``read_only_reason`` is ``None`` when records can
+    be edited, otherwise a sentence the UI shows as is ("orders_archive has
+    no primary key or unique NOT NULL key, so rows cannot be addressed one
+    by one").
+    """
+
+    path: tuple[str, ...]
+    fields: tuple[FieldInfo, ...]
+    key: tuple[str, ...] = ()
+    read_only_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One whole record, from ``get()``. Values are neutral; a value too big
+    to hold (over the backend's bound, e.g. 1 MB) is a ``Truncated``."""
+
+    path: tuple[str, ...]
+    key: RecordKey
+    fields: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Insert:
+    """Insert one record. Field values are neutral values or ``str`` text the
+    user typed, which the store parses by the field's type (PG casts it with
+    the column's type); ``DEFAULT`` or an absent field takes the default."""
+
+    path: tuple[str, ...]
+    fields: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """Set ``changes`` on the record ``key`` (values as for ``Insert``;
+    ``None`` is NULL)."""
+
+    path: tuple[str, ...]
+    key: RecordKey
+    changes: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    path: tuple[str, ...]
+    key: RecordKey
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSpec:
+    """An index to create. ``columns`` are field names or, for stores that
+    allow it, expressions; ``where`` a partial-index predicate in the
+    store's syntax; ``name`` empty lets the backend choose one."""
+
+    columns: tuple[str, ...]
+    unique: bool = False
+    method: str = ""  # "" = the store's default (btree for PG)
+    where: str = ""
+    name: str = ""
+    concurrently: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class CreateIndex:
+    path: tuple[str, ...]
+    spec: IndexSpec
+
+
+@dataclass(frozen=True, slots=True)
+class DropIndex:
+    path: tuple[str, ...]
+    name: str
+    concurrently: bool = True
+
+
+#: Everything that goes through a change plan.
+Change = Insert | Update | Delete | CreateIndex | DropIndex
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStep:
+    """One change of a plan: the exact statement/command that will run (with
+    its values, as the store would log it) and how many records it will
+    touch, counted before anything runs (``None`` when it cannot be known
+    cheaply, e.g. an index build)."""
+
+    change: Change
+    text: str
+    affected: int | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePlan:
+    """What ``apply()`` will do, in order. ``atomic`` is True when every step
+    runs in one transaction (all or nothing); steps that cannot (CREATE INDEX
+    CONCURRENTLY) make it False and say so in ``warnings``."""
+
+    steps: tuple[PlannedStep, ...]
+    atomic: bool = True
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def affected(self) -> int | None:
+        counts = [s.affected for s in self.steps]
+        return None if any(c is None for c in counts) else sum(c or 0 for c in counts)
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedPlan:
+    """What ``apply()`` did: the records each step touched, in order."""
+
+    affected: tuple[int | None, ...]
+    elapsed: float = 0.0
+
+
+# -- indexes (Capability.INDEXES) ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IndexInfo:
+    """One index of a table/collection.
+
+    ``columns`` is the column list or expression as the store prints it;
+    ``scans`` how often it was used (``None`` when the store does not say);
+    ``flags`` what deserves attention: "unused" (never scanned), "duplicate
+    of <name>", "invalid".
+    """
+
+    name: str
+    columns: str
+    unique: bool = False
+    primary: bool = False
+    method: str = ""
+    size_bytes: int | None = None
+    scans: int | None = None
+    valid: bool = True
+    definition: str = ""
+    flags: tuple[str, ...] = ()
+
+
+# -- explain (Capability.EXPLAIN) ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlanNode:
+    """One node of a query plan.
+
+    Costs are the planner's units; ``actual_*`` are set only when the plan
+    was executed (ANALYZE). ``actual_time_ms`` is the node's total time over
+    all its loops, ``self_time_ms`` that minus its children's: the UI marks
+    the node with the largest ``self_time_ms`` (or ``self_cost`` when not
+    analyzed) as the most expensive.
+    """
+
+    label: str  # "Seq Scan on big", "Hash Join", "Index Scan using orders_pkey on orders"
+    startup_cost: float | None = None
+    total_cost: float | None = None
+    self_cost: float | None = None
+    est_rows: float | None = None
+    actual_rows: float | None = None
+    loops: int | None = None
+    actual_time_ms: float | None = None
+    self_time_ms: float | None = None
+    details: tuple[tuple[str, str], ...] = ()  # ("Filter", "(id > 5)"), ("Buffers", "shared hit=3")
+    children: tuple[PlanNode, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Explained:
+    """The plan of one statement."""
+
+    statement: str
+    root: PlanNode
+    analyzed: bool = False
+    planning_ms: float | None = None
+    execution_ms: float | None = None
+    #: The store's own plan text (PG: the JSON), for copying or saving.
+    raw: str = ""
+
+
+# -- monitoring (Capability.MONITOR) -------------------------------------------
+
+
+class MetricKind(enum.StrEnum):
+    GAUGE = "gauge"  # a level: connections, cache hit ratio
+    COUNTER = "counter"  # ever-growing total: the UI shows its rate per second
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    name: str  # "connections", "commits", "cache hit ratio"
+    value: float
+    kind: MetricKind = MetricKind.GAUGE
+    unit: str = ""  # "", "%", "bytes", "rows"
+
+
+@dataclass(frozen=True, slots=True)
+class StatsTable:
+    """A table of the monitor panel (sessions, locks, slow statements...).
+
+    ``key_column`` is the position of the column that identifies a row for
+    ``actions`` (PG: the pid); ``actions`` are what ``session_action`` accepts
+    for its rows ("cancel", "terminate"). ``note`` is shown instead of/under
+    the rows ("pg_stat_statements is not installed: ...").
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...] = ()
+    key_column: int | None = None
+    actions: tuple[str, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """One sample of the server's state. ``taken_at`` is ``time.time()``."""
+
+    taken_at: float
+    metrics: tuple[Metric, ...] = ()
+    tables: tuple[StatsTable, ...] = ()

@@ -1,4 +1,8 @@
-"""PostgreSQL backend (psycopg2).
+"""PostgreSQL backend core (psycopg2): connections, catalog, browsing.
+
+The capability groups live beside it (``query``, ``records``, ``admin``,
+``monitor``) as subclasses of ``PostgresCore``; ``PostgresBackend`` in
+``__init__`` combines them.
 
 Paths are ``(database, schema, relation)``. The backend holds one autocommit
 connection per database, opened lazily the first time a path under that
@@ -77,8 +81,8 @@ import psycopg2
 import psycopg2.extensions
 from psycopg2 import sql
 
-from .base import Backend, Capability
-from .errors import (
+from ..base import Backend, Capability
+from ..errors import (
     BackendError,
     ConnectionFailed,
     ConnectionLost,
@@ -88,8 +92,8 @@ from .errors import (
     QueryFailed,
     ReadOnly,
 )
-from .secrets import scrub, url_secrets
-from .types import Column, Node, NodeKind, Page, ServerInfo
+from ..secrets import scrub, url_secrets
+from ..types import Column, Node, NodeKind, Page, ServerInfo
 
 # -- values ---------------------------------------------------------------------
 
@@ -350,14 +354,14 @@ _R = TypeVar("_R")
 
 
 def _scrubbed(
-    method: Callable[Concatenate[PostgresBackend, _P], _R],
-) -> Callable[Concatenate[PostgresBackend, _P], _R]:
+    method: Callable[Concatenate[PostgresCore, _P], _R],
+) -> Callable[Concatenate[PostgresCore, _P], _R]:
     """Every error leaving a public method passes here, so none can show a
     secret of the URL, whichever path built its message (libpq echoes a
     malformed password when it cannot parse the URL, before any connection)."""
 
     @functools.wraps(method)
-    def wrapper(self: PostgresBackend, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+    def wrapper(self: PostgresCore, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return method(self, *args, **kwargs)
         except BackendError as e:
@@ -373,7 +377,7 @@ def _scrubbed(
 # -- the backend -----------------------------------------------------------------------
 
 
-class PostgresBackend(Backend):
+class PostgresCore(Backend):
     schemes: ClassVar[tuple[str, ...]] = ("postgresql", "postgres")
     product: ClassVar[str] = "PostgreSQL"
     capabilities: ClassVar[Capability] = Capability.NONE
