@@ -19,7 +19,9 @@ from .records import RecordsMixin
 __all__ = ["PostgresBackend", "PostgresCore"]
 
 
-class PostgresBackend(QueryMixin, RecordsMixin, AdminMixin, MonitorMixin):
+# AdminMixin comes before RecordsMixin: its plan()/apply() take the index
+# changes and hand the record changes on to RecordsMixin through super().
+class PostgresBackend(QueryMixin, AdminMixin, RecordsMixin, MonitorMixin):
     capabilities: ClassVar[Capability] = (
         Capability.QUERY
         | Capability.RECORDS

@@ -93,7 +93,7 @@ from ..errors import (
     ReadOnly,
 )
 from ..secrets import scrub, url_secrets
-from ..types import Column, Node, NodeKind, Page, ServerInfo
+from ..types import Column, Node, NodeKind, Page, ServerInfo, Truncated
 
 # -- values ---------------------------------------------------------------------
 
@@ -169,6 +169,23 @@ def _build_casters() -> tuple[Any, ...]:
 
 
 _CASTERS = _build_casters()
+
+
+#: Text longer than this (in characters) or bytea longer than this (in bytes)
+#: is shown as a ``Truncated`` preview with its true size: the grid holds a
+#: bounded window of rows, and a row must not hold a 50 MB cell.
+PREVIEW_CHARS = 4096
+PREVIEW_BYTES = 4096
+
+
+def bounded(value: Any, limit: int = PREVIEW_CHARS) -> Any:
+    """``value``, or a ``Truncated`` preview of it when it is long text/bytes."""
+    if isinstance(value, str) and len(value) > limit:
+        return Truncated(value[:limit], len(value), "chars")
+    if isinstance(value, bytes | bytearray | memoryview) and len(value) > limit:
+        data = bytes(value)
+        return Truncated(data[:limit], len(data), "bytes")
+    return value
 
 
 def _convert_row(row: tuple[Any, ...], positions: list[int]) -> tuple[Any, ...]:
