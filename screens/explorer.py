@@ -1,14 +1,17 @@
 """Explorer: everything about one connection, shown in one tab.
 
-Catalog tree on the left, data grid on the right, status line at the bottom.
-The explorer owns the interactive session (the grid's page loads) and hands
-the tree a clone, so catalog listing never shares the grid's connection. It
-tracks the connection's state from the failures its workers report and
-reconnects on request, reloading what was shown.
+Catalog tree on the left; on the right the panels (data grid, query editor,
+indexes, monitor: see ``tui.widgets.panel``) under a one-line bar that
+switches between them; the status line at the bottom. The explorer owns the
+interactive session (the grid's page loads, record edits) and hands the tree
+a clone, so catalog listing never shares the grid's connection. It tracks the
+connection's state from the failures its workers (and its panels' workers)
+report and reconnects on request, reloading what was shown.
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,17 +24,10 @@ from textual.message import Message
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from backends.base import Capability
 from backends.errors import BackendError, ConnectionFailed, ConnectionLost
-from backends.paths import display_path
 from backends.secrets import scrub
-from tui.messages import (
-    Connected,
-    ConnectFailed,
-    PageFailed,
-    PageLoaded,
-    PageRequest,
-    WorkFailed,
-)
+from tui.messages import Connected, ConnectFailed, WorkFailed
 from tui.session import Session
 from tui.widgets.status_line import StatusLine
 
@@ -40,6 +36,8 @@ if TYPE_CHECKING:
 
     from tui.widgets.catalog_tree import CatalogTree
     from tui.widgets.data_grid import DataGrid
+    from tui.widgets.data_panel import DataPanel
+    from tui.widgets.panel import Panel, PanelContext, PanelSpec
 
 
 CHOOSE_TABLE = "Choose a table in the catalog and press Enter."
@@ -76,7 +74,12 @@ class Explorer(Vertical):
     # ctrl+r works in every state; it is *shown* in the footer (by the App's
     # binding) only when the connection is lost or failed, where it helps.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+r", "reconnect", "Reconnect", show=False)
+        Binding("ctrl+r", "reconnect", "Reconnect", show=False),
+        # The panel bar shows these keys next to each panel's name.
+        Binding("f2", "show_panel('data')", "Data", show=False),
+        Binding("f3", "show_panel('query')", "Query", show=False),
+        Binding("f4", "show_panel('indexes')", "Indexes", show=False),
+        Binding("f6", "show_panel('monitor')", "Monitor", show=False),
     ]
 
     def __init__(self, url: str, *, read_only: bool = False, id: str | None = None) -> None:
@@ -84,9 +87,12 @@ class Explorer(Vertical):
         self.session = Session(url, read_only=read_only)
         self._catalog_session = self.session.clone()
         self.state = "idle"
-        self.browse_path: tuple[str, ...] | None = None
         self._ever_connected = False
         self.built = False
+        #: Panels built so far, by id (each is built when first shown).
+        self.panels: dict[str, Panel] = {}
+        self.active_panel = "data"
+        self.capabilities = Capability.NONE
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="explorer-body"):
@@ -103,10 +109,20 @@ class Explorer(Vertical):
         return self.query_one(CatalogTree)
 
     @property
-    def grid(self) -> DataGrid:
-        from tui.widgets.data_grid import DataGrid
+    def data_panel(self) -> DataPanel:
+        from tui.widgets.data_panel import DataPanel
 
-        return self.query_one(DataGrid)
+        panel = self.panels["data"]
+        assert isinstance(panel, DataPanel)
+        return panel
+
+    @property
+    def grid(self) -> DataGrid:
+        return self.data_panel.grid
+
+    @property
+    def browse_path(self) -> tuple[str, ...] | None:
+        return self.data_panel.browse_path if self.built else None
 
     @property
     def status(self) -> StatusLine:
@@ -121,17 +137,23 @@ class Explorer(Vertical):
             self.call_later(self._build_and_connect, focus)
 
     async def _build_and_connect(self, focus: bool) -> None:
+        from textual.widgets import ContentSwitcher
+
         from tui.widgets.catalog_tree import CatalogTree
-        from tui.widgets.data_grid import DataGrid
+        from tui.widgets.data_panel import DataPanel
+        from tui.widgets.panel import PANELS, PanelBar
 
         body = self.query_one(".explorer-body")
         await body.remove_children()
-        grid = DataGrid(id="grid")
-        grid.placeholder = CONNECTING
-        # The row counter in the status line repaints in the same frame as
-        # the rows it counts (a WindowMoved message would land a frame late).
-        grid.summary_sink = self._show_window
-        await body.mount(CatalogTree(self._catalog_session, id="catalog"), grid)
+        data = DataPanel(self._panel_context(), id="panel-data")
+        self.panels["data"] = data
+        side = Vertical(
+            PanelBar(PANELS[:1], id="panel-bar"),
+            ContentSwitcher(data, initial="panel-data", id="panels"),
+            classes="explorer-side",
+        )
+        await body.mount(CatalogTree(self._catalog_session, id="catalog"), side)
+        self.grid.placeholder = CONNECTING
         self.built = True
         if focus:
             self.focus_catalog()
@@ -144,9 +166,13 @@ class Explorer(Vertical):
         self._connect(True)
 
     def close(self) -> list[threading.Thread]:
-        """Close both connections in daemon threads (see ``Session.close``);
-        the threads are returned for a bounded wait."""
-        return [self.session.close(), self._catalog_session.close()]
+        """Close every connection (ours, the tree's, the panels') in daemon
+        threads (see ``Session.close``); the threads are returned for a
+        bounded wait."""
+        threads = [self.session.close(), self._catalog_session.close()]
+        for panel in self.panels.values():
+            threads.extend(panel.close())
+        return threads
 
     def describe(self, error: BaseException) -> tuple[str, str]:
         """``describe`` with this connection's secrets."""
@@ -191,6 +217,7 @@ class Explorer(Vertical):
     def on_connected(self, event: Connected) -> None:
         event.stop()
         self._set_state("connected")
+        self._offer_panels(self.session.capabilities)
         info = event.info
         # The first word of the version: "15.18 (Debian 15.18-0+deb12u1)"
         # would push everything else off an 80-column line.
@@ -203,7 +230,8 @@ class Explorer(Vertical):
         else:
             self.catalog.load_root()
         if event.reconnected:
-            self.grid.reload()
+            for panel in self.panels.values():
+                panel.reconnected()
         self._ever_connected = True
 
     @on(WorkFailed)
@@ -223,11 +251,80 @@ class Explorer(Vertical):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # Backend errors are reported by the workers themselves; an ERROR
         # state here is a bug, reported the same way so the app keeps going.
+        # (Panels handle their own workers' and stop the event.)
         if event.state is not WorkerState.ERROR or event.worker.error is None:
             return
-        if event.worker.group == "page_loaders":
-            self.grid.page_failed(None, self.describe(event.worker.error)[1])
         self.post_message(WorkFailed(event.worker.error))
+
+    # -- panels ----------------------------------------------------------------------
+
+    def _panel_context(self) -> PanelContext:
+        from tui.widgets.panel import PanelContext
+
+        return PanelContext(
+            session=self.session,
+            capabilities=self.capabilities,
+            read_only=self.session.read_only,
+            path=lambda: self.browse_path,
+            describe=self.describe,
+            status_changed=self._panel_status_changed,
+        )
+
+    def _offered(self) -> tuple[PanelSpec, ...]:
+        from tui.widgets.panel import PANELS
+
+        return tuple(p for p in PANELS if p.capability in self.capabilities)
+
+    def _offer_panels(self, capabilities: Capability) -> None:
+        from tui.widgets.panel import PanelBar
+
+        self.capabilities = capabilities
+        self.query_one("#panel-bar", PanelBar).set_panels(self._offered())
+
+    def action_show_panel(self, panel_id: str) -> None:
+        self.show_panel(panel_id)
+
+    def show_panel(self, panel_id: str) -> Panel | None:
+        """Show panel ``panel_id`` (building it the first time) and focus it;
+        None when this connection does not offer it."""
+        from textual.widgets import ContentSwitcher
+
+        from tui.widgets.panel import PanelBar
+
+        if not self.built:
+            return None
+        spec = next((p for p in self._offered() if p.id == panel_id), None)
+        if spec is None:
+            if panel_id != "data":
+                self.app.bell()
+            return None
+        panel = self.panels.get(panel_id)
+        switcher = self.query_one("#panels", ContentSwitcher)
+        if panel is None:
+            cls = getattr(importlib.import_module(spec.module), spec.cls)
+            panel = cls(self._panel_context(), id=f"panel-{panel_id}")
+            assert panel is not None
+            self.panels[panel_id] = panel
+            switcher.mount(panel)
+        if self.active_panel != panel_id:
+            previous = self.panels.get(self.active_panel)
+            if previous is not None:
+                previous.panel_hidden()
+            self.active_panel = panel_id
+            switcher.current = f"panel-{panel_id}"
+            self.query_one("#panel-bar", PanelBar).active = panel_id
+            panel.panel_shown()
+            self._panel_status_changed(panel)
+        self.call_after_refresh(panel.focus_main)
+        return panel
+
+    def _panel_status_changed(self, panel: Panel) -> None:
+        if self.panels.get(self.active_panel) is not panel:
+            return
+        status = self.status
+        status.location = panel.status_location
+        status.window = panel.status_window
+        status.mode = panel.status_mode
 
     # -- browsing ------------------------------------------------------------------
 
@@ -236,46 +333,11 @@ class Explorer(Vertical):
         self.open_path(event.node.path)
 
     def open_path(self, path: tuple[str, ...]) -> None:
-        self.browse_path = path
-        self.status.location = display_path(path)
-        self.grid.open(path, page_size=self.session.page_size)
-
-    def on_data_grid_page_requested(self, event: DataGrid.PageRequested) -> None:
-        event.stop()
-        request = event.request
-        # A request posted before another table was opened (or the rows were
-        # reloaded) carries a cursor of what is no longer shown: drop it.
-        if request.path != self.browse_path or request.token != self.grid.token:
-            return
-        self._load_page(request.path, request)
-
-    def on_data_grid_window_moved(self, event: DataGrid.WindowMoved) -> None:
-        event.stop()
-        self._show_window(event.summary)
-
-    def _show_window(self, summary: str) -> None:
-        self.status.window = summary
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="page_loaders")
-    def _load_page(self, path: tuple[str, ...], request: PageRequest) -> None:
-        worker = get_current_worker()
-        try:
-            page = self.session.call(
-                lambda b: b.browse(path, cursor=request.cursor, limit=request.limit)
-            )
-        except BackendError as e:
-            if not worker.is_cancelled:
-                self.post_message(PageFailed(e, request))
-            return
-        if not worker.is_cancelled:
-            self.post_message(PageLoaded(request, page))
-
-    def on_page_loaded(self, event: PageLoaded) -> None:
-        event.stop()
-        self.grid.add_page(event.request, event.page)
-
-    def on_page_failed(self, event: PageFailed) -> None:
-        self.grid.page_failed(event.request, self.describe(event.error)[1])
+        """Open ``path`` in the data grid (and tell the other panels)."""
+        if self.active_panel not in ("data", "indexes"):
+            self.show_panel("data")
+        for panel in self.panels.values():
+            panel.path_changed(path)
 
     # -- focus ---------------------------------------------------------------------
 
@@ -285,6 +347,7 @@ class Explorer(Vertical):
 
     def focus_grid(self) -> None:
         if self.built:
+            self.show_panel("data")
             self.grid.focus()
 
     def refresh_catalog(self) -> None:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from backends import open_backend, redact_url
+from backends.base import Capability
 from backends.errors import BackendError, ConnectionLost
 from backends.secrets import scrub, url_secrets
 
@@ -144,6 +145,8 @@ class Session:
         self._lock = threading.Lock()
         #: The store's own page size, known once connected.
         self.page_size = 200
+        #: What the backend can do beyond browsing, known once connected.
+        self.capabilities = Capability.NONE
         #: What must never be shown of this URL (see ``scrub``).
         self.secrets = url_secrets(url)
 
@@ -185,6 +188,14 @@ class Session:
                 self._drop_locked()
                 raise
 
+    def cancel(self) -> None:
+        """Ask the server to stop the call running on this session, from any
+        thread, without waiting for the lock that call holds (see
+        ``Backend.cancel``). A no-op when not connected."""
+        backend = self._backend
+        if backend is not None and Capability.CANCEL in backend.capabilities:
+            backend.cancel()
+
     def close(self) -> threading.Thread:
         """Close the connection in a daemon thread, once any running call
         (or connect) is done, and return that thread. Never blocks: callers
@@ -208,6 +219,7 @@ class Session:
         backend.connect()
         self._backend = backend
         self.page_size = backend.default_page_size
+        self.capabilities = backend.capabilities
         return backend
 
     def _drop_locked(self) -> None:

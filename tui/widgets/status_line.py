@@ -39,6 +39,8 @@ class StatusLine(Widget):
     read_only: reactive[bool] = reactive(False)
     location: reactive[str] = reactive("")
     window: reactive[str] = reactive("")
+    #: A short mode shown after the server (the query panel's transaction).
+    mode: reactive[str] = reactive("")
 
     def __init__(self, *, url: str = "", read_only: bool = False, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -58,6 +60,8 @@ class StatusLine(Widget):
             left.append((f"  {self.server}", ""))
         if self.read_only:
             left.append(("  read-only", "bold $text-warning"))
+        if self.mode:
+            left.append((f"  {self.mode}", "bold $text-warning"))
         url = self.url
 
         right_window = f"{self.window} " if self.window else ""

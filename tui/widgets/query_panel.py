@@ -1,0 +1,17 @@
+"""QueryPanel (placeholder until built)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.widgets import Static
+
+from tui.widgets.panel import Panel
+
+if TYPE_CHECKING:
+    from textual.app import ComposeResult
+
+
+class QueryPanel(Panel):
+    def compose(self) -> ComposeResult:
+        yield Static("Query: not built yet.")
