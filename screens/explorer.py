@@ -27,7 +27,14 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from backends.base import Capability
 from backends.errors import BackendError, ConnectionFailed, ConnectionLost
 from backends.secrets import scrub
-from tui.messages import Connected, ConnectFailed, WorkFailed
+from tui.messages import (
+    ConfirmRequested,
+    Connected,
+    ConnectFailed,
+    PlanReviewRequested,
+    TextRequested,
+    WorkFailed,
+)
 from tui.session import Session
 from tui.widgets.status_line import StatusLine
 
@@ -325,6 +332,31 @@ class Explorer(Vertical):
         status.location = panel.status_location
         status.window = panel.status_window
         status.mode = panel.status_mode
+
+    # -- modal screens panels ask for ------------------------------------------------
+
+    def on_confirm_requested(self, event: ConfirmRequested) -> None:
+        from screens.dialogs import ConfirmScreen
+
+        event.stop()
+        screen = ConfirmScreen(
+            event.title, event.message, confirm=event.confirm, danger=event.danger
+        )
+        self.app.push_screen(screen, lambda answer: event.done(bool(answer)))
+
+    def on_text_requested(self, event: TextRequested) -> None:
+        from screens.dialogs import TextPromptScreen
+
+        event.stop()
+        screen = TextPromptScreen(event.title, value=event.value, placeholder=event.placeholder)
+        self.app.push_screen(screen, event.done)
+
+    def on_plan_review_requested(self, event: PlanReviewRequested) -> None:
+        from screens.change_plan import ChangePlanScreen
+
+        event.stop()
+        screen = ChangePlanScreen(event.plan, title=event.title, confirm=event.confirm)
+        self.app.push_screen(screen, lambda answer: event.done(bool(answer)))
 
     # -- browsing ------------------------------------------------------------------
 

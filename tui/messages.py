@@ -8,13 +8,14 @@ connection state and the App routes it to one notification.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from backends.types import Node, Page, ServerInfo
+    from backends.types import ChangePlan, Node, Page, ServerInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,3 +79,43 @@ class PageLoaded(Message):
 @dataclass
 class PageFailed(WorkFailed):
     request: PageRequest | None = None
+
+
+# -- modal screens a panel asks for --------------------------------------------
+# Widgets never import screens (DESIGN.md's dependency direction): a panel
+# that needs a modal posts one of these and the explorer pushes the screen,
+# calling ``done`` with the user's answer.
+
+
+@dataclass
+class ConfirmRequested(Message):
+    """Ask a yes/no question ("Terminate session 1234?"). ``danger`` styles
+    the confirm button as destructive; Esc/n always answers False."""
+
+    title: str
+    message: str
+    done: Callable[[bool], None]
+    confirm: str = "OK"
+    danger: bool = False
+
+
+@dataclass
+class PlanReviewRequested(Message):
+    """Show a change plan (the exact statements and what each touches) and
+    ask whether to run it; ``done(True)`` runs it."""
+
+    plan: ChangePlan
+    done: Callable[[bool], None]
+    title: str = "Review changes"
+    confirm: str = "Commit"
+
+
+@dataclass
+class TextRequested(Message):
+    """Ask for one line of text (a file name, a filter...). ``done`` gets
+    the text, or None when the user cancelled."""
+
+    title: str
+    done: Callable[[str | None], None]
+    value: str = ""
+    placeholder: str = ""
