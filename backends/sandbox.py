@@ -373,6 +373,11 @@ def start_postgres(*, timeout: float = 60.0, prefer_embedded: bool = False) -> S
         shutil.rmtree(tmpdir, ignore_errors=True)
         raise SandboxError(f"initdb failed: {tail}")
     port = free_port()
+    # pg_stat_statements (the monitor's slowest statements) must be preloaded;
+    # Debian's server and the wheel both ship it, but check rather than fail.
+    preload = []
+    if (bindir.parent / "lib" / "pg_stat_statements.so").exists():
+        preload = ["-c", "shared_preload_libraries=pg_stat_statements"]
     return _spawn(
         "postgres",
         [
@@ -399,6 +404,7 @@ def start_postgres(*, timeout: float = 60.0, prefer_embedded: bool = False) -> S
             "track_io_timing=on",
             "-c",
             "log_min_messages=warning",
+            *preload,
         ],
         tmpdir=tmpdir,
         port=port,
