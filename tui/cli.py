@@ -6,6 +6,7 @@ storescope demo [--read-only]                        local servers with sample d
 storescope ls (URL | --profile NAME) [PATH] [--json]
 storescope browse (URL | --profile NAME) PATH [--limit N] [--cursor C | --all]
                   [--format table|json|jsonl|csv]
+storescope query (URL | --profile NAME) TEXT [--limit N] [--format table|json|jsonl|csv]
 storescope snapshot [URL | --profile NAME]... --out FILE.svg|FILE.txt [--keys "..."] [--size WxH]
 ```
 
@@ -33,6 +34,15 @@ Decisions a script can rely on:
   ``json`` too: its ``"columns"`` are the first page's, each row object holds
   all of its document's fields). ``table`` also keeps the first page's widths.
   Value encodings are described in ``tui.formats``.
+- ``query`` runs each statement of TEXT (``-``: standard input) in order, on
+  one session, and stops at the first that fails (exit 1, the server's
+  message and where in TEXT: ``at character N (LINE L: ...)``). Rows stream
+  page by page (``QUERY_PAGE_SIZE``), so memory stays flat whatever the size;
+  ``--limit N`` prints at most N rows of each statement. Command tags
+  (``INSERT 0 3``, ``SELECT 20``) and server notices go to stderr. With several
+  statements returning rows: ``table`` and ``csv`` print one block each,
+  separated by an empty line; ``jsonl`` one line per row throughout; ``json``
+  one document per statement per line, ``{"columns", "rows", "status"}``.
 
 The headless commands never import Textual (nor Rich); the TUI, ``demo`` and
 ``snapshot`` import it lazily.
@@ -88,10 +98,12 @@ if TYPE_CHECKING:
     from backends.types import Node, Page
 
 PROG = "storescope"
-COMMANDS = ("demo", "ls", "browse", "snapshot")
+COMMANDS = ("demo", "ls", "browse", "query", "snapshot")
 #: Records per page of ``browse --all`` when no --limit is given: big enough
 #: that per-page round-trips do not dominate, small enough to stay flat.
 ALL_PAGE_SIZE = 5000
+#: Rows per page of ``query``'s streamed results.
+QUERY_PAGE_SIZE = 1000
 DEMO_ORDER = ("postgres", "mongo", "redis", "s3")
 #: Seconds to wait for a server in ls/browse: a script learns that a host is
 #: down within 5 s of starting the command, interpreter start-up included.
@@ -206,7 +218,7 @@ def _parser(command: str) -> argparse.ArgumentParser:
         p = argparse.ArgumentParser(
             prog=PROG,
             usage=f"{PROG} [URL | --profile NAME]... [--read-only]\n"
-            f"       {PROG} {{demo,ls,browse,snapshot}} ... (see {PROG} COMMAND --help)",
+            f"       {PROG} {{demo,ls,browse,query,snapshot}} ... (see {PROG} COMMAND --help)",
             description="Open the storescope TUI, one tab per connection.",
             epilog="URL schemes: "
             + ", ".join(f"{s}://" for s in SCHEMES)
@@ -290,6 +302,35 @@ def _parser(command: str) -> argparse.ArgumentParser:
         _connect_timeout_flag(p)
         _read_only_flag(p)
         return p
+    if command == "query":
+        p = argparse.ArgumentParser(
+            prog=f"{PROG} query",
+            usage=f"{PROG} query (URL | --profile NAME) TEXT [--limit N]\n"
+            f"{' ' * 17}[--format table|json|jsonl|csv] [--read-only]",
+            description="Run the statements of TEXT in order and print the rows they "
+            "return. TEXT '-' reads standard input.",
+            epilog="Rows stream page by page, whatever their number. Command tags and "
+            "notices go to stderr; the first failing statement stops the run (exit 1).",
+        )
+        p.add_argument("targets", nargs="*", metavar="URL TEXT", help=argparse.SUPPRESS)
+        p.add_argument("--profile", metavar="NAME", help="a saved connection instead of a URL")
+        p.add_argument(
+            "--limit",
+            type=_positive_int,
+            metavar="N",
+            help="print at most N rows of each statement (default: all, streamed)",
+        )
+        p.add_argument(
+            "--format",
+            choices=("table", "json", "jsonl", "csv"),
+            default="table",
+            help="table: aligned, for people (default); json: one document "
+            '{"columns", "rows", "status"} per statement; jsonl: one row per line; '
+            "csv: a header, then rows",
+        )
+        _connect_timeout_flag(p)
+        _read_only_flag(p)
+        return p
     if command == "snapshot":
         p = argparse.ArgumentParser(
             prog=f"{PROG} snapshot",
@@ -327,6 +368,7 @@ commands:
   demo        start local servers with sample data and open the TUI on them
   ls          list a level of the catalog (databases, tables, keys, objects...)
   browse      print one page (or --all pages) of records
+  query       run statements (SQL...) and print their rows
   snapshot    run the TUI headless, press keys, save the screen as SVG or text
 
 options:
@@ -638,6 +680,155 @@ def cmd_browse(
     return EXIT_OK
 
 
+# -- query ---------------------------------------------------------------------------
+
+
+class QueryWriter(PageWriter):
+    """A statement's rows in one format; ``json`` ends with its command tag."""
+
+    def finish_result(self, status: str) -> None:
+        if self.fmt == "json":
+            if self._columns is None:
+                self.out.write('{"columns":[],"rows":[')
+            self.out.write('],"status":' + formats.dumps(status) + "}\n")
+            self.out.flush()
+        else:
+            self.finish(None)
+
+
+def _query_target(
+    args: argparse.Namespace, parser: argparse.ArgumentParser
+) -> tuple[str, str, str]:
+    """(kind, url-or-profile, TEXT) from ``URL TEXT`` or ``--profile NAME TEXT``."""
+    targets: list[str] = args.targets
+    if args.profile is not None:
+        kind, value, rest = "profile", args.profile, targets
+    elif targets:
+        kind, value, rest = "url", targets[0], targets[1:]
+    else:
+        parser.error("a URL or --profile NAME is required")
+    if not rest:
+        parser.error("TEXT is required: the statements to run ('-' reads standard input)")
+    if len(rest) > 1:
+        parser.error(f"unexpected argument(s): {' '.join(rest[1:])} (quote TEXT as one argument)")
+    text = sys.stdin.read() if rest[0] == "-" else rest[0]
+    return kind, value, text
+
+
+def _where(text: str, at: int) -> str:
+    """``at character N (LINE L: ...)`` for a 0-based offset into TEXT, as
+    psql points at an error (one line: the line's text around the spot)."""
+    line = text.count("\n", 0, at) + 1
+    start = text.rfind("\n", 0, at) + 1
+    end = text.find("\n", at)
+    source = text[start : end if end >= 0 else len(text)]
+    column = at - start
+    if len(source) > 80:  # keep the spot in view
+        cut = max(0, column - 40)
+        source = ("…" if cut else "") + source[cut : cut + 80] + "…"
+    return f"at character {at + 1} (LINE {line}: {formats.escape_controls(source.strip())})"
+
+
+def _run_statements(
+    backend: Backend, text: str, args: argparse.Namespace, out: Output, documents: bool
+) -> None:
+    from backends.errors import QueryFailed
+    from backends.types import Page
+
+    statements = backend.split(text)
+    if not statements:
+        raise UsageError("TEXT holds no statement")
+    limit: int | None = args.limit
+    printed = False
+    for stmt in statements:
+        first = min(QUERY_PAGE_SIZE, limit) if limit else QUERY_PAGE_SIZE
+        try:
+            result = backend.execute(stmt.text, limit=first)
+        except QueryFailed as e:
+            if e.position is None:
+                raise
+            where = _where(text, stmt.start + e.position)
+            raise QueryFailed(f"{e.message} {where}", e.title, position=e.position) from e
+        for notice in result.notices:
+            _say(notice)
+        if not result.columns:
+            _say(result.status or "(empty statement)")
+            continue
+        if printed and args.format in ("table", "csv"):
+            out.write("\n")
+        printed = True
+        writer = QueryWriter(out, args.format, documents=documents, streaming=True)
+        writer.page(Page(result.columns, result.rows, result.next_cursor))
+        cursor = result.next_cursor
+        while cursor is not None and (limit is None or writer.count < limit):
+            size = QUERY_PAGE_SIZE if limit is None else min(QUERY_PAGE_SIZE, limit - writer.count)
+            page = backend.fetch(cursor, limit=size)
+            writer.page(page)
+            cursor = page.next_cursor
+        # A streamed result's tag is "SELECT" until its end is seen: count here.
+        status = result.status or "SELECT"
+        if cursor is not None:
+            if result.handle is not None:
+                backend.release(result.handle)  # ends the server's read at once
+            if status == "SELECT":
+                status = f"SELECT {writer.count}"
+            status += f" (stopped at --limit {limit}; the rest was not fetched)"
+        elif status == "SELECT":
+            status = f"SELECT {writer.count}"
+        writer.finish_result(status)
+        _say(status)
+
+
+def cmd_query(
+    args: argparse.Namespace, parser: argparse.ArgumentParser, read_only: bool, secrets: list[str]
+) -> int:
+    kind, value, text = _query_target(args, parser)
+    conn = _connection(kind, value, read_only or args.read_only)
+    secrets.extend(conn.secrets)
+    cls = backend_class(conn.url)
+    documents = getattr(cls, "record_style", "rows") == "documents"
+    out = Output(json=args.format in ("json", "jsonl"))
+    with _opened(conn, args.connect_timeout) as backend:
+        try:
+            _interruptible(backend, lambda: _run_statements(backend, text, args, out, documents))
+        except UsageError as e:
+            parser.print_usage(sys.stderr)
+            _say(f"{PROG} query: error: {e}")
+            return EXIT_USAGE
+    return EXIT_OK
+
+
+def _interruptible(backend: Backend, work: Any) -> None:
+    """Run ``work`` in a thread so Ctrl+C can cancel the statement on the
+    server: a blocking driver call would otherwise only see the interrupt
+    when the statement ends by itself."""
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as e:  # handed to the main thread, re-raised there
+            failure.append(e)
+
+    worker = threading.Thread(target=run, name="storescope-query", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.2)
+    except KeyboardInterrupt:
+        from backends.base import Capability
+
+        if Capability.CANCEL in backend.capabilities:
+            try:
+                backend.cancel()
+            except BackendError as e:  # leaving anyway (exit status 130): just say so
+                _say(f"{PROG}: {e}")
+        worker.join(5)
+        raise
+    if failure:
+        raise failure[0]
+
+
 # -- TUI, demo, snapshot (these import Textual, lazily) ---------------------------------
 
 
@@ -826,6 +1017,8 @@ def _dispatch(argv: list[str], secrets: list[str]) -> int:
         return cmd_ls(args, parser, read_only, secrets)
     if command == "browse":
         return cmd_browse(args, parser, read_only, secrets)
+    if command == "query":
+        return cmd_query(args, parser, read_only, secrets)
     return cmd_snapshot(rest, args, parser, read_only, secrets)
 
 
