@@ -52,7 +52,14 @@ and keeps the columns it started with.
 Values are plain Python. Types psycopg2 cannot map faithfully arrive as the
 server's text: ranges, inet, money, enums, uuid and other non-core types (and
 arrays of them as lists of text), 'infinity' and BC timestamps, intervals with
-months, time '24:00'.
+months, time '24:00'. numeric NaN and ±Infinity are Decimals too; timestamptz is
+an aware datetime in the session's time zone; a domain is shown as its base type.
+
+Long values never cross the wire whole: text, varchar, bytea, json/jsonb,
+arrays, char(n) and anything selected as text are cut on the server to
+``PREVIEW_CHARS`` characters (``PREVIEW_BYTES`` bytes for bytea), their true
+length selected beside them in the same query, and arrive as ``Truncated``
+(see "long values" below). Key columns are never cut.
 
 A connection that dies raises ``ConnectionLost`` on the call that notices it
 and is dropped; the next call, or ``connect()``, opens a fresh one. The
@@ -123,6 +130,14 @@ _EXACT_TEXT = frozenset({20, 21, 23, 26, 25, 1042, 1043, 19, 18, 1700})
 
 _TID_TEXT = re.compile(r"\(\d+,\d+\)")
 
+# Values that can be long, and how each is cut on the server (``_Col.preview``).
+_INLINE_PREVIEW = frozenset({25, 1043, 17})  # text varchar bytea
+_TYPED_PREVIEW = frozenset({114, 3802, 1042})  # json jsonb bpchar
+# Types selected ::text whose text is always short: enums, network
+# addresses, money, dates and times, intervals, booleans; uuid.
+_SHORT_CATEGORIES = frozenset("EINDTB")
+_SHORT_TEXT = frozenset({2950})
+
 
 def _build_casters() -> tuple[Any, ...]:
     """Typecasters that return the server's text instead of a wrong or failing
@@ -188,13 +203,6 @@ def bounded(value: Any, limit: int = PREVIEW_CHARS) -> Any:
     return value
 
 
-def _convert_row(row: tuple[Any, ...], positions: list[int]) -> tuple[Any, ...]:
-    values = list(row)
-    for i in positions:
-        values[i] = _neutral(values[i])
-    return tuple(values)
-
-
 def _neutral(value: Any) -> Any:
     """Driver values that are not neutral yet (bytea and bytea inside arrays)."""
     if isinstance(value, memoryview):
@@ -202,6 +210,93 @@ def _neutral(value: Any) -> Any:
     if isinstance(value, list):
         return [_neutral(v) for v in value]
     return value
+
+
+# -- long values -------------------------------------------------------------------
+#
+# A page must not carry a 50 MB cell, yet must show that cell's true size, in
+# one round-trip. So a long-able column is selected cut to ``bound`` on the
+# server, with its length beside it only when it is longer (a NULL otherwise,
+# a few bytes on the wire):
+#
+#   inline  CASE WHEN octet_length(x) > N THEN left(x, N) ELSE x END,
+#           CASE WHEN octet_length(x) > N THEN length(x) END
+#   typed   CASE WHEN length(x::text) > N THEN NULL ELSE x END,
+#           CASE WHEN length(x::text) > N THEN left(x::text, N) END,
+#           CASE WHEN length(x::text) > N THEN length(x::text) END
+#
+# octet_length() of a stored text or bytea reads the TOAST header only, and
+# left()/substr() detoast just the slice they return; length() in characters
+# reads a whole long text, but only the server does, and only for the long
+# ones. A text of N characters has at least N bytes, so "octet_length > N"
+# never misses a long one; when it catches a short multibyte one, left() keeps
+# it whole and its length says it was not cut. Key columns are never cut:
+# keyset cursors and record keys come from their exact values.
+
+
+def _previewed(rel: _Relation) -> frozenset[int]:
+    """Positions of the columns selected cut (long-able, not in the key)."""
+    return frozenset(i for i, c in enumerate(rel.columns) if c.preview and i not in rel.key)
+
+
+def _width(rel: _Relation) -> int:
+    """Where the extra columns of ``_select_list`` start in a row."""
+    extra = sum(1 if rel.columns[i].preview == "inline" else 2 for i in _previewed(rel))
+    return len(rel.columns) + extra
+
+
+def _preview_items(
+    col: _Col, ref: sql.Composable, bound: int, previews: list[sql.Composable]
+) -> sql.Composable:
+    """The cell expression of a long-able column; appends its preview columns."""
+    n = sql.Literal(bound)
+    if col.preview == "inline":
+        long = sql.SQL("octet_length({}) > {}").format(ref, n)
+        cut = "substr({}, 1, {})" if col.convert else "left({}, {})"
+        size = "octet_length({})" if col.convert else "length({})"
+        previews.append(sql.SQL("CASE WHEN {} THEN " + size + " END").format(long, ref))
+        return sql.SQL("CASE WHEN {} THEN " + cut + " ELSE {} END").format(long, ref, n, ref)
+    text = sql.SQL("{}.{}::text").format(_ALIAS, _ident(col.name))
+    long = sql.SQL("length({}) > {}").format(text, n)
+    previews.append(sql.SQL("CASE WHEN {} THEN left({}, {}) END").format(long, text, n))
+    previews.append(sql.SQL("CASE WHEN {} THEN length({}) END").format(long, text))
+    return sql.SQL("CASE WHEN {} THEN NULL ELSE {} END").format(long, ref)
+
+
+def _bound_rows(rel: _Relation, rows: list[tuple[Any, ...]], bound: int) -> list[tuple[Any, ...]]:
+    """Rows selected by ``_select_list``, as neutral values aligned with the
+    columns: cut values become ``Truncated``, extra columns are dropped."""
+    n = len(rel.columns)
+    long_ones = sorted(_previewed(rel))
+    converters = [i for i, c in enumerate(rel.columns) if c.convert]
+    if not long_ones and not converters:
+        return [row[:n] if len(row) != n else row for row in rows]
+    width = _width(rel)
+    out: list[tuple[Any, ...]] = []
+    for row in rows:
+        # The common row: nothing long (its extra columns all NULL), no bytea.
+        if not converters and row[n:width].count(None) == width - n:
+            out.append(row[:n])
+            continue
+        values = list(row[:n])
+        for i in converters:
+            values[i] = _neutral(values[i])
+        at = n
+        for i in long_ones:
+            col = rel.columns[i]
+            if col.preview == "inline":
+                size = row[at]
+                at += 1
+                if size is not None and size > bound:
+                    unit = "bytes" if col.convert else "chars"
+                    values[i] = Truncated(values[i], size, unit)
+            else:
+                preview, size = row[at], row[at + 1]
+                at += 2
+                if preview is not None:
+                    values[i] = Truncated(preview, size, "chars")
+        out.append(tuple(values))
+    return out
 
 
 # -- catalog records -------------------------------------------------------------
@@ -216,6 +311,12 @@ class _Col:
     # str() of the fetched value casts back to the same value, so a keyset
     # cursor can take it from the row instead of selecting key::text too.
     exact_text: bool = False
+    # How a long value is bounded on the server (see ``_preview_items``):
+    # "" never long, "inline" the cell itself is cut (text, varchar, bytea,
+    # anything selected ::text), "typed" the cell stays typed when short and
+    # is NULL when long, with its text cut in an extra column (json, jsonb,
+    # arrays, char(n), whose padding a cut would lose).
+    preview: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,17 +469,20 @@ class _SessionGone(Exception):
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+# Typed by the class that defines the method, so the capability mixins'
+# public methods (``self: RecordsMixin``...) take the decorator as they are.
+_S = TypeVar("_S", bound="PostgresCore")
 
 
 def _scrubbed(
-    method: Callable[Concatenate[PostgresCore, _P], _R],
-) -> Callable[Concatenate[PostgresCore, _P], _R]:
+    method: Callable[Concatenate[_S, _P], _R],
+) -> Callable[Concatenate[_S, _P], _R]:
     """Every error leaving a public method passes here, so none can show a
     secret of the URL, whichever path built its message (libpq echoes a
     malformed password when it cannot parse the URL, before any connection)."""
 
     @functools.wraps(method)
-    def wrapper(self: PostgresCore, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+    def wrapper(self: _S, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return method(self, *args, **kwargs)
         except BackendError as e:
@@ -764,25 +868,28 @@ class PostgresCore(Backend):
 
     # -- paging ------------------------------------------------------------------------------
 
-    def _select_list(self, rel: _Relation, extra: list[sql.Composable]) -> sql.Composable:
+    def _select_list(
+        self, rel: _Relation, extra: list[sql.Composable], bound: int = PREVIEW_CHARS
+    ) -> sql.Composable:
+        """The relation's columns (long values cut to ``bound`` characters or
+        bytes on the server, see ``_preview_items``), then ``_width(rel) -
+        len(rel.columns)`` preview columns, then ``extra``."""
         items: list[sql.Composable] = []
-        for col in rel.columns:
-            ref = sql.SQL("{}.{}").format(_ALIAS, _ident(col.name))
+        previews: list[sql.Composable] = []
+        long_ones = _previewed(rel)
+        for i, col in enumerate(rel.columns):
+            ref: sql.Composable = sql.SQL("{}.{}").format(_ALIAS, _ident(col.name))
             if col.select_as:
                 ref = sql.SQL("{}::{}").format(ref, sql.SQL(col.select_as))
+            if i in long_ones:
+                ref = _preview_items(col, ref, bound, previews)
             items.append(ref)
-        return sql.SQL(", ").join(items + extra)
+        return sql.SQL(", ").join(items + previews + extra)
 
     def _page(
         self, rel: _Relation, rows: list[tuple[Any, ...]], limit: int, next_cursor: str | None
     ) -> Page:
-        n = len(rel.columns)
-        body = rows[:limit]
-        if body and len(body[0]) != n:
-            body = [row[:n] for row in body]  # drop the cursor's key/ctid columns
-        converters = [i for i, c in enumerate(rel.columns) if c.convert]
-        if converters:
-            body = [_convert_row(row, converters) for row in body]
+        body = _bound_rows(rel, rows[:limit], PREVIEW_CHARS)
         key = set(rel.key) if rel.key_is_primary else set()
         columns = tuple(
             Column(name=c.name, type_name=c.type_name, primary_key=i in key)
@@ -829,7 +936,7 @@ class PostgresCore(Backend):
         next_cursor = None
         if len(rows) > limit:
             row = rows[limit - 1]
-            last = [str(row[i]) for i in rel.key] if from_row else list(row[len(rel.columns) :])
+            last = [str(row[i]) for i in rel.key] if from_row else list(row[_width(rel) :])
             next_cursor = _encode_cursor({"m": "k", "c": [k.name for k in keys], "v": last})
         return self._page(rel, rows, limit, next_cursor)
 
@@ -1008,4 +1115,12 @@ def _column(name: str, type_name: str, base_oid: int, category: str, elem: int) 
         select_as = "text"
     convert = base_oid == _BYTEA or (category == "A" and elem == _BYTEA)
     exact_text = select_as == "text" or base_oid in _EXACT_TEXT
-    return _Col(name, type_name, select_as, convert, exact_text)
+    if base_oid in _INLINE_PREVIEW:
+        preview = "inline"
+    elif base_oid in _TYPED_PREVIEW or category == "A":
+        preview = "typed"
+    elif select_as == "text" and category not in _SHORT_CATEGORIES and base_oid not in _SHORT_TEXT:
+        preview = "inline"
+    else:
+        preview = ""
+    return _Col(name, type_name, select_as, convert, exact_text, preview)
