@@ -1,0 +1,195 @@
+"""The index panel (F4) on the real sandbox PostgreSQL: what a user sees of a
+table's indexes, and creating/dropping one through the change plan review."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg2
+import pytest
+from textual.widgets import Input
+
+from backends import sandbox
+from screens.change_plan import ChangePlanScreen
+from tui.widgets.index_panel import IndexPanel
+
+from .conftest import drive, open_table, run_app, screen_text
+
+DB = "tuiindexes"
+ITEMS = (DB, "public", "items")
+
+
+def _execute(url: str, *statements: str) -> list[tuple[object, ...]]:
+    conn = psycopg2.connect(url)
+    rows: list[tuple[object, ...]] = []
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            for statement in statements:
+                cur.execute(statement)
+                if cur.description is not None:
+                    rows = cur.fetchall()
+    finally:
+        conn.close()
+    return rows
+
+
+def _db_url(server_url: str) -> str:
+    return server_url.rsplit("/", 1)[0] + f"/{DB}"
+
+
+@pytest.fixture()
+def items_db(pg_server: sandbox.Server) -> Iterator[str]:
+    """A database of its own: ``items`` with a primary key, a duplicate pair
+    of indexes on sku and a never-used index on name; qty repeats (a unique
+    index on it fails). The server's URL is returned."""
+    _execute(pg_server.url, f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)", f"CREATE DATABASE {DB}")
+    _execute(
+        _db_url(pg_server.url),
+        "CREATE TABLE items (id integer PRIMARY KEY, sku text NOT NULL, name text, qty integer)",
+        "INSERT INTO items SELECT i, 'sku-' || i, 'item ' || i, i % 7"
+        " FROM generate_series(1, 300) AS i",
+        "CREATE INDEX items_sku_a ON items (sku)",
+        "CREATE INDEX items_sku_b ON items (sku)",
+        "CREATE INDEX items_name_idx ON items (name)",
+        "ANALYZE",
+    )
+    yield pg_server.url
+    _execute(pg_server.url, f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+
+
+def _index_names(server_url: str) -> set[str]:
+    rows = _execute(
+        _db_url(server_url), "SELECT indexname FROM pg_indexes WHERE tablename = 'items'"
+    )
+    return {str(r[0]) for r in rows}
+
+
+async def test_f4_lists_the_indexes_with_the_duplicate_pair_and_the_unused_one_flagged(
+    items_db: str,
+) -> None:
+    async with run_app([items_db], size=(120, 40)) as (app, pilot):
+        explorer = await open_table(app, pilot, ITEMS)
+        await drive(pilot, ["f4"])
+        panel = explorer.panels["indexes"]
+        assert isinstance(panel, IndexPanel)
+        text = screen_text(app)
+        assert "Indexes of items · 4 indexes, 3 flagged" in text
+        for name in ("items_pkey", "items_sku_a", "items_sku_b", "items_name_idx"):
+            assert name in text
+        assert "duplicate of items_sku_a" in panel.table.indexes[3].flags
+        line = next(line for line in text.splitlines() if "items_sku_b" in line)
+        assert "⚠" in line and "duplicate, unused" in line
+        flags = {i.name: i.flags for i in panel.table.indexes}
+        assert "unused" in flags["items_name_idx"] and flags["items_pkey"] == ()
+        line = next(line for line in text.splitlines() if "items_name_idx" in line)
+        assert "⚠" in line and "unused" in line and "btree" in line
+        assert "primary" in next(line for line in text.splitlines() if "items_pkey" in line)
+        # The focused index (the first) shows its definition, size and scans below.
+        assert "CREATE INDEX items_name_idx ON public.items USING btree (name)" in text
+        assert " kB · 0 scans" in text
+        assert "unused: no scan has used it" in text
+
+        await drive(pilot, ["down", "down", "down"])
+        text = screen_text(app)
+        assert "CREATE INDEX items_sku_b ON public.items USING btree (sku)" in text
+        assert "⚠ duplicate of items_sku_a: same columns, method and predicate as" in text
+
+
+async def test_an_index_created_through_the_form_and_the_plan_review_appears_then_drops(
+    items_db: str,
+) -> None:
+    async with run_app([items_db], size=(120, 40)) as (app, pilot):
+        explorer = await open_table(app, pilot, ITEMS)
+        await drive(pilot, ["f4", "n"])
+        panel = explorer.panels["indexes"]
+        assert isinstance(panel, IndexPanel) and panel.form is not None
+        text = screen_text(app)
+        assert "New index on items" in text
+        assert "of: id, sku, name, qty" in text, "the table's columns are listed"
+        # "na" completes to "name" (→ accepts the suggestion).
+        # Tab: method, unique, concurrently, where, name.
+        await drive(pilot, [*"na", "right", *", qty DESC", *["tab"] * 5])
+        assert app.screen.query_one("#index-columns", Input).value == "name, qty DESC"
+        await drive(pilot, [*"items_by_name", "enter"])
+        assert isinstance(app.screen, ChangePlanScreen)
+        review = screen_text(app)
+        assert "Create index" in review
+        assert 'CREATE INDEX CONCURRENTLY "items_by_name" ON' in review
+        assert '("name", "qty" DESC)' in review
+
+        # Esc on the review: nothing runs, the form is still there as filled in.
+        await drive(pilot, ["escape"])
+        assert not isinstance(app.screen, ChangePlanScreen)
+        assert "items_by_name" not in _index_names(items_db)
+        assert panel.form is not None
+        assert app.screen.query_one("#index-name", Input).value == "items_by_name"
+
+        await drive(pilot, ["enter"])  # the name field still has the focus: review again
+        assert isinstance(app.screen, ChangePlanScreen)
+        await drive(pilot, ["enter"])  # confirm
+        assert "items_by_name" in _index_names(items_db)
+        assert panel.form is None
+        text = screen_text(app)
+        assert "Index created: items_by_name." in text
+        assert "5 indexes" in text
+        current = panel.table.current
+        assert current is not None and current.name == "items_by_name", "the cursor is on it"
+        assert "CREATE INDEX items_by_name ON public.items USING btree (name, qty DESC)" in text
+
+        # Drop it: the review says it is a drop; Esc first leaves it be.
+        await drive(pilot, ["d"])
+        assert isinstance(app.screen, ChangePlanScreen)
+        review = screen_text(app)
+        assert "Drop index items_by_name" in review
+        assert 'DROP INDEX CONCURRENTLY "public"."items_by_name"' in review
+        await drive(pilot, ["escape"])
+        assert "items_by_name" in _index_names(items_db)
+        await drive(pilot, ["d", "enter"])
+        assert "items_by_name" not in _index_names(items_db)
+        text = screen_text(app)
+        assert "Index items_by_name dropped." in text
+        assert "4 indexes" in text and "items_by_name" not in text.split("dropped.")[-1]
+
+
+async def test_a_failing_unique_build_shows_the_error_and_the_invalid_index_it_left(
+    items_db: str,
+) -> None:
+    async with run_app([items_db], size=(120, 40)) as (app, pilot):
+        explorer = await open_table(app, pilot, ITEMS)
+        # qty repeats; Tab Tab reaches "unique", space ticks it, ctrl+s submits.
+        await drive(pilot, ["f4", "n", *"qty", "tab", "tab", "space", "ctrl+s"])
+        review = screen_text(app)
+        assert 'CREATE UNIQUE INDEX CONCURRENTLY ON "public"."items"' in review
+        await drive(pilot, ["enter"])
+        panel = explorer.panels["indexes"]
+        assert isinstance(panel, IndexPanel)
+        app.clear_notifications()  # they cover the right of the panel
+        await pilot.pause()
+        text = screen_text(app)
+        assert "✕ Create index failed: could not create unique index" in text
+        assert "INVALID index items_qty_idx" in text
+        invalid = next(i for i in panel.table.indexes if i.name == "items_qty_idx")
+        assert not invalid.valid and "invalid" in invalid.flags
+        line = next(line for line in text.splitlines() if "✕  items_qty_idx" in line)
+        assert "invalid" in line
+        assert "Traceback" not in text
+
+
+async def test_a_read_only_connection_says_why_it_cannot_create_or_drop(items_db: str) -> None:
+    async with run_app([items_db], size=(80, 24), read_only=True) as (app, pilot):
+        await open_table(app, pilot, ITEMS)
+        await drive(pilot, ["f4", "n"])
+        text = screen_text(app)
+        assert "Read-only connection" in text and "indexes cannot be created" in text
+        assert "items_sku_a" in text, "the list is still shown at 80x24"
+        assert "New index on" not in text
+
+
+async def test_the_form_fits_80x24(items_db: str) -> None:
+    async with run_app([items_db], size=(80, 24)) as (app, pilot):
+        await open_table(app, pilot, ITEMS)
+        await drive(pilot, ["f4", "n"])
+        text = screen_text(app)
+        for label in ("Columns", "Method", "unique", "concurrently", "Where", "Name", "Esc"):
+            assert label in text, label
