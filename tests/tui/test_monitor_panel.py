@@ -1,0 +1,295 @@
+"""The monitor panel (F6) on the real sandbox PostgreSQL: what a user sees
+and does — sessions and blocking chains as they happen, filtering, cancel
+and terminate with their confirmations, polling only while shown, and a
+failed sample stopping polling until asked. Polling is sped up to 0.2 s.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import psycopg2
+import psycopg2.errors
+import pytest
+from textual.pilot import Pilot
+
+from backends import sandbox
+from backends.types import Metric, MetricKind, Stats
+from screens.dialogs import ConfirmScreen
+from tui.app import StorescopeApp
+from tui.widgets.monitor_history import MetricHistory, format_metric
+from tui.widgets.monitor_panel import MonitorPanel
+
+from .conftest import drive, explorer_of, run_app, screen_text
+
+DB = "monitorpanel"
+INTERVAL = 0.2
+
+
+def _db_url(server: sandbox.Server) -> str:
+    return server.url.rsplit("/", 1)[0] + f"/{DB}"
+
+
+def _connect(url: str, application_name: str = "") -> Any:
+    conn = psycopg2.connect(url, application_name=application_name)
+    conn.autocommit = True
+    return conn
+
+
+@pytest.fixture(scope="module")
+def db_url(pg_server: sandbox.Server) -> Iterator[str]:
+    """A database of its own with a small table to hold row locks on."""
+    admin = _connect(pg_server.url)
+    admin.cursor().execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+    admin.cursor().execute(f"CREATE DATABASE {DB}")
+    url = _db_url(pg_server)
+    conn = _connect(url)
+    conn.cursor().execute(
+        "CREATE TABLE accounts (id integer PRIMARY KEY, balance integer NOT NULL);"
+        "INSERT INTO accounts VALUES (1, 100), (2, 200)"
+    )
+    conn.close()
+    yield url
+    admin.cursor().execute(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+    admin.close()
+
+
+@pytest.fixture(autouse=True)
+def fast_polling(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(MonitorPanel, "POLL_INTERVAL", INTERVAL)
+
+
+class Probe:
+    """A second connection (application_name 'probe') running a statement
+    in a thread; ``error`` is what the statement raised, if anything."""
+
+    def __init__(self, url: str, statement: str, application_name: str = "probe") -> None:
+        self.conn = _connect(url, application_name)
+        self.pid: int = self.conn.get_backend_pid()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, args=(statement,), daemon=True)
+        self.thread.start()
+
+    def _run(self, statement: str) -> None:
+        try:
+            self.conn.cursor().execute(statement)
+        except psycopg2.Error as e:
+            self.error = e
+
+    def close(self) -> None:
+        if not self.conn.closed:
+            self.conn.cancel()
+        self.thread.join(10)
+        self.conn.close()
+
+
+@pytest.fixture
+def probe(db_url: str) -> Iterator[Probe]:
+    p = Probe(db_url, "SELECT pg_sleep(30)")
+    yield p
+    p.close()
+
+
+async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting:\n{screen_text(pilot.app)}")
+        await pilot.pause(0.05)
+
+
+async def show_monitor(app: StorescopeApp, pilot: Pilot[Any], samples: int = 1) -> MonitorPanel:
+    await drive(pilot, ["f6"])
+    panel = explorer_of(app).panels["monitor"]
+    assert isinstance(panel, MonitorPanel)
+    await wait_for(pilot, lambda: panel.history.samples >= samples)
+    return panel
+
+
+async def filter_rows(pilot: Pilot[Any], text: str) -> None:
+    await pilot.press("slash", *text, "enter")
+    await pilot.pause()
+
+
+async def test_sessions_show_a_probe_the_filter_finds_and_sparklines_fill(
+    db_url: str, probe: Probe
+) -> None:
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await show_monitor(app, pilot, samples=2)
+        view = panel.view
+        assert view is not None and view.table_name == "Sessions"
+        await wait_for(pilot, lambda: any(v[0] == probe.pid for _, v in view.shown))
+
+        # Two samples: every metric has a value, counters as rates per second.
+        text = screen_text(app)
+        for label in ("connections", "commits/s", "cache hit ratio", "tuples read/s"):
+            line = next(ln for ln in text.splitlines() if label in ln)
+            assert "…" not in line.split(label, 1)[1][:40], line
+        assert panel._metrics.lines["commits"]._spark.data, "the sparkline has points"
+
+        await filter_rows(pilot, "probe")
+        assert [v[0] for _, v in view.shown] == [probe.pid]
+        text = screen_text(app)
+        assert "probe" in text and "SELECT pg_sleep(30)" in text, "the detail line has the query"
+        assert "1 of" in text and "rows" in text, "the status line counts what the filter kept"
+        before = panel.history.samples
+        await wait_for(pilot, lambda: panel.history.samples >= before + 2)
+        assert [v[0] for _, v in view.shown] == [probe.pid], "the filter holds across samples"
+        assert view.has_focus and view.cursor_row == 0
+
+
+async def test_cancel_on_the_probe_session_stops_its_query(db_url: str, probe: Probe) -> None:
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await show_monitor(app, pilot)
+        await filter_rows(pilot, "probe")
+        await wait_for(pilot, lambda: panel.view is not None and len(panel.view.shown) == 1)
+
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert isinstance(app.screen, ConfirmScreen)
+        assert not app.screen._danger, "cancelling throws nothing away"
+        assert f"session {probe.pid}" in app.screen._title
+        await pilot.press("enter")
+
+        await wait_for(pilot, lambda: not probe.thread.is_alive())
+        assert isinstance(probe.error, psycopg2.errors.QueryCanceled)
+        await wait_for(
+            pilot, lambda: any("Cancelled the query" in n.message for n in app._notifications)
+        )
+        assert not probe.conn.closed, "cancel leaves the session connected"
+
+
+async def test_terminate_asks_with_danger_and_escape_keeps_the_session(
+    db_url: str, probe: Probe
+) -> None:
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await show_monitor(app, pilot)
+        await filter_rows(pilot, "probe")
+        await wait_for(pilot, lambda: panel.view is not None and len(panel.view.shown) == 1)
+
+        await pilot.press("k")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        screen = app.screen
+        assert isinstance(screen, ConfirmScreen)
+        assert screen._danger
+        assert screen._title == f"Terminate session {probe.pid}?"
+        assert "user " in screen._message and f"db {DB}" in screen._message
+        assert "query running for" in screen._message
+        assert "pg_sleep(30)" in screen._message
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen)
+
+        samples = panel.history.samples
+        await wait_for(pilot, lambda: panel.history.samples >= samples + 2)
+        assert probe.thread.is_alive() and probe.error is None, "nothing was terminated"
+
+
+async def test_a_blocking_chain_shows_who_waits_for_whom(db_url: str) -> None:
+    holder = _connect(db_url, "holder")
+    holder.autocommit = False
+    holder.cursor().execute("UPDATE accounts SET balance = balance + 1 WHERE id = 1")
+    waiter = Probe(db_url, "UPDATE accounts SET balance = balance - 1 WHERE id = 1", "waiter")
+    try:
+        async with run_app([db_url], size=(140, 40)) as (app, pilot):
+            panel = await show_monitor(app, pilot)
+            await pilot.press("2")
+            view = panel.view
+            assert view is not None and view.table_name == "Blocking"
+            await wait_for(pilot, lambda: any(v[0] == waiter.pid for _, v in view.shown))
+            text = screen_text(app)
+            assert f"{waiter.pid} ← {holder.get_backend_pid()}" in text
+            assert "Blocking 1" in text, "the table bar counts the blocked sessions"
+            assert "UPDATE accounts SET balance = balance - 1" in text, "the detail line"
+    finally:
+        holder.rollback()
+        waiter.close()
+        holder.close()
+
+
+async def test_polling_runs_only_while_the_panel_is_shown(db_url: str) -> None:
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await show_monitor(app, pilot, samples=2)
+        await drive(pilot, ["f2"])
+        await pilot.pause(INTERVAL)  # a sample still running may land
+        hidden_at = panel.history.samples
+        await pilot.pause(INTERVAL * 5)
+        assert panel.history.samples == hidden_at, "no samples while hidden"
+
+        await drive(pilot, ["f6"])
+        await wait_for(pilot, lambda: panel.history.samples > hidden_at, timeout=INTERVAL * 0.9)
+
+
+async def test_a_lost_connection_stops_polling_once_and_r_resumes(db_url: str) -> None:
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await show_monitor(app, pilot)
+        # End every session of the database but ours: the panel's too.
+        admin = _connect(db_url)
+        admin.cursor().execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (DB,),
+        )
+        admin.close()
+        await wait_for(pilot, lambda: panel.stopped is not None)
+        await pilot.pause(INTERVAL * 6)
+        text = screen_text(app)
+        assert "polling stopped:" in text and "r retries" in text, text
+        notes = [n for n in app._notifications if "Monitor" not in n.title]
+        assert len(app._notifications) == 1, [(n.title, n.message) for n in notes]
+        samples = panel.history.samples
+
+        await pilot.press("r")
+        await wait_for(pilot, lambda: panel.history.samples >= samples + 2)
+        assert panel.stopped is None
+        assert "polling stopped" not in screen_text(app)
+
+
+# -- rates (no server needed) ---------------------------------------------------------
+
+
+def _stats(at: float, commits: float, connections: float = 3) -> Stats:
+    return Stats(
+        taken_at=at,
+        metrics=(
+            Metric("commits", commits, MetricKind.COUNTER),
+            Metric("connections", connections),
+        ),
+    )
+
+
+def test_counters_show_as_rates_and_a_reset_skips_its_interval() -> None:
+    history = MetricHistory()
+    history.add(_stats(100.0, 1000))
+    assert history.series["commits"].current is None, "one reading is no rate yet"
+    assert history.series["connections"].current == 3, "a gauge shows at once"
+    history.add(_stats(102.0, 1050))
+    assert history.series["commits"].current == 25.0
+    history.add(_stats(104.0, 10))  # the server restarted: counters start over
+    assert history.series["commits"].values() == [25.0]
+    history.add(_stats(106.0, 30))
+    assert history.series["commits"].values() == [25.0, 10.0]
+    assert format_metric(99.24, "%") == "99.2 %"
+    assert format_metric(1_258_291.2, "bytes") == "1.2 MB"
+    assert format_metric(12.5, "") == "12.5"
+
+
+def test_history_is_bounded_to_ten_minutes() -> None:
+    history = MetricHistory()
+    for i in range(1000):
+        history.add(_stats(i * 2.0, i * 10.0))
+    points = history.series["connections"].points
+    assert points[-1][0] - points[0][0] <= 600
+    assert len(points) <= 301
+
+
+def test_durations_read_at_a_glance() -> None:
+    from tui.widgets.monitor_table import format_duration
+
+    assert format_duration(timedelta(seconds=4.25)) == "4.2 s"
+    assert format_duration(timedelta(seconds=185)) == "3:05"
+    assert format_duration(timedelta(hours=1, seconds=62)) == "1:01:02"

@@ -1,0 +1,280 @@
+"""One table of the monitor panel (sessions, locks, databases...): a
+``DataTable`` kept up to date in place, sample after sample.
+
+The rows come again every couple of seconds, mostly unchanged. The table is
+a fixed set of row *slots*: a sample writes into slot i the i-th row to show
+(after the user's filter and sort), updating only the cells whose value
+changed, and adds or removes slots at the end when the number of rows
+changes. So an unchanged sample costs no redraw, a ticking duration redraws
+one cell, the scroll position never jumps, and the cursor stays on the same
+*row* (identified by the table's key column) wherever that row moved.
+
+Values are formatted for a glance: durations as "4.2 s" / "3:05" /
+"1:02:03", sizes in columns named like sizes or bytes as "1.2 MB", texts on
+one line and cut (the panel's detail line shows the focused row's query
+whole).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from backends.types import StatsTable
+from tui.widgets.cells import format_value, human_size, single_line
+
+#: Characters of a text cell shown in the table (the detail line has all).
+CELL_CHARS = 48
+
+
+def format_duration(value: timedelta) -> str:
+    seconds = value.total_seconds()
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}:{minutes:02d}:{secs:02d}"
+    return f"{minutes}:{secs:02d}"
+
+
+def _is_size_column(name: str) -> bool:
+    lowered = name.lower()
+    return "size" in lowered or "bytes" in lowered
+
+
+def format_cell(value: Any, *, size: bool = False) -> Text:
+    """One cell: numbers right-aligned, nothing for NULL, texts cut."""
+    if value is None:
+        return Text("")
+    if size and isinstance(value, int) and not isinstance(value, bool):
+        return Text(human_size(value), justify="right")
+    if isinstance(value, timedelta):
+        return Text(format_duration(value), justify="right")
+    if isinstance(value, datetime):
+        return Text(value.strftime("%Y-%m-%d %H:%M:%S"))
+    if isinstance(value, str):
+        text = single_line(value)
+        if len(text) > CELL_CHARS:
+            text = text[: CELL_CHARS - 1] + "…"
+        return Text(text)
+    if isinstance(value, bool):
+        return Text("yes" if value else "no")
+    if isinstance(value, float):
+        return Text(f"{value:,.2f}".rstrip("0").rstrip("."), justify="right")
+    if isinstance(value, int | Decimal):
+        # No thousands separators: most integers here are ids (pids).
+        return Text(str(value), justify="right")
+    text, _ = format_value(value)
+    return Text(text[:CELL_CHARS])
+
+
+def _size_cell(value: Any) -> Text:
+    return format_cell(value, size=True)
+
+
+def cell_text(value: Any) -> str:
+    """What the filter matches: the whole text of a value, on one line."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, timedelta):
+        return format_duration(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    return str(value)
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    # Values of one column are of one type in practice; the rank keeps a
+    # mixed column sortable instead of raising TypeError.
+    if isinstance(value, bool):
+        return (0, int(value))
+    if isinstance(value, int | float | Decimal):
+        return (0, float(value))
+    if isinstance(value, timedelta):
+        return (1, value.total_seconds())
+    if isinstance(value, datetime):
+        return (2, value.timestamp())
+    if isinstance(value, str):
+        return (3, value.lower())
+    return (4, str(value))
+
+
+class StatsTableView(DataTable[Text]):
+    """A ``StatsTable`` shown with the user's sort and filter (see module docstring)."""
+
+    def __init__(self, name: str, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        self.table_name = name
+        self.source = StatsTable(name, ())
+        #: Column sorted on (None: the backend's order) and its direction.
+        self.sort_column: int | None = None
+        self.sort_reverse = False
+        #: Case-insensitive text any cell of a shown row contains.
+        self.filter_text = ""
+        #: The rows shown, in slot order: (key, values).
+        self.shown: list[tuple[str, tuple[Any, ...]]] = []
+        self._columns: tuple[str, ...] = ()
+        self._formatters: list[Callable[[Any], Text]] = []
+        #: The source changed while the table was not on screen.
+        self.stale = False
+
+    # -- what the panel asks ---------------------------------------------------------
+
+    @property
+    def total(self) -> int:
+        return len(self.source.rows)
+
+    @property
+    def focused_key(self) -> str | None:
+        row = self.cursor_row
+        return self.shown[row][0] if 0 <= row < len(self.shown) else None
+
+    @property
+    def focused_values(self) -> tuple[Any, ...] | None:
+        row = self.cursor_row
+        return self.shown[row][1] if 0 <= row < len(self.shown) else None
+
+    def focused_id(self) -> Any:
+        """The focused row's value in the key column (what actions take)."""
+        values = self.focused_values
+        key_column = self.source.key_column
+        if values is None or key_column is None or key_column >= len(values):
+            return None
+        return values[key_column]
+
+    def column_index(self, *names: str) -> int | None:
+        """The first column whose lowercased name is one of ``names``."""
+        lowered = [c.lower() for c in self.source.columns]
+        for name in names:
+            if name in lowered:
+                return lowered.index(name)
+        return None
+
+    def set_source(self, table: StatsTable, *, visible: bool) -> None:
+        """A new sample of this table; shown at once only when ``visible``."""
+        self.source = table
+        if visible:
+            self.refresh_rows()
+        else:
+            self.stale = True
+
+    def cycle_sort(self) -> None:
+        """Sort on the next column (after the last one: the backend's order)."""
+        count = len(self.source.columns)
+        if self.sort_column is None:
+            self.sort_column = 0 if count else None
+        elif self.sort_column + 1 < count:
+            self.sort_column += 1
+        else:
+            self.sort_column = None
+        self.sort_reverse = False
+        self._label_columns()
+        self.refresh_rows()
+
+    def reverse_sort(self) -> None:
+        if self.sort_column is None:
+            self.sort_column = 0 if self.source.columns else None
+        else:
+            self.sort_reverse = not self.sort_reverse
+        self._label_columns()
+        self.refresh_rows()
+
+    def set_filter(self, text: str) -> None:
+        if text != self.filter_text:
+            self.filter_text = text
+            self.refresh_rows()
+
+    # -- applying a sample -----------------------------------------------------------
+
+    def _wanted(self) -> list[tuple[str, tuple[Any, ...]]]:
+        table = self.source
+        rows: list[tuple[str, tuple[Any, ...]]] = []
+        seen: dict[str, int] = {}
+        key_column = table.key_column if table.key_column is not None else 0
+        needle = self.filter_text.lower()
+        for values in table.rows:
+            if needle and not any(needle in cell_text(v).lower() for v in values):
+                continue
+            base = str(values[key_column]) if key_column < len(values) else ""
+            # Rows without a unique key (locks) still keep the cursor on
+            # "the second row with this key" rather than jumping to the top.
+            n = seen.get(base, 0)
+            seen[base] = n + 1
+            rows.append((f"{base}#{n}" if n else base, values))
+        column = self.sort_column
+        if column is not None and column < len(table.columns):
+            present = [r for r in rows if column < len(r[1]) and r[1][column] is not None]
+            missing = [r for r in rows if not (column < len(r[1]) and r[1][column] is not None)]
+            present.sort(key=lambda r: _sort_key(r[1][column]), reverse=self.sort_reverse)
+            rows = present + missing  # NULLs last either way
+        return rows
+
+    def refresh_rows(self) -> None:
+        """Show the source's rows through the filter and sort, in place."""
+        self.stale = False
+        if self.source.columns != self._columns:
+            self._set_columns(self.source.columns)
+        wanted = self._wanted()
+        focused = self.focused_key
+        shown = self.shown
+        for slot, (_, values) in enumerate(wanted):
+            if slot < len(shown):
+                old = shown[slot][1]
+                if old == values:
+                    continue
+                for c, value in enumerate(values):
+                    if c >= len(old) or old[c] != value:
+                        self.update_cell(
+                            str(slot), str(c), self._formatters[c](value), update_width=True
+                        )
+            else:
+                self.add_row(
+                    *(f(v) for f, v in zip(self._formatters, values, strict=False)), key=str(slot)
+                )
+        for slot in range(len(wanted), len(shown)):
+            self.remove_row(str(slot))
+        self.shown = wanted
+        if focused is not None:
+            index = next((i for i, (k, _) in enumerate(wanted) if k == focused), None)
+            if index is not None and index != self.cursor_row:
+                self.move_cursor(row=index)
+
+    def _set_columns(self, columns: tuple[str, ...]) -> None:
+        self.clear(columns=True)
+        self.shown = []
+        self._columns = columns
+        self._formatters = []
+        for c, name in enumerate(columns):
+            self._formatters.append(_size_cell if _is_size_column(name) else format_cell)
+            self.add_column(self._label(c), key=str(c))
+        if self.sort_column is not None and self.sort_column >= len(columns):
+            self.sort_column = None
+
+    def _label(self, column: int) -> Text:
+        name = self._columns[column]
+        if _is_size_column(name):
+            name = name.replace(" (bytes)", "")
+        # Two cells are kept for the sort mark on every column, so marking
+        # one never changes a column's width.
+        if column == self.sort_column:
+            name += " ▼" if self.sort_reverse else " ▲"
+        else:
+            name += "  "
+        return Text(name, style="bold")
+
+    def _label_columns(self) -> None:
+        for c, column in enumerate(self.ordered_columns):
+            column.label = self._label(c)
+        # DataTable caches rendered lines (the header too) until its data
+        # changes; a new label is no data change.
+        self._clear_caches()
+        self.refresh()
