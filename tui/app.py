@@ -192,8 +192,13 @@ class StorescopeApp(App[None]):
             self.activate(self.active_index - 1)
 
     def action_help(self) -> None:
+        from screens.explorer import Explorer
         from screens.help import HelpScreen, binding_rows
         from tui.widgets import CatalogTree, DataGrid
+        from tui.widgets.explain_view import PlanTree
+        from tui.widgets.index_form import IndexForm
+        from tui.widgets.index_panel import IndexPanel
+        from tui.widgets.monitor_panel import MonitorPanel
 
         if isinstance(self.screen, HelpScreen):
             return
@@ -207,6 +212,15 @@ class StorescopeApp(App[None]):
                 "Catalog",
                 binding_rows(CatalogTree.BINDINGS, self.get_key_display) + [("↑ / ↓", "Move")],
             ),
+            (
+                "Panels",
+                # ctrl+r is listed under "Everywhere" already.
+                [
+                    r
+                    for r in binding_rows(Explorer.BINDINGS, self.get_key_display)
+                    if r[1] != "Reconnect"
+                ],
+            ),
             ("Grid", binding_rows(DataGrid.BINDINGS, self.get_key_display)),
             (
                 "Grid cells",
@@ -218,6 +232,10 @@ class StorescopeApp(App[None]):
                     ("name*", "primary key column"),
                 ],
             ),
+            ("Indexes", binding_rows(IndexPanel.BINDINGS, self.get_key_display)),
+            ("New index form", binding_rows(IndexForm.BINDINGS, self.get_key_display)),
+            ("Query plan", binding_rows(PlanTree.BINDINGS, self.get_key_display)),
+            ("Monitor", binding_rows(MonitorPanel.BINDINGS, self.get_key_display)),
         ]
         self.push_screen(HelpScreen(sections))
 
