@@ -1,17 +1,1063 @@
-"""QueryPanel (placeholder until built)."""
+"""QueryPanel (F3): an editor for the store's query language and a tab per result.
+
+Store-neutral: everything goes through the QUERY contract (``split``,
+``execute``, ``fetch``, ``release``, ``completions``) and what the
+capabilities add (CANCEL, TRANSACTIONS, EXPLAIN); nothing here knows SQL
+except the optional formatter and the keyword list for a "sql" language.
+
+**Connections.** Statements run on the panel's own session (a clone of the
+explorer's), so SET, temporary tables and a manual transaction live there and
+never on the connection the data grid browses with. Completion names are
+loaded once (and after a reconnect) on a second clone that is closed after.
+
+**Running.** F5 (or ctrl+j, or ctrl+enter where the terminal sends it) runs
+the selection, or else the statement under the cursor; F8 runs every
+statement. The text is split by the backend; each statement gets a result tab
+(the newest selected, at most ``max_tabs``). A destructive statement asks
+first and a refusal stops the run, as does an error. Rows stream into a
+``DataGrid``: page 0 is the Result's first page (kept), later pages come from
+``fetch`` in a worker. A result not paged for ``release_after`` seconds is
+released on the server (the backend re-runs a read statement if it is paged
+again) unless a transaction is open. Closing a tab (ctrl+w) releases it too.
+
+**Cancel.** Esc or ctrl+c while a statement runs calls ``Session.cancel()``
+from a worker of another group (it does not wait for the session's lock); the
+running statement ends as "Cancelled" and no further statement of the run
+starts.
+
+**Errors** show in their tab with the server's message, and the error
+position is selected in the editor. Only connection errors are reported as
+``WorkFailed`` (the explorer tracks the connection from them); a rejected
+statement is the user's business, shown where it happened.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import itertools
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual.widgets import Static
+from textual import work
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import Static, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState, get_current_worker
 
-from tui.widgets.panel import Panel
+from backends.base import Capability
+from backends.errors import BackendError, Cancelled, ConnectionFailed, ConnectionLost, QueryFailed
+from backends.paths import display_path
+from backends.types import StatementKind, TransactionState
+from tui.messages import ConfirmRequested, PageRequest, TextRequested, WorkFailed
+from tui.widgets import query_results
+from tui.widgets.data_grid import DataGrid
+from tui.widgets.panel import Panel, PanelContext
+from tui.widgets.query_history import History, HistoryPicker, history_key
+from tui.widgets.query_results import ResultState, ResultView, one_line
+from tui.widgets.sql_completion import SQL_KEYWORDS, CompletionIndex, CompletionList
+from tui.widgets.sql_editor import SqlEditor
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from textual.app import ComposeResult
+    from textual.timer import Timer
+    from textual.widget import Widget
+
+    from backends.base import Backend
+    from backends.types import Explained, Page, Result, Statement
+    from tui.session import Session
+
+#: Largest .sql file opened into the editor.
+MAX_FILE_BYTES = 5 * 1024 * 1024
+_CONNECTION_ERRORS = (ConnectionLost, ConnectionFailed)
+
+
+# -- messages the workers post -------------------------------------------------------
+
+
+@dataclass
+class SessionReady(Message):
+    language: str
+    page_size: int
+
+
+@dataclass
+class CompletionsLoaded(Message):
+    index: CompletionIndex
+
+
+@dataclass
+class StatementStarted(Message):
+    number: int
+    statement: Statement
+    offset: int
+
+
+@dataclass
+class StatementFinished(Message):
+    number: int
+    result: Result
+    state: TransactionState | None
+
+
+@dataclass
+class StatementFailed(Message):
+    number: int
+    error: BackendError
+    state: TransactionState | None
+
+
+@dataclass
+class ConfirmNeeded(Message):
+    """The run (or EXPLAIN ANALYZE) holds statements to ask about first."""
+
+    statements: list[Statement]
+    offset: int
+    manual: bool
+    explain: bool = False
+
+
+@dataclass
+class RunEnded(Message):
+    state: TransactionState | None
+    note: str = ""
+
+
+@dataclass
+class ResultPageLoaded(Message):
+    number: int
+    request: PageRequest
+    page: Page
+
+
+@dataclass
+class ResultPageFailed(Message):
+    number: int
+    request: PageRequest
+    error: BackendError
+
+
+@dataclass
+class ExplainReady(Message):
+    number: int
+    explained: Explained
+
+
+@dataclass
+class TransactionChanged(Message):
+    state: TransactionState | None
+    note: str = ""
+
+
+def mode_text(state: TransactionState | None, manual: bool) -> str:
+    if state is None:
+        return ""
+    if state is TransactionState.OPEN:
+        return "BEGIN · in transaction"
+    if state is TransactionState.FAILED:
+        return "transaction failed · ROLLBACK"
+    return "manual · next statement begins" if manual else "autocommit"
 
 
 class QueryPanel(Panel):
+    """See module docstring."""
+
+    DEFAULT_CSS: ClassVar[str] = """
+    QueryPanel { layout: vertical; }
+    QueryPanel > #query-editor { height: 1fr; min-height: 4; border: none; }
+    QueryPanel > #query-results { height: 2fr; display: none; }
+    QueryPanel.-has-results > #query-results { display: block; }
+    QueryPanel > #query-results > ContentSwitcher { height: 1fr; }
+    QueryPanel > #query-results TabPane { height: 1fr; padding: 0; }
+    QueryPanel > #query-info { height: 1; padding: 0 1; color: $text-muted; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f5,ctrl+j,ctrl+enter", "run('cursor')", "Run", key_display="F5"),
+        Binding("f8", "run('all')", "Run all", key_display="F8"),
+        Binding("ctrl+c", "cancel", "Cancel", show=False, priority=False),
+        Binding("escape", "escape", "Cancel/editor", show=False),
+        Binding("f7", "explain(False)", "Explain", key_display="F7"),
+        Binding("shift+f7", "explain(True)", "Explain analyze", show=False),
+        Binding("ctrl+t", "transaction", "Transaction mode", show=False),
+        Binding("ctrl+g", "history", "History", key_display="^G"),
+        Binding("ctrl+o", "open_file", "Open .sql", show=False),
+        Binding("ctrl+s", "save_file", "Save .sql", show=False),
+        Binding("ctrl+f", "format", "Format SQL", show=False),
+        Binding("ctrl+l", "toggle_focus", "Editor/results", show=False),
+        Binding("ctrl+w", "close_result", "Close result", show=False),
+        Binding("ctrl+pageup", "switch_result(-1)", "Previous result", show=False),
+        Binding("ctrl+pagedown", "switch_result(1)", "Next result", show=False),
+        Binding("ctrl+b", "open_in_query", "SELECT current table", show=False),
+    ]
+
+    #: Result tabs kept (the oldest is closed and released beyond).
+    max_tabs: ClassVar[int] = 10
+    #: Seconds without a fetch before a result's server state is released.
+    release_after: ClassVar[float] = 5.0
+
+    def __init__(self, context: PanelContext, *, id: str | None = None) -> None:
+        super().__init__(context, id=id)
+        self.session: Session | None = None
+        self.editor = SqlEditor(id="query-editor")
+        self.popup = CompletionList(id="query-completion")
+        self.picker = HistoryPicker(id="query-history")
+        self.info = Static("", id="query-info")
+        self.results = TabbedContent(id="query-results")
+        self.editor.popup = self.popup
+        self.editor.interrupt = self._interrupt
+        self.states: dict[int, ResultState] = {}
+        self.views: dict[int, ResultView] = {}
+        self._numbers = itertools.count(1)
+        self.running = False
+        self._run_started = 0.0
+        self._running_number: int | None = None
+        self._ticker: Timer | None = None
+        self._stop = threading.Event()
+        self.manual = False
+        self.tx_state: TransactionState | None = (
+            TransactionState.IDLE if Capability.TRANSACTIONS in context.capabilities else None
+        )
+        self.language = ""
+        self.page_size = context.session.page_size
+        self.history = History(history_key(context.session.display_url))
+        self.file_path = ""
+        self._completions_loaded = False
+
     def compose(self) -> ComposeResult:
-        yield Static("Query: not built yet.")
+        yield self.editor
+        yield self.info
+        yield self.results
+        yield self.popup
+        yield self.picker
+
+    def on_mount(self) -> None:
+        self.set_status(location="query", window="", mode=mode_text(self.tx_state, self.manual))
+        self._show_info()
+
+    # -- hooks ------------------------------------------------------------------------
+
+    def panel_shown(self) -> None:
+        if self.session is None:
+            self.session = self.context.session.clone()
+            self._connect()
+        if not self._completions_loaded:
+            self._completions_loaded = True
+            self._load_completions(self.context.session.clone())
+
+    def focus_main(self) -> None:
+        self.editor.focus()
+
+    def reconnected(self) -> None:
+        if self.session is None:
+            return
+        self.manual = False
+        self._reconnect()
+        self._completions_loaded = True
+        self._load_completions(self.context.session.clone())
+
+    def close(self) -> list[threading.Thread]:
+        self._stop.set()
+        return [self.session.close()] if self.session is not None else []
+
+    # -- connection and completion --------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="connects")
+    def _connect(self) -> None:
+        session = self.session
+        assert session is not None
+
+        def ready(b: Backend) -> tuple[str, int]:
+            return b.query_language, b.default_page_size
+
+        try:
+            language, page_size = session.call(ready)
+        except BackendError as e:
+            self.post_message(WorkFailed(e))
+            return
+        self.post_message(SessionReady(language, page_size))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="connects")
+    def _reconnect(self) -> None:
+        session = self.session
+        assert session is not None
+        try:
+            session.connect()
+        except BackendError as e:
+            self.post_message(WorkFailed(e))
+            return
+        self.post_message(TransactionChanged(self._state_of(session)))
+
+    def on_session_ready(self, event: SessionReady) -> None:
+        event.stop()
+        self.page_size = event.page_size
+        self.language = event.language
+        if event.language and event.language in self.editor.available_languages:
+            self.editor.language = event.language
+        self._show_info()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="completions")
+    def _load_completions(self, session: Session) -> None:
+        try:
+            names = session.call(lambda b: b.completions())
+        except BackendError:
+            return  # completion is a convenience: the editor works without it
+        finally:
+            session.close()
+        language = self.language or ""
+        keywords = SQL_KEYWORDS if language in ("", "sql") else ()
+        self.post_message(CompletionsLoaded(CompletionIndex.build(names, keywords)))
+
+    def on_completions_loaded(self, event: CompletionsLoaded) -> None:
+        event.stop()
+        self.editor.index = event.index
+
+    # -- running ----------------------------------------------------------------------
+
+    def action_run(self, what: str) -> None:
+        if self.running or self.session is None:
+            self.app.bell()
+            return
+        text = self.editor.text
+        selection = self.editor.selection
+        offset = 0
+        cursor: int | None = None
+        if what == "cursor":
+            start, end = sorted((selection.start, selection.end))
+            if start != end:
+                offset = self.editor.offset_of(start)
+                text = text[offset : self.editor.offset_of(end)]
+            else:
+                cursor = self.editor.offset_of(self.editor.cursor_location)
+        if not text.strip():
+            self.app.bell()
+            return
+        self.popup.hide()
+        self._start_running()
+        self._run(text, offset, cursor, self.manual)
+
+    def _start_running(self) -> None:
+        self.running = True
+        self._stop.clear()
+        self._run_started = time.monotonic()
+        self._ticker = self.set_interval(0.1, self._tick)
+        self._show_info()
+
+    def _tick(self) -> None:
+        number = self._running_number
+        if number is not None and number in self.views:
+            state = self.states[number]
+            self.views[number].show_running(time.monotonic() - state.started)
+        self._show_info()
+
+    def _show_info(self) -> None:
+        if self.running:
+            elapsed = query_results.elapsed_text(time.monotonic() - self._run_started)
+            self.info.update(f"⏳ running {elapsed} · Esc or ctrl+c cancels")
+            return
+        parts = [self.language.upper() or "query"]
+        if self.file_path:
+            parts.append(Path(self.file_path).name)
+        parts.append("^T transaction · ^O open · ^S save · ^F format · ^L results")
+        self.info.update(" · ".join(parts))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="statements")
+    def _run(
+        self,
+        text: str,
+        offset: int,
+        cursor: int | None,
+        manual: bool,
+        chosen: list[Statement] | None = None,
+    ) -> None:
+        """Run the statements of ``text`` (the one under ``cursor`` when
+        given). A run holding a destructive statement stops before running
+        anything and asks (ConfirmNeeded); the answer runs it again with the
+        statements ``chosen``."""
+        session = self.session
+        assert session is not None
+        state: TransactionState | None = None
+        if chosen is None:
+            try:
+                statements = session.call(lambda b: b.split(text))
+            except BackendError as e:
+                self._report_failure(0, e, None)
+                self.post_message(RunEnded(None))
+                return
+            if cursor is not None:
+                statements = _under_cursor(statements, cursor)
+            if not statements:
+                self.post_message(RunEnded(None, "nothing to run here"))
+                return
+            if any(stmt.destructive for stmt in statements):
+                self.post_message(ConfirmNeeded(statements, offset, manual))
+                return
+        else:
+            statements = chosen
+        transactions = Capability.TRANSACTIONS in self.context.capabilities
+        for stmt in statements:
+            if self._stop.is_set():
+                break
+            number = next(self._numbers)
+            self.post_message(StatementStarted(number, stmt, offset))
+            try:
+                if (
+                    manual
+                    and transactions
+                    and stmt.kind is not StatementKind.TRANSACTION
+                    and session.call(lambda b: b.transaction_state()) is TransactionState.IDLE
+                ):
+                    session.call(lambda b: b.begin())
+                result = session.call(_executor(stmt.text, self.page_size))
+            except BackendError as e:
+                state = self._state_of(session) if transactions else None
+                self._report_failure(number, e, state)
+                break
+            state = self._state_of(session) if transactions else None
+            self.post_message(StatementFinished(number, result, state))
+        self.post_message(RunEnded(state))
+
+    def on_confirm_needed(self, event: ConfirmNeeded) -> None:
+        event.stop()
+        statements = event.statements
+        if event.explain:
+            title = "EXPLAIN ANALYZE"
+            message = "EXPLAIN ANALYZE runs the statement; it will be rolled back.\n\n" + one_line(
+                statements[0].text, 200
+            )
+            confirm = "Run it"
+        else:
+            risky = [s for s in statements if s.destructive]
+            title = "Run a destructive statement?"
+            lines = "\n".join(one_line(s.text, 100) for s in risky[:5])
+            rest = f"\n(and {len(risky) - 5} more)" if len(risky) > 5 else ""
+            message = f"{lines}{rest}\n\nThis changes or removes data."
+            first = statements.index(risky[0])
+            begun = any(
+                s.kind is StatementKind.TRANSACTION
+                and s.text.lstrip().upper().startswith(("BEGIN", "START"))
+                for s in statements[:first]
+            )
+            if self.tx_state is not TransactionState.OPEN and not begun:
+                message += " It runs outside a transaction and cannot be undone."
+            confirm = "Run it" if len(statements) == 1 else f"Run all {len(statements)}"
+
+        self._end_run()  # not running while the question is open
+
+        def answered(yes: bool) -> None:
+            if not yes:
+                self.notify("Not run: nothing was changed.", timeout=4)
+                return
+            self._start_running()
+            if event.explain:
+                self._explain("", 0, True, statements[0])
+            else:
+                self._run("", event.offset, None, event.manual, statements)
+
+        self.post_message(ConfirmRequested(title, message, answered, confirm=confirm, danger=True))
+
+    def _report_failure(self, number: int, error: BackendError, state: Any) -> None:
+        self.post_message(StatementFailed(number, error, state))
+        if isinstance(error, _CONNECTION_ERRORS):
+            self.post_message(WorkFailed(error))
+
+    @staticmethod
+    def _state_of(session: Session) -> TransactionState | None:
+        if Capability.TRANSACTIONS not in session.capabilities:
+            return None
+        try:
+            return session.call(lambda b: b.transaction_state())
+        except BackendError:
+            return None
+
+    async def on_statement_started(self, event: StatementStarted) -> None:
+        event.stop()
+        state = ResultState(event.number, event.statement, event.offset, started=time.monotonic())
+        self.states[event.number] = state
+        self._running_number = event.number
+        self.history.append(event.statement.text)
+        await self._add_tab(state, kind=_kind_label(event.statement))
+        self.views[event.number].show_running(0.0)
+
+    async def _add_tab(self, state: ResultState, *, kind: str) -> None:
+        view = ResultView(state, id=f"view-{state.number}")
+        self.views[state.number] = view
+        view.grid.summary_sink = lambda summary, s=state: self._summary_changed(s, summary)
+        self.add_class("-has-results")
+        await self.results.add_pane(TabPane(f"{state.number} {kind}", view, id=state.tab_id))
+        self.results.active = state.tab_id
+        while len(self.states) > self.max_tabs:
+            await self._close(min(self.states))
+
+    def on_statement_finished(self, event: StatementFinished) -> None:
+        event.stop()
+        state = self.states.get(event.number)
+        if state is None:
+            self._release(event.result.handle)
+            return
+        result = event.result
+        state.result = result
+        from backends.types import Page
+
+        state.first_page = Page(result.columns, result.rows, result.next_cursor)
+        view = self.views[event.number]
+        view.show()
+        if result.columns:
+            # Once laid out: the grid's row counter needs its height.
+            self.call_after_refresh(
+                view.grid.open, ("query", str(state.number)), page_size=self.page_size
+            )
+        self._touch(state)
+        self._transaction(event.state)
+
+    def on_statement_failed(self, event: StatementFailed) -> None:
+        event.stop()
+        error = event.error
+        state = self.states.get(event.number)
+        self._transaction(event.state)
+        title, message = self.context.describe(error)
+        if state is None:
+            self.notify(message, title=title, severity="error")
+            return
+        state.cancelled = isinstance(error, Cancelled)
+        state.error = None if state.cancelled else message
+        state.error_title = title
+        self.views[event.number].show()
+        if isinstance(error, QueryFailed) and error.position is not None and not state.cancelled:
+            self.editor.select_word_at(state.offset + state.statement.start + error.position)
+            self.editor.focus()
+
+    def on_run_ended(self, event: RunEnded) -> None:
+        event.stop()
+        self._end_run()
+        self._transaction(event.state)
+        if event.note:
+            self.notify(event.note, timeout=3)
+
+    def _end_run(self) -> None:
+        self.running = False
+        self._running_number = None
+        if self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
+        self._show_info()
+
+    def _transaction(self, state: TransactionState | None) -> None:
+        if state is None or self.tx_state is None:
+            return
+        self.tx_state = state
+        self.set_status(mode=mode_text(state, self.manual))
+
+    # -- cancel -----------------------------------------------------------------------
+
+    def _interrupt(self, key: str) -> bool:
+        if not self.running:
+            return False
+        self.action_cancel()
+        return True
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        caps = self.context.capabilities
+        if action == "cancel":
+            return self.running
+        if action == "explain":
+            return Capability.EXPLAIN in caps
+        if action == "transaction":
+            return Capability.TRANSACTIONS in caps
+        return True
+
+    def action_cancel(self) -> None:
+        if not self.running or self.session is None:
+            return
+        self._stop.set()
+        self._cancel(self.session)
+
+    def action_escape(self) -> None:
+        if self.running:
+            self.action_cancel()
+        elif self.popup.display:
+            self.popup.hide()
+        else:
+            self.editor.focus()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="cancels")
+    def _cancel(self, session: Session) -> None:
+        try:
+            session.cancel()
+        except BackendError as e:
+            self.post_message(WorkFailed(e))
+
+    # -- result pages -----------------------------------------------------------------
+
+    def _state_of_grid(self, grid: DataGrid) -> ResultState | None:
+        for number, view in self.views.items():
+            if view.grid is grid:
+                return self.states.get(number)
+        return None
+
+    def on_data_grid_page_requested(self, event: DataGrid.PageRequested) -> None:
+        event.stop()
+        state = self._state_of_grid(event.grid)
+        request = event.request
+        if state is None or request.token != event.grid.token:
+            return
+        if request.index == 0 or request.cursor is None:
+            if state.first_page is not None:
+                event.grid.add_page(request, state.first_page)
+            return
+        self._touch(state)
+        self.run_worker(
+            lambda: self._fetch(state.number, request),
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
+            group=f"result-pages-{state.number}",
+        )
+
+    def _fetch(self, number: int, request: PageRequest) -> None:
+        session = self.session
+        assert session is not None and request.cursor is not None
+        cursor = request.cursor
+        worker = get_current_worker()
+        try:
+            page = session.call(lambda b: b.fetch(cursor, limit=request.limit))
+        except BackendError as e:
+            if not worker.is_cancelled:
+                self.post_message(ResultPageFailed(number, request, e))
+            if isinstance(e, _CONNECTION_ERRORS):
+                self.post_message(WorkFailed(e))
+            return
+        if not worker.is_cancelled:
+            self.post_message(ResultPageLoaded(number, request, page))
+
+    def on_result_page_loaded(self, event: ResultPageLoaded) -> None:
+        event.stop()
+        view = self.views.get(event.number)
+        if view is not None:
+            view.grid.add_page(event.request, event.page)
+            self._touch(self.states[event.number])
+
+    def on_result_page_failed(self, event: ResultPageFailed) -> None:
+        event.stop()
+        view = self.views.get(event.number)
+        if view is not None:
+            view.grid.page_failed(event.request, self.context.describe(event.error)[1])
+
+    def on_data_grid_window_moved(self, event: DataGrid.WindowMoved) -> None:
+        event.stop()
+
+    def _summary_changed(self, state: ResultState, summary: str) -> None:
+        view = self.views.get(state.number)
+        if view is None:
+            return
+        summary = _window_text(view.grid, summary)
+        if summary == state.summary:
+            return
+        state.summary = summary
+        if view is not None and state.result is not None:
+            view.show()
+        if self.results.active == state.tab_id:
+            self.set_status(location=f"result {state.number}", window=summary)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        event.stop()
+        pane_id = event.pane.id or ""
+        number = int(pane_id.rpartition("-")[2]) if pane_id.startswith("result-") else None
+        state = self.states.get(number) if number is not None else None
+        if state is not None:
+            self.set_status(location=f"result {state.number}", window=state.summary)
+            view = self.views.get(state.number)
+            if view is not None:
+                # A grid filled while its tab was hidden counted no window yet.
+                grid = view.grid
+                self.call_after_refresh(
+                    lambda: self._summary_changed(state, _window_text(grid, grid.summary))
+                )
+
+    def _touch(self, state: ResultState) -> None:
+        """A result was paged: release its server state after a quiet while."""
+        if state.release_timer is not None:
+            state.release_timer.stop()
+            state.release_timer = None
+        if state.handle is not None:
+            state.release_timer = self.set_timer(
+                self.release_after, lambda s=state: self._idle_release(s)
+            )
+
+    def _idle_release(self, state: ResultState) -> None:
+        state.release_timer = None
+        if self.tx_state not in (None, TransactionState.IDLE) or self.manual:
+            return  # a cursor inside the user's transaction: released on close
+        if self.running:
+            self._touch(state)  # the session is busy: try again later
+            return
+        state.released = True
+        self._release(state.handle)
+
+    def _release(self, handle: str | None) -> None:
+        session = self.session
+        if handle is None or session is None:
+            return
+
+        def release() -> None:
+            try:
+                session.call(lambda b: b.release(handle))
+            except BackendError as e:
+                if isinstance(e, _CONNECTION_ERRORS):
+                    self.post_message(WorkFailed(e))
+
+        self.run_worker(
+            release, thread=True, exclusive=True, exit_on_error=False, group=f"releases-{handle}"
+        )
+
+    # -- tabs -------------------------------------------------------------------------
+
+    async def _close(self, number: int) -> None:
+        state = self.states.pop(number, None)
+        view = self.views.pop(number, None)
+        if state is None:
+            return
+        if state.release_timer is not None:
+            state.release_timer.stop()
+        if not state.released and number != self._running_number:
+            self._release(state.handle)
+        await self.results.remove_pane(state.tab_id)
+        if view is not None and not self.states:
+            self.remove_class("-has-results")
+            self.set_status(location="query", window="")
+
+    async def action_close_result(self) -> None:
+        pane = self.results.active_pane
+        if pane is None or pane.id is None or not pane.id.startswith("result-"):
+            return
+        number = int(pane.id.rpartition("-")[2])
+        if number == self._running_number:
+            self.app.bell()
+            return
+        await self._close(number)
+        if not self.states:
+            self.editor.focus()
+
+    def action_switch_result(self, step: int) -> None:
+        ids = [s.tab_id for s in sorted(self.states.values(), key=lambda s: s.number)]
+        if not ids:
+            return
+        current = self.results.active
+        index = ids.index(current) if current in ids else 0
+        self.results.active = ids[(index + step) % len(ids)]
+
+    def action_toggle_focus(self) -> None:
+        if self.editor.has_focus:
+            pane = self.results.active_pane
+            if pane is None:
+                return
+            number = int((pane.id or "-0").rpartition("-")[2])
+            view = self.views.get(number)
+            target: Widget | None = None
+            if view is not None:
+                target = view.grid if view.grid.display else None
+            if target is not None:
+                target.focus()
+        else:
+            self.editor.focus()
+
+    # -- transactions -----------------------------------------------------------------
+
+    def action_transaction(self) -> None:
+        if self.session is None or self.running:
+            self.app.bell()
+            return
+        if not self.manual:
+            self.manual = True
+            self._transaction_command("begin")
+            return
+        if self.tx_state is TransactionState.IDLE:
+            self.manual = False
+            self.set_status(mode=mode_text(self.tx_state, False))
+            return
+
+        def answered(commit: bool) -> None:
+            if commit:
+                self.manual = False
+                self._transaction_command("commit")
+
+        self.post_message(
+            ConfirmRequested(
+                "Leave manual transaction mode",
+                "A transaction is open. Commit it? (No keeps it open: type ROLLBACK to undo it.)",
+                answered,
+                confirm="Commit",
+            )
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="transactions")
+    def _transaction_command(self, command: str) -> None:
+        session = self.session
+        assert session is not None
+        note = ""
+        try:
+            if command == "begin":
+                if session.call(lambda b: b.transaction_state()) is TransactionState.IDLE:
+                    session.call(lambda b: b.begin())
+            else:
+                session.call(lambda b: b.commit())
+                note = "committed"
+        except BackendError as e:
+            note = str(e)
+            if isinstance(e, _CONNECTION_ERRORS):
+                self.post_message(WorkFailed(e))
+        self.post_message(TransactionChanged(self._state_of(session), note))
+
+    def on_transaction_changed(self, event: TransactionChanged) -> None:
+        event.stop()
+        if event.state is not None and self.tx_state is not None:
+            self.tx_state = event.state
+        self.set_status(mode=mode_text(self.tx_state, self.manual))
+        if event.note:
+            self.notify(event.note, timeout=4)
+
+    # -- explain ----------------------------------------------------------------------
+
+    def action_explain(self, analyze: bool) -> None:
+        if self.running or self.session is None:
+            self.app.bell()
+            return
+        text = self.editor.text
+        cursor = self.editor.offset_of(self.editor.cursor_location)
+        if not text.strip():
+            self.app.bell()
+            return
+        self._start_running()
+        self._explain(text, cursor, analyze)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="statements")
+    def _explain(
+        self, text: str, cursor: int, analyze: bool, chosen: Statement | None = None
+    ) -> None:
+        """EXPLAIN the statement under ``cursor``; with ``analyze`` a
+        statement that writes asks first (ConfirmNeeded) and comes back as
+        ``chosen``."""
+        session = self.session
+        assert session is not None
+        if chosen is None:
+            try:
+                statements = _under_cursor(session.call(lambda b: b.split(text)), cursor)
+            except BackendError as e:
+                self._report_failure(0, e, None)
+                self.post_message(RunEnded(None))
+                return
+            if not statements:
+                self.post_message(RunEnded(None, "nothing to explain here"))
+                return
+            stmt = statements[0]
+            if analyze and stmt.kind in (StatementKind.WRITE, StatementKind.DDL):
+                self.post_message(ConfirmNeeded([stmt], 0, False, explain=True))
+                return
+        else:
+            stmt = chosen
+        number = next(self._numbers)
+        self.post_message(StatementStarted(number, stmt, 0))
+        try:
+            explained = session.call(
+                lambda b: b.explain(stmt.text, analyze=analyze, buffers=analyze)
+            )
+        except BackendError as e:
+            self._report_failure(number, e, self._state_of(session))
+            self.post_message(RunEnded(self._state_of(session)))
+            return
+        self.post_message(ExplainReady(number, explained))
+        self.post_message(RunEnded(self._state_of(session)))
+
+    async def on_explain_ready(self, event: ExplainReady) -> None:
+        event.stop()
+        view = self.views.get(event.number)
+        if view is None:
+            return
+        explained = event.explained
+        view.header.update(
+            ("EXPLAIN ANALYZE" if explained.analyzed else "EXPLAIN")
+            + (
+                f" · execution {explained.execution_ms:.1f} ms"
+                if explained.execution_ms is not None
+                else ""
+            )
+        )
+        await view.mount(_explain_widget(explained, event.number))
+
+    # -- history ----------------------------------------------------------------------
+
+    def action_history(self) -> None:
+        self.popup.hide()
+        self.picker.open(self.history)
+
+    def on_history_picker_chosen(self, event: HistoryPicker.Chosen) -> None:
+        event.stop()
+        if event.statement is not None:
+            self._put_text(event.statement)
+        self.editor.focus()
+
+    def _put_text(self, text: str) -> None:
+        """Replace the editor's text (undoable with ctrl+z)."""
+        self.editor.replace(text, (0, 0), self.editor.document.end)
+        self.editor.move_cursor(self.editor.document.end)
+
+    # -- files ------------------------------------------------------------------------
+
+    def action_open_file(self) -> None:
+        self.post_message(
+            TextRequested(
+                "Open a .sql file", self.open_file, value=self.file_path, placeholder="path"
+            )
+        )
+
+    def open_file(self, path: str | None) -> None:
+        if not path:
+            return
+        target = Path(path).expanduser()
+        try:
+            if target.stat().st_size > MAX_FILE_BYTES:
+                raise OSError(f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+            text = target.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            self.notify(f"{path}: {_os_message(e)}", title="Could not open", severity="error")
+            return
+        self.file_path = str(target)
+        self._put_text(text)
+        self.editor.move_cursor((0, 0))
+        self._show_info()
+
+    def action_save_file(self) -> None:
+        self.post_message(
+            TextRequested(
+                "Save the editor to a .sql file",
+                self.save_file,
+                value=self.file_path,
+                placeholder="path",
+            )
+        )
+
+    def save_file(self, path: str | None) -> None:
+        if not path:
+            return
+        target = Path(path).expanduser()
+        try:
+            target.write_text(self.editor.text, encoding="utf-8")
+        except OSError as e:
+            self.notify(f"{path}: {_os_message(e)}", title="Could not save", severity="error")
+            return
+        self.file_path = str(target)
+        self.notify(f"saved {target.name}", timeout=3)
+        self._show_info()
+
+    # -- format -----------------------------------------------------------------------
+
+    def action_format(self) -> None:
+        if self.language not in ("", "sql"):
+            self.app.bell()
+            return
+        import sqlparse
+
+        editor = self.editor
+        start, end = sorted((editor.selection.start, editor.selection.end))
+        if start == end:
+            start, end = (0, 0), editor.document.end
+        text = editor.get_text_range(start, end)
+        formatted = sqlparse.format(text, reindent=True, keyword_case="upper")
+        if formatted != text:
+            editor.replace(formatted, start, end)
+
+    # -- open in query ----------------------------------------------------------------
+
+    def action_open_in_query(self) -> None:
+        path = self.context.path()
+        if not path:
+            self.app.bell()
+            return
+        name = ".".join(_quote_ident(p) for p in path[1:]) if len(path) > 1 else path[0]
+        if self.language not in ("", "sql"):
+            self.app.bell()
+            return
+        self._put_text(f"SELECT * FROM {name};")
+        self.set_status(location=f"query · {display_path(path)}")
+
+    # -- bugs -------------------------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is not WorkerState.ERROR or event.worker.error is None:
+            return
+        event.stop()
+        if event.worker.group == "statements":
+            self.post_message(RunEnded(None))
+        self.post_message(WorkFailed(event.worker.error))
+
+
+def _window_text(grid: DataGrid, summary: str) -> str:
+    """The rows shown, as the grid's summary says it ("rows 1–40 of ≥ 200"),
+    counted here from the grid's state: a grid filled while its tab was
+    hidden has no height yet, and its own summary is not recounted when the
+    tab is shown."""
+    count = grid.row_count
+    if not grid.is_open or count == 0:
+        return summary
+    total = f"{count:,}" if grid.complete else f"≥ {count:,}"
+    body = grid.scrollable_content_region.height - 1
+    if body < 1:
+        return f"{total} rows"
+    top = min(grid.scroll_offset.y, count - 1)
+    return f"rows {top + 1:,}–{min(top + body, count):,} of {total}"
+
+
+def _executor(text: str, limit: int) -> Callable[[Backend], Result]:
+    return lambda b: b.execute(text, limit=limit)
+
+
+def _under_cursor(statements: list[Statement], cursor: int) -> list[Statement]:
+    """The statement the cursor is in (or just after), else the one before it."""
+    before: Statement | None = None
+    for stmt in statements:
+        if stmt.start <= cursor <= stmt.end:
+            return [stmt]
+        if stmt.end <= cursor:
+            before = stmt
+    if before is not None:
+        return [before]
+    return statements[:1]
+
+
+def _kind_label(statement: Statement) -> str:
+    word = re.match(r"\s*([A-Za-z]+)", statement.text)
+    return word.group(1).upper()[:10] if word else "?"
+
+
+def _quote_ident(name: str) -> str:
+    if name.isidentifier() and name == name.lower():
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _os_message(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__
+
+
+def _explain_widget(explained: Explained, number: int) -> Widget:
+    try:
+        from tui.widgets.explain_view import ExplainView  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        lines: list[str] = []
+
+        def walk(node: Any, depth: int) -> None:
+            cost = f"  (cost {node.total_cost:.2f})" if node.total_cost is not None else ""
+            lines.append("  " * depth + ("→ " if depth else "") + node.label + cost)
+            for child in node.children:
+                walk(child, depth + 1)
+
+        walk(explained.root, 0)
+        return Static("\n".join(lines), id=f"explain-{number}", markup=False)
+    widget: Widget = ExplainView(explained, id=f"explain-{number}")
+    return widget

@@ -1,0 +1,327 @@
+"""Pilot tests of the query panel (F3) on the real sandbox PostgreSQL: what a
+user sees when running statements, paging results, cancelling, failing,
+confirming, using transactions, history, files, formatting and completion."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg2
+import pytest
+from textual.pilot import Pilot
+
+from backends import sandbox
+from tui.app import StorescopeApp
+from tui.widgets.query_panel import QueryPanel
+
+from .conftest import drive, explorer_of, run_app, screen_text, wait_until_idle
+
+DB = "querypaneltest"
+
+
+def _execute(url: str, *statements: str) -> list[Any]:
+    conn = psycopg2.connect(url)
+    out: list[Any] = []
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            for statement in statements:
+                cur.execute(statement)
+                if cur.description is not None:
+                    out.append(cur.fetchall())
+    finally:
+        conn.close()
+    return out
+
+
+@pytest.fixture(scope="module")
+def db_url(pg_server: sandbox.Server) -> Iterator[str]:
+    """A database of its own: ``items`` (3 rows), ``big`` (100k rows),
+    ``victims`` for destructive statements, ``ledger`` for transactions."""
+    _execute(pg_server.url, f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)", f"CREATE DATABASE {DB}")
+    url = pg_server.url.rsplit("/", 1)[0] + f"/{DB}"
+    _execute(
+        url,
+        "CREATE TABLE items (id integer PRIMARY KEY, label text NOT NULL, price numeric)",
+        "INSERT INTO items VALUES (1, 'apple', 1.5), (2, 'pear', 2.25), (3, 'plum', 0.75)",
+        "CREATE TABLE big (id integer PRIMARY KEY, payload text)",
+        "INSERT INTO big SELECT i, 'payload ' || i FROM generate_series(1, 100000) AS i",
+        "CREATE TABLE victims (id integer PRIMARY KEY)",
+        "INSERT INTO victims SELECT generate_series(1, 5)",
+        "CREATE TABLE ledger (id serial PRIMARY KEY, amount integer)",
+        "CREATE TABLE warehouse_stock (sku text PRIMARY KEY, quantity_on_hand integer)",
+        "ANALYZE",
+    )
+    yield url
+    _execute(pg_server.url, f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+
+
+@pytest.fixture(autouse=True)
+def _history_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "data"
+    monkeypatch.setenv("XDG_DATA_HOME", str(home))
+    return home
+
+
+async def open_query(app: StorescopeApp, pilot: Pilot[None]) -> QueryPanel:
+    explorer = explorer_of(app)
+    panel = explorer.show_panel("query")
+    assert isinstance(panel, QueryPanel)
+    await wait_until_idle(pilot)
+    assert panel.editor.has_focus
+    return panel
+
+
+async def run_text(pilot: Pilot[None], panel: QueryPanel, text: str, key: str = "f5") -> None:
+    panel.editor.load_text(text)
+    panel.editor.move_cursor(panel.editor.document.end)
+    await drive(pilot, [key])
+
+
+async def test_running_a_statement_shows_its_rows_in_a_result_tab(db_url: str) -> None:
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        await run_text(pilot, panel, "SELECT id, label FROM items ORDER BY id;")
+        text = screen_text(app)
+        assert "apple" in text and "pear" in text and "plum" in text
+        assert "✓ SELECT 3" in text
+        assert "rows 1–3 of 3" in text, text  # the status line counts the result rows
+        assert explorer_of(app).status.mode == "autocommit"
+
+
+async def test_run_all_gives_each_statement_its_own_tab(db_url: str) -> None:
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        await run_text(
+            pilot,
+            panel,
+            "SELECT 1 AS one;\nSELECT 'two' AS two;\nSELECT label FROM items WHERE id = 3;",
+            key="f8",
+        )
+        assert len(panel.states) == 3
+        assert panel.results.active == "result-3", "the newest result is selected"
+        assert "plum" in screen_text(app)
+
+
+async def test_scrolling_a_big_result_fetches_more_pages_and_stays_bounded(db_url: str) -> None:
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        await run_text(pilot, panel, "SELECT * FROM big ORDER BY id")
+        view = panel.views[1]
+        grid = view.grid
+        assert grid.row_count == 200 and not grid.complete
+        assert "rows 1–" in explorer_of(app).status.window and "of ≥ 200" in (
+            explorer_of(app).status.window
+        )
+        await drive(pilot, ["ctrl+l"])
+        assert grid.has_focus
+        for _ in range(40):
+            await pilot.press("ctrl+end")  # to the last loaded row: the next page is asked for
+            await wait_until_idle(pilot)
+        assert grid.row_count > 5000
+        assert grid.row(grid.cursor_row) == (grid.cursor_row + 1, f"payload {grid.cursor_row + 1}")
+        assert len(grid.cached_pages) <= grid.max_pages, "far pages are evicted"
+        await drive(pilot, ["ctrl+home"])
+        assert grid.row(0) == (1, "payload 1"), "page 0 comes back from the kept first page"
+
+
+async def test_cancel_stops_a_long_statement_within_a_second(db_url: str) -> None:
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        panel.editor.load_text("SELECT pg_sleep(30);")
+        await pilot.press("f5")
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if panel.running and panel._running_number is not None:
+                break
+        await pilot.pause(0.3)
+        assert panel.running
+        assert "running" in screen_text(app)
+        started = time.monotonic()
+        await pilot.press("escape")
+        while panel.running and time.monotonic() - started < 5:
+            await pilot.pause(0.02)
+        assert time.monotonic() - started < 1.0
+        await wait_until_idle(pilot)
+        text = screen_text(app)
+        assert "Cancelled" in text
+        # The session is usable again at once.
+        await run_text(pilot, panel, "SELECT 'after cancel' AS x")
+        assert "after cancel" in screen_text(app)
+
+
+async def test_a_syntax_error_shows_the_message_and_selects_the_position(db_url: str) -> None:
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        await run_text(pilot, panel, "SELECT 1;\nSELECT id FRM items;", key="f8")
+        text = screen_text(app)
+        assert 'syntax error at or near "items"' in text
+        assert explorer_of(app).state == "connected", "a syntax error is no connection problem"
+        editor = panel.editor
+        assert editor.selected_text == "items"
+        assert editor.cursor_location[0] == 1
+
+
+async def test_a_destructive_statement_asks_and_escape_leaves_the_table(db_url: str) -> None:
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        await run_text(pilot, panel, "DELETE FROM victims")
+        assert "destructive" in screen_text(app)
+        await drive(pilot, ["escape"])
+        assert _execute(db_url, "SELECT count(*) FROM victims") == [[(5,)]]
+        assert "Not run" in screen_text(app)
+        assert not panel.running
+
+
+async def test_manual_transaction_mode_rolls_back_an_insert(db_url: str) -> None:
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        explorer = explorer_of(app)
+        assert explorer.status.mode == "autocommit"
+        await drive(pilot, ["ctrl+t"])
+        await run_text(pilot, panel, "INSERT INTO ledger (amount) VALUES (42)")
+        assert explorer.status.mode == "BEGIN · in transaction"
+        assert "1 row affected" in screen_text(app)
+        assert _execute(db_url, "SELECT count(*) FROM ledger") == [[(0,)]], "not committed"
+        await run_text(pilot, panel, "SELECT nonsense_column FROM ledger")
+        assert explorer.status.mode == "transaction failed · ROLLBACK"
+        await run_text(pilot, panel, "ROLLBACK")
+        assert explorer.status.mode == "manual · next statement begins"
+        assert _execute(db_url, "SELECT count(*) FROM ledger") == [[(0,)]]
+
+
+async def test_history_persists_across_runs_and_search_finds_old_statements(
+    db_url: str,
+) -> None:
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        await run_text(pilot, panel, "SELECT 'remember the walrus' AS w")
+        await run_text(pilot, panel, "SELECT 2")
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        await drive(pilot, ["ctrl+g", *"walrus"])
+        assert "remember the walrus" in screen_text(app)
+        await drive(pilot, ["enter"])
+        assert panel.editor.text == "SELECT 'remember the walrus' AS w"
+        assert panel.editor.has_focus
+
+
+async def test_open_and_save_sql_files(db_url: str, tmp_path: Path) -> None:
+    source = tmp_path / "report.sql"
+    source.write_text("SELECT label FROM items WHERE id = 2;\n")
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        panel.editor.load_text("unsaved work")
+        panel.open_file(str(tmp_path / "missing.sql"))
+        await wait_until_idle(pilot)
+        assert "Could not open" in screen_text(app)
+        assert panel.editor.text == "unsaved work", "a failed open keeps the text"
+        await drive(pilot, ["ctrl+o"])
+        app.screen.query_one("Input").value = str(source)  # type: ignore[attr-defined]
+        await drive(pilot, ["enter"])
+        assert panel.editor.text == "SELECT label FROM items WHERE id = 2;\n"
+        await drive(pilot, ["f5"])
+        assert "pear" in screen_text(app)
+        target = tmp_path / "out.sql"
+        panel.editor.load_text("SELECT 42;")
+        panel.save_file(str(target))
+        assert target.read_text() == "SELECT 42;"
+        panel.save_file(str(tmp_path / "no" / "such" / "dir.sql"))
+        await wait_until_idle(pilot)
+        assert "Could not save" in screen_text(app)
+
+
+async def test_format_reindents_and_undo_restores(db_url: str) -> None:
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        panel.editor.load_text("select id, label from items where id = 1")
+        await drive(pilot, ["ctrl+f"])
+        assert panel.editor.text == "SELECT id,\n       label\nFROM items\nWHERE id = 1"
+        await drive(pilot, ["ctrl+z"])
+        assert panel.editor.text == "select id, label from items where id = 1"
+
+
+async def test_completion_offers_a_table_and_then_its_columns(db_url: str) -> None:
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        assert panel.editor.index is not None, "names are loaded when the panel is shown"
+        await drive(pilot, [*"SELECT * FROM wareh"])
+        assert panel.popup.display
+        assert "warehouse_stock" in screen_text(app)
+        await drive(pilot, ["tab"])
+        assert panel.editor.text == "SELECT * FROM warehouse_stock"
+        await drive(pilot, ["space", *"WHERE warehouse_stock.quan"])
+        assert panel.popup.display and panel.popup.chosen == "quantity_on_hand"
+        await drive(pilot, ["enter"])
+        assert panel.editor.text.endswith("warehouse_stock.quantity_on_hand")
+        await drive(pilot, [*" is", "escape"])
+        assert not panel.popup.display
+
+
+async def test_explain_shows_the_plan_and_analyze_of_a_write_asks_first(db_url: str) -> None:
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        await run_text(pilot, panel, "SELECT * FROM items WHERE price > 1", key="f7")
+        assert "Seq Scan on items" in screen_text(app)
+        await run_text(pilot, panel, "DELETE FROM victims WHERE id = 1", key="shift+f7")
+        assert "it will be rolled back" in screen_text(app)
+        await drive(pilot, ["escape"])
+        assert "Not run" in screen_text(app)
+        await run_text(pilot, panel, "DELETE FROM victims WHERE id = 1", key="shift+f7")
+        await drive(pilot, ["enter"])  # confirm
+        assert "Delete on victims" in screen_text(app), "the analyzed plan is shown"
+        assert _execute(db_url, "SELECT count(*) FROM victims") == [[(5,)]], "rolled back"
+
+
+async def test_a_read_only_connection_refuses_a_write_in_its_tab(db_url: str) -> None:
+    async with run_app([db_url], size=(120, 40), read_only=True) as (app, pilot):
+        panel = await open_query(app, pilot)
+        await run_text(pilot, panel, "INSERT INTO ledger (amount) VALUES (1)")
+        text = screen_text(app)
+        assert "✗ Read-only connection" in text
+        assert _execute(db_url, "SELECT count(*) FROM ledger") == [[(0,)]]
+        await run_text(pilot, panel, "SELECT label FROM items WHERE id = 1")
+        assert "apple" in screen_text(app), "reading still works"
+
+
+async def test_closing_a_tab_releases_its_result_and_tabs_are_capped(db_url: str) -> None:
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        panel.max_tabs = 3  # type: ignore[misc]
+        await run_text(pilot, panel, ";".join(f"SELECT {i} AS n" for i in range(5)), key="f8")
+        assert sorted(panel.states) == [3, 4, 5], "the oldest tabs were closed"
+        await run_text(pilot, panel, "SELECT * FROM big")
+        newest = max(panel.states)
+        assert panel.states[newest].handle is not None, "a big result keeps a cursor"
+        await drive(pilot, ["ctrl+l", "ctrl+w"])
+        assert newest not in panel.states
+        assert panel.results.active == f"result-{newest - 1}"
+
+
+async def test_an_idle_result_is_released_and_pages_again_later(db_url: str) -> None:
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        panel.release_after = 0.2  # type: ignore[misc]
+        await run_text(pilot, panel, "SELECT * FROM big ORDER BY id")
+        state = panel.states[1]
+        await pilot.pause(0.5)
+        await wait_until_idle(pilot)
+        assert state.released
+        await drive(pilot, ["ctrl+l", *["pagedown"] * 8])
+        grid = panel.views[1].grid
+        assert grid.row_count > 200, "paging after the release re-runs the statement"
+        assert grid.row(250) == (251, "payload 251")
+
+
+async def test_open_in_query_selects_from_the_table_opened_in_the_catalog(db_url: str) -> None:
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        explorer = explorer_of(app)
+        explorer.open_path((DB, "public", "items"))
+        await wait_until_idle(pilot)
+        panel = await open_query(app, pilot)
+        await drive(pilot, ["ctrl+b", "f5"])
+        assert panel.editor.text == "SELECT * FROM public.items;"
+        assert "pear" in screen_text(app)
