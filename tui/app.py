@@ -192,6 +192,8 @@ class StorescopeApp(App[None]):
             self.activate(self.active_index - 1)
 
     def action_help(self) -> None:
+        from textual.widgets import TextArea
+
         from screens.explorer import Explorer
         from screens.help import HelpScreen, binding_rows
         from tui.widgets import CatalogTree, DataGrid
@@ -199,6 +201,8 @@ class StorescopeApp(App[None]):
         from tui.widgets.index_form import IndexForm
         from tui.widgets.index_panel import IndexPanel
         from tui.widgets.monitor_panel import MonitorPanel
+        from tui.widgets.query_panel import QueryPanel
+        from tui.widgets.sql_editor import SqlEditor
 
         if isinstance(self.screen, HelpScreen):
             return
@@ -231,6 +235,15 @@ class StorescopeApp(App[None]):
                     ("… (size)", "cut to fit; true size"),
                     ("name*", "primary key column"),
                 ],
+            ),
+            (
+                "Query",
+                binding_rows(QueryPanel.BINDINGS, self.get_key_display)
+                # The editor's own keys, not every TextArea movement key.
+                + binding_rows(
+                    [b for b in SqlEditor.BINDINGS if b not in TextArea.BINDINGS],
+                    self.get_key_display,
+                ),
             ),
             ("Indexes", binding_rows(IndexPanel.BINDINGS, self.get_key_display)),
             ("New index form", binding_rows(IndexForm.BINDINGS, self.get_key_display)),
