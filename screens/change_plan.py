@@ -1,16 +1,151 @@
-"""ChangePlanScreen (placeholder until built): review a change plan."""
+"""ChangePlanScreen: review a change plan before it runs.
+
+Every step with its exact statement (as the store will run it, values
+inlined), the records it touches (counted before anything runs) and its
+note; the total; the plan's warnings; and whether it is atomic (all or
+nothing in one transaction). Scrollable for long plans. Enter or ctrl+s
+commits, Esc cancels. The buttons are for the mouse and take no focus, so
+Enter always means "commit" and never presses a focused Cancel by surprise.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
-from screens.dialogs import ConfirmScreen
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
 
 if TYPE_CHECKING:
+    from textual.app import ComposeResult
+
     from backends.types import ChangePlan
 
+#: Characters of one statement shown (a value can be up to ~1 MB).
+STATEMENT_CHARS = 4000
 
-class ChangePlanScreen(ConfirmScreen):
-    def __init__(self, plan: ChangePlan, *, title: str = "Review changes", confirm: str = "Commit"):
-        text = "\n".join(step.text for step in plan.steps)
-        super().__init__(title, text, confirm=confirm)
+
+def _count(n: int | None, unit: str = "row") -> str:
+    if n is None:
+        return f"{unit}s unknown"
+    return f"{n:,} {unit}{'' if n == 1 else 's'}"
+
+
+def plan_summary(plan: ChangePlan) -> str:
+    """ "2 changes · 3 rows in all · atomic: all or nothing, one transaction"."""
+    n = len(plan.steps)
+    total = plan.affected
+    rows = "rows unknown" if total is None else f"{_count(total)} in all"
+    atomic = (
+        "atomic: all or nothing, in one transaction"
+        if plan.atomic
+        else "NOT atomic: steps that ran stay applied if a later one fails"
+    )
+    return f"{n} change{'' if n == 1 else 's'} · {rows} · {atomic}"
+
+
+class ChangePlanScreen(ModalScreen[bool]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "answer(False)", "Cancel"),
+        Binding("enter,ctrl+s", "answer(True)", "Commit", priority=True),
+    ]
+
+    CSS: ClassVar[str] = """
+    ChangePlanScreen {
+        align: center middle;
+    }
+    #plan-box {
+        width: 90%;
+        max-width: 120;
+        height: auto;
+        max-height: 90%;
+        border: round $primary;
+        border-title-color: $text-primary;
+        background: $surface;
+        padding: 0 1;
+    }
+    #plan-summary {
+        text-style: bold;
+        margin-bottom: 1;
+    }
+    .plan-warning {
+        color: $text-warning;
+    }
+    #plan-steps {
+        height: auto;
+        max-height: 1fr;
+        margin-bottom: 1;
+    }
+    .plan-step {
+        height: auto;
+        margin-bottom: 1;
+    }
+    .plan-number {
+        width: 4;
+        text-style: bold;
+    }
+    .plan-statement {
+        width: 1fr;
+    }
+    .plan-note {
+        color: $text-warning;
+        padding-left: 4;
+    }
+    #plan-buttons {
+        height: auto;
+        align-horizontal: right;
+        & > Button {
+            margin-left: 1;
+        }
+    }
+    """
+
+    def __init__(
+        self, plan: ChangePlan, *, title: str = "Review changes", confirm: str = "Commit"
+    ) -> None:
+        super().__init__()
+        self.plan = plan
+        self._title = title
+        self._confirm = confirm
+
+    def compose(self) -> ComposeResult:
+        plan = self.plan
+        box = Vertical(id="plan-box")
+        box.border_title = self._title
+        with box:
+            yield Static(plan_summary(plan), id="plan-summary", markup=False)
+            for warning in plan.warnings:
+                yield Static(f"⚠ {warning}", classes="plan-warning", markup=False)
+            with VerticalScroll(id="plan-steps"):
+                for i, step in enumerate(plan.steps, 1):
+                    text = Text()
+                    statement = step.text
+                    if len(statement) > STATEMENT_CHARS:
+                        statement = (
+                            statement[:STATEMENT_CHARS]
+                            + f"… ({len(step.text):,} characters in all)"
+                        )
+                    text.append(statement)
+                    text.append(f"  → {_count(step.affected)}", "bold")
+                    with Horizontal(classes="plan-step"):
+                        yield Static(f"{i:>2}.", classes="plan-number", markup=False)
+                        yield Static(text, classes="plan-statement")
+                    if step.note:
+                        yield Static(f"⚠ {step.note}", classes="plan-note", markup=False)
+            with Horizontal(id="plan-buttons"):
+                commit = Button(f"{self._confirm} (⏎/^s)", variant="primary", id="confirm")
+                cancel = Button("Cancel (Esc)", id="cancel")
+                commit.can_focus = cancel.can_focus = False
+                yield commit
+                yield cancel
+
+    def on_mount(self) -> None:
+        self.query_one("#plan-steps").focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "confirm")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)

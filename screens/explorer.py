@@ -32,6 +32,8 @@ from tui.messages import (
     Connected,
     ConnectFailed,
     PlanReviewRequested,
+    RecordFormRequested,
+    RecordViewRequested,
     TextRequested,
     WorkFailed,
 )
@@ -357,6 +359,20 @@ class Explorer(Vertical):
         event.stop()
         screen = ChangePlanScreen(event.plan, title=event.title, confirm=event.confirm)
         self.app.push_screen(screen, lambda answer: event.done(bool(answer)))
+
+    # -- records: the record view and the insert form (DataPanel asks) ---------------
+
+    def on_record_view_requested(self, event: RecordViewRequested) -> None:
+        from screens.record_view import RecordViewScreen
+
+        event.stop()
+        self.app.push_screen(RecordViewScreen(event))
+
+    def on_record_form_requested(self, event: RecordFormRequested) -> None:
+        from screens.record_editor import RecordEditorScreen
+
+        event.stop()
+        self.app.push_screen(RecordEditorScreen(event.schema, title=event.title), event.done)
 
     # -- browsing ------------------------------------------------------------------
 

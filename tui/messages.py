@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from backends.types import ChangePlan, Node, Page, ServerInfo
+    from typing import Any
+
+    from backends.types import ChangePlan, Node, Page, Record, RecordSchema, ServerInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,3 +121,33 @@ class TextRequested(Message):
     done: Callable[[str | None], None]
     value: str = ""
     placeholder: str = ""
+
+
+# -- records (DataPanel): the record view and the insert form ------------------
+
+
+@dataclass
+class RecordViewRequested(Message):
+    """Show one whole ``record`` (from ``get``) with its ``schema`` (types
+    next to names; None when unknown). ``staged`` are the record's staged
+    field values. When ``read_only_reason`` is None, ``e`` edits the focused
+    field: ``stage(field, value)`` stages it (``value`` the typed text, or
+    None for NULL) and returns None, or why it could not."""
+
+    record: Record
+    schema: RecordSchema | None
+    staged: dict[str, Any]
+    stage: Callable[[str, Any], str | None]
+    read_only_reason: str | None = None
+    title: str = ""
+
+
+@dataclass
+class RecordFormRequested(Message):
+    """Ask for a new record's fields (the insert form). ``done`` gets
+    (field, value) pairs (typed text, None for NULL, ``DEFAULT``), or None
+    when the user cancelled."""
+
+    schema: RecordSchema
+    done: Callable[[tuple[tuple[str, Any], ...] | None], None]
+    title: str = "Insert a row"

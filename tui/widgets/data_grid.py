@@ -15,7 +15,7 @@ remembered start cursors; the union of the columns seen, with stable widths.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.segment import Segment
@@ -59,6 +59,28 @@ _TAILED = frozenset({CellKind.BINARY, CellKind.TRUNCATED})
 
 
 @dataclass(frozen=True, slots=True)
+class RowMarks:
+    """How a row differs from what was browsed, as its owner's staged changes
+    say (see ``DataGrid.row_marks``): staged cell values by column index (as
+    text and kind), struck through when staged for deletion, selected, or the
+    change a failed commit stopped at."""
+
+    cells: dict[int, tuple[str, CellKind]] = field(default_factory=dict)
+    deleted: bool = False
+    selected: bool = False
+    failed: bool = False
+
+
+def _mark_glyph(marks: RowMarks) -> str:
+    """The gutter's last cell for a marked row."""
+    if marks.deleted:
+        return "✕"
+    if marks.cells:
+        return "~"
+    return "●" if marks.selected else " "
+
+
+@dataclass(frozen=True, slots=True)
 class _Styles:
     base: Style
     header: Style
@@ -68,6 +90,10 @@ class _Styles:
     gutter: Style
     dim: Style
     by_kind: dict[CellKind, Style]
+    staged: Style
+    deleted: Style
+    selected: Style
+    failed: Style
 
 
 class DataGrid(ScrollView, can_focus=True):
@@ -82,6 +108,25 @@ class DataGrid(ScrollView, can_focus=True):
            arrived and the bar appeared, every line was drawn twice, a frame
            apart, with the columns shifted by one cell. */
         scrollbar-gutter: stable;
+        /* Staged changes (tui/widgets/staging.py): edited cells, rows to
+           delete, selected rows, and the change a failed commit stopped at. */
+        & > .datagrid--staged {
+            background: $warning 35%;
+            color: $foreground;
+            text-style: bold;
+        }
+        & > .datagrid--deleted {
+            color: $text-muted;
+            text-style: strike;
+        }
+        & > .datagrid--selected {
+            background: $secondary 40%;
+            color: $foreground;
+        }
+        & > .datagrid--failed {
+            background: $error 40%;
+            color: $foreground;
+        }
         /* Keys scroll sideways (the cell cursor); at 80x24 a scrollbar row
            costs more than it gives. */
         overflow-x: hidden;
@@ -117,6 +162,10 @@ class DataGrid(ScrollView, can_focus=True):
         "datagrid--missing",
         "datagrid--number",
         "datagrid--special",
+        "datagrid--staged",
+        "datagrid--deleted",
+        "datagrid--selected",
+        "datagrid--failed",
     }
 
     @dataclass
@@ -149,6 +198,11 @@ class DataGrid(ScrollView, can_focus=True):
         self._styles: _Styles | None = None
         self._reset_source(token=0, page_size=200)
         self._path: tuple[str, ...] = ()
+        #: Set by the owner while it has staged changes or a selection: how
+        #: row ``index`` differs from what was browsed (None: it does not).
+        #: Called only when a line is drawn anew (lines are cached), so it
+        #: costs nothing while paging through unmarked rows.
+        self.row_marks: Callable[[int], RowMarks | None] | None = None
 
     # -- state -----------------------------------------------------------------
 
@@ -250,6 +304,29 @@ class DataGrid(ScrollView, can_focus=True):
         self._w.add(request.index, page, near_row=self.scroll_offset.y)
         self._changed(structure=True)
         self._ensure_pages()
+
+    def marks_changed(self) -> None:
+        """The owner's ``row_marks`` answer differently now: draw the rows again."""
+        self._gen += 1
+        self.refresh()
+
+    def cell_region(self, row: int, col: int) -> Region | None:
+        """Where cell (``row``, ``col``) is drawn, in the grid's own
+        coordinates (cut to the view), or None when it is not on screen."""
+        if not (0 <= col < len(self._w.columns)):
+            return None
+        scroll_x, scroll_y = self.scroll_offset
+        y = 1 + row - scroll_y
+        if not (1 <= y <= self._body_height):
+            return None
+        gutter = self._gutter_width
+        view = self.scrollable_content_region.width
+        left = gutter + self._w.offsets[col] - scroll_x
+        right = left + self._w.widths[col] + 2 * PAD
+        left, right = max(left, gutter), min(right, view)
+        if right <= left:
+            return None
+        return Region(left, y, right - left, 1)
 
     def page_failed(self, request: PageRequest | None, message: str) -> None:
         if request is not None and request.token != self._token:
@@ -368,6 +445,7 @@ class DataGrid(ScrollView, can_focus=True):
                     bold=style.bold,
                     italic=style.italic,
                     underline=style.underline,
+                    strike=style.strike,
                 )
 
             self._styles = _Styles(
@@ -379,6 +457,10 @@ class DataGrid(ScrollView, can_focus=True):
                 gutter=full("datagrid--gutter"),
                 dim=full("datagrid--dim"),
                 by_kind={kind: foreground(name) for kind, name in _KIND_CLASS.items()},
+                staged=full("datagrid--staged"),
+                deleted=foreground("datagrid--deleted"),
+                selected=full("datagrid--selected"),
+                failed=full("datagrid--failed"),
             )
         return self._styles
 
@@ -406,13 +488,23 @@ class DataGrid(ScrollView, can_focus=True):
         elif row < self._w.row_count:
             cells = self._w.cells(row)
             is_cursor = row == self.cursor_row
-            label = f"{row + 1}".rjust(gutter_width - 1)[-(gutter_width - 1) :] + " "
-            gutter = Segment(label, styles.cursor if is_cursor else styles.gutter)
+            marks = self.row_marks(row) if self.row_marks is not None and cells else None
+            label = f"{row + 1}".rjust(gutter_width - 1)[-(gutter_width - 1) :]
+            gutter_style = styles.cursor if is_cursor else styles.gutter
+            if marks is None:
+                label += " "
+            else:
+                label += _mark_glyph(marks)
+                if marks.failed:
+                    gutter_style = styles.failed
+                elif marks.selected:
+                    gutter_style = styles.selected
+            gutter = Segment(label, gutter_style)
             if cells is None:
                 body, used = [Segment(fit("loading…", view), styles.dim)], view
             else:
                 body, used = self._render_cells(
-                    cells, scroll_x, view, cursor if is_cursor else -2, styles
+                    cells, scroll_x, view, cursor if is_cursor else -2, styles, marks
                 )
         else:
             gutter = Segment(" " * gutter_width, styles.base)
@@ -440,6 +532,7 @@ class DataGrid(ScrollView, can_focus=True):
         view: int,
         cursor: int,
         styles: _Styles,
+        marks: RowMarks | None = None,
     ) -> tuple[list[Segment], int]:
         """Segments of the columns that intersect [scroll_x, scroll_x + view),
         cut at both edges, and their total width in cells.
@@ -451,6 +544,15 @@ class DataGrid(ScrollView, can_focus=True):
         used = 0
         end = scroll_x + view
         row_style = styles.cursor if cursor != -2 and cells is not None else styles.base
+        staged: dict[int, tuple[str, CellKind]] = {}
+        if marks is not None:
+            staged = marks.cells
+            if marks.failed:
+                row_style = row_style + styles.failed
+            elif marks.selected and cursor == -2:
+                row_style = styles.selected
+            if marks.deleted:
+                row_style = row_style + styles.deleted
         pad = " " * PAD
         for c, x in enumerate(self._w.offsets):
             w = self._w.widths[c]
@@ -469,9 +571,13 @@ class DataGrid(ScrollView, can_focus=True):
                 style = styles.header_cursor if c == cursor else styles.header
             else:
                 value, kind = cells[c] if c < len(cells) else ("·", CellKind.MISSING)
+                if c in staged:
+                    value, kind = staged[c]
                 text = fit(value, w, right=kind is CellKind.NUMBER, keep_tail=kind in _TAILED)
                 if c == cursor:
                     style = styles.cell_cursor
+                elif c in staged:
+                    style = styles.staged + styles.by_kind.get(kind, _PLAIN)
                 else:
                     kind_style = styles.by_kind.get(kind)
                     style = row_style + kind_style if kind_style is not None else row_style

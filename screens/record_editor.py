@@ -1,0 +1,179 @@
+"""RecordEditorScreen: the form for a new record (the insert form).
+
+One line per field: its name, type and whether it may be NULL, and an input
+whose placeholder is what an empty input means: the field's DEFAULT
+expression, NULL (a nullable field without a default), or "required". An
+empty input takes the default; ctrl+n sets the focused field to NULL
+explicitly (typing clears it again). Generated fields cannot be set.
+ctrl+s stages the insert; nothing is written until the staged changes are
+committed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Input, Static
+
+from backends.types import DEFAULT
+
+if TYPE_CHECKING:
+    from textual.app import ComposeResult
+
+    from backends.types import FieldInfo, RecordSchema
+
+
+class FieldInput(Input):
+    """An input for one field; ``null`` is the explicit NULL toggle."""
+
+    def __init__(self, info: FieldInfo) -> None:
+        super().__init__(
+            placeholder=_placeholder(info),
+            disabled=not info.editable,
+            classes="form-input",
+        )
+        self.info = info
+        self.null = False
+
+    def set_null(self, null: bool) -> None:
+        self.null = null
+        if null:
+            self.value = ""
+        self.placeholder = "NULL" if null else _placeholder(self.info)
+        self.set_class(null, "-null")
+
+
+def _placeholder(info: FieldInfo) -> str:
+    if not info.editable:
+        return info.default or "generated"
+    if info.default:
+        return f"DEFAULT {info.default}"
+    if info.nullable:
+        return "DEFAULT (NULL)"
+    return "required"
+
+
+class RecordEditorScreen(ModalScreen[tuple[tuple[str, Any], ...] | None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "save", "Stage insert", priority=True),
+        Binding("ctrl+n", "toggle_null", "NULL"),
+    ]
+
+    CSS: ClassVar[str] = """
+    RecordEditorScreen {
+        align: center middle;
+    }
+    #form-box {
+        width: 90;
+        max-width: 95%;
+        height: auto;
+        max-height: 90%;
+        border: round $primary;
+        border-title-color: $text-primary;
+        background: $surface;
+        padding: 0 1;
+    }
+    #form-fields {
+        height: auto;
+        max-height: 1fr;
+    }
+    .form-row {
+        height: 1;
+        margin-bottom: 1;
+    }
+    .form-label {
+        width: 40%;
+        height: 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
+    .form-input {
+        width: 1fr;
+        height: 1;
+        border: none;
+        padding: 0 1;
+        background: $boost;
+        &:focus {
+            background: $block-cursor-blurred-background;
+        }
+        &.-null {
+            text-style: italic;
+        }
+    }
+    #form-hint {
+        color: $text-muted;
+        height: 1;
+    }
+    """
+
+    def __init__(self, schema: RecordSchema, *, title: str = "Insert a row") -> None:
+        super().__init__()
+        self.schema = schema
+        self._title = title
+
+    def compose(self) -> ComposeResult:
+        box = Vertical(id="form-box")
+        box.border_title = self._title
+        with box:
+            with VerticalScroll(id="form-fields", can_focus=False):
+                for info in self.schema.fields:
+                    label = Text()
+                    label.append(info.name, "bold")
+                    label.append(f" {info.type_name}", "dim")
+                    if not info.nullable:
+                        label.append(" not null", "dim italic")
+                    if info.primary_key:
+                        label.append(" key", "dim italic")
+                    with Horizontal(classes="form-row"):
+                        yield Static(label, classes="form-label")
+                        yield FieldInput(info)
+            yield Static(
+                "empty = DEFAULT · ^n NULL · ⏎ next field · ^s stage insert · Esc cancel",
+                id="form-hint",
+                markup=False,
+            )
+
+    def on_mount(self) -> None:
+        inputs = [i for i in self.query(FieldInput) if not i.disabled]
+        if inputs:
+            inputs[0].focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if isinstance(event.input, FieldInput) and event.value and event.input.null:
+            event.input.set_null(False)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.focus_next(FieldInput)
+
+    def action_toggle_null(self) -> None:
+        focused = self.focused
+        if isinstance(focused, FieldInput):
+            if not focused.info.nullable:
+                self.notify(f"{focused.info.name} is NOT NULL", severity="warning")
+                return
+            focused.set_null(not focused.null)
+
+    def values(self) -> tuple[tuple[str, Any], ...]:
+        """(field, value) in the schema's order: typed text, None, or DEFAULT."""
+        fields: list[tuple[str, Any]] = []
+        for field_input in self.query(FieldInput):
+            info = field_input.info
+            if field_input.null:
+                fields.append((info.name, None))
+            elif field_input.value == "" or not info.editable:
+                fields.append((info.name, DEFAULT))
+            else:
+                fields.append((info.name, field_input.value))
+        return tuple(fields)
+
+    def action_save(self) -> None:
+        self.dismiss(self.values())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

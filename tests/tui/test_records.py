@@ -1,0 +1,374 @@
+"""Pilot tests of records in the TUI on the real sandbox PostgreSQL: the
+record view, edits in place, inserts and deletes staged and committed through
+a change plan, and what stays staged when a commit fails or the connection
+goes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg2
+import pytest
+from textual.pilot import Pilot
+
+from backends import sandbox
+from backends.types import Update
+from screens.change_plan import ChangePlanScreen
+from screens.record_editor import RecordEditorScreen
+from screens.record_view import RecordViewScreen
+from tui.app import StorescopeApp
+from tui.widgets.data_panel import DataPanel
+
+from .conftest import drive, explorer_of, open_table, run_app, screen_text, wait_until_idle
+
+DB = "tuirecords"
+ITEMS = (DB, "public", "items")
+ORDER_ITEMS = (DB, "public", "Order Items")
+AUDIT = (DB, "public", "audit")
+
+
+def _db_url(server_url: str) -> str:
+    return server_url.rsplit("/", 1)[0] + f"/{DB}"
+
+
+def _execute(url: str, *statements: str) -> None:
+    conn = psycopg2.connect(url)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            for statement in statements:
+                cur.execute(statement)
+    finally:
+        conn.close()
+
+
+def _rows(url: str, query: str) -> list[tuple[Any, ...]]:
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(query)
+            return list(cur.fetchall())
+    finally:
+        conn.close()
+
+
+SEED = (
+    'DROP TABLE IF EXISTS items, "Order Items", audit',
+    """CREATE TABLE items (
+        id serial PRIMARY KEY,
+        name text NOT NULL,
+        note text,
+        qty integer NOT NULL DEFAULT 1 CHECK (qty >= 0),
+        doc jsonb,
+        blob bytea
+    )""",
+    """INSERT INTO items (name, note, qty, doc, blob) VALUES
+        ('alpha', NULL, 1, '{"a": 1, "b": [1, 2]}', '\\xdeadbeef00414243'),
+        ('beta', '', 2, NULL, NULL),
+        ('gamma', 'third', 3, '[]', ''),
+        ('delta', 'fourth', 4, NULL, NULL)""",
+    """CREATE TABLE "Order Items" (
+        order_id integer,
+        line integer,
+        "select" text,
+        "MixedCase" integer,
+        PRIMARY KEY (order_id, line)
+    )""",
+    """INSERT INTO "Order Items" VALUES (1, 1, 'one', 10), (1, 2, 'two', 20), (2, 1, 'three', 30)""",
+    "CREATE TABLE audit (at integer, msg text)",
+    "INSERT INTO audit VALUES (1, 'logged in'), (2, 'logged out')",
+)
+
+
+@pytest.fixture(scope="module")
+def records_server(pg_server: sandbox.Server) -> Iterator[str]:
+    """A database of this module's own; the server's URL is returned."""
+    _execute(pg_server.url, f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)", f"CREATE DATABASE {DB}")
+    yield pg_server.url
+    _execute(pg_server.url, f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
+
+
+@pytest.fixture()
+def server(records_server: str) -> str:
+    """The tables seeded afresh for each test."""
+    _execute(_db_url(records_server), *SEED)
+    return records_server
+
+
+def _panel(app: StorescopeApp) -> DataPanel:
+    return explorer_of(app).data_panel
+
+
+async def _open(app: StorescopeApp, pilot: Pilot[None], path: tuple[str, ...]) -> DataPanel:
+    await open_table(app, pilot, path)
+    panel = _panel(app)
+    assert panel.schema is not None, "the record schema is read when the table opens"
+    return panel
+
+
+def _flat(text: str) -> str:
+    """The screen's text as one line, without box borders: a wrapped
+    statement reads as it was written."""
+    parts = [line.strip().strip("│▕").strip() for line in text.splitlines()]
+    return " ".join(" ".join(parts).split())
+
+
+async def _edit(pilot: Pilot[None], text: str) -> None:
+    """e on the cursor cell, replace its text with ``text``, Enter."""
+    await drive(pilot, ["e", "ctrl+u"])
+    await pilot.press(*text)
+    await drive(pilot, ["enter"])
+
+
+async def test_the_record_view_shows_null_empty_json_and_bytes_faithfully(server: str) -> None:
+    async with run_app([server], size=(100, 40)) as (app, pilot):
+        await _open(app, pilot, ITEMS)
+        await drive(pilot, ["enter"])
+        assert isinstance(app.screen, RecordViewScreen)
+        text = screen_text(app)
+        assert "id  integer" in text and "key" in text
+        assert "note  text" in text
+        assert "NULL" in text
+        assert '"a": 1,' in text and '"b": [' in text, "json is pretty-printed"
+        assert "00000000  de ad be ef 00 41 42 43" in text and "|.....ABC|" in text
+        await drive(pilot, ["escape"])
+        assert not isinstance(app.screen, RecordViewScreen)
+
+        await drive(pilot, ["down", "enter"])  # beta: note is '' (not NULL)
+        text = screen_text(app)
+        assert '""  (empty string)' in text
+
+
+async def test_e_in_the_record_view_stages_an_edit_of_the_focused_field(server: str) -> None:
+    async with run_app([server], size=(100, 40)) as (app, pilot):
+        panel = await _open(app, pilot, ITEMS)
+        await drive(pilot, ["enter", "tab"])  # the name field
+        await _edit(pilot, "bet2")
+        assert isinstance(app.screen, RecordViewScreen)
+        assert "staged: bet2" in screen_text(app)
+        await drive(pilot, ["escape"])
+        assert panel.staged is not None
+        assert panel.staged.changes()[0] == Update(ITEMS, (("id", 1),), (("name", "bet2"),))
+        text = screen_text(app)
+        assert "bet2" in text and "1 change staged (1 edit)" in text
+
+
+async def test_a_store_without_records_says_why_nothing_can_be_edited() -> None:
+    async with run_app(["fake://demo"], size=(100, 30)) as (app, pilot):
+        await open_table(app, pilot, ("shop", "public", "big"))
+        await drive(pilot, ["e"])
+        assert "records of this store cannot be edited here" in screen_text(app)
+        await drive(pilot, ["enter"])  # the row as browsed
+        assert isinstance(app.screen, RecordViewScreen)
+        assert "Ada Lovelace" in screen_text(app)
+
+
+async def test_an_edited_cell_is_staged_reviewed_and_committed(server: str) -> None:
+    db_url = _db_url(server)
+    async with run_app([server], size=(120, 40)) as (app, pilot):
+        panel = await _open(app, pilot, ITEMS)
+        await drive(pilot, ["right"])  # the name column
+        await _edit(pilot, "omega")
+        text = screen_text(app)
+        assert "omega" in text, "the staged value is shown in the grid"
+        assert "1 change staged (1 edit)" in text and "^s review & commit" in text
+        assert _rows(db_url, "SELECT name FROM items WHERE id = 1") == [("alpha",)]
+
+        await drive(pilot, ["pagedown", "pageup"])  # paging keeps it
+        assert "omega" in screen_text(app)
+
+        await drive(pilot, ["ctrl+s"])
+        assert isinstance(app.screen, ChangePlanScreen)
+        text = screen_text(app)
+        assert """UPDATE "public"."items" SET "name" = 'omega'::text WHERE "id" = 1""" in text
+        assert "→ 1 row" in text and "1 change · 1 row in all" in text
+        assert "atomic" in text
+        await drive(pilot, ["enter"])
+        assert _rows(db_url, "SELECT name FROM items WHERE id = 1") == [("omega",)]
+        text = screen_text(app)
+        assert "Committed 1 change (1 row)" in text
+        assert not panel.staged
+        assert "change staged" not in text
+        await drive(pilot, ["e"])
+        assert panel.editor.value == "omega", "the editor starts from the committed value"
+
+
+async def test_null_is_staged_with_ctrl_n(server: str) -> None:
+    db_url = _db_url(server)
+    async with run_app([server], size=(120, 40)) as (app, pilot):
+        await _open(app, pilot, ITEMS)
+        await drive(pilot, ["down", "right", "right", "e", "ctrl+n"])  # beta's note ''
+        await drive(pilot, ["ctrl+s", "enter"])
+        assert _rows(db_url, "SELECT note FROM items WHERE id = 2") == [(None,)]
+
+
+async def test_discard_leaves_the_table_untouched(server: str) -> None:
+    db_url = _db_url(server)
+    before = _rows(db_url, "SELECT * FROM items ORDER BY id")
+    async with run_app([server], size=(120, 40)) as (app, pilot):
+        panel = await _open(app, pilot, ITEMS)
+        await drive(pilot, ["right"])
+        await _edit(pilot, "changed")
+        await drive(pilot, ["down", "d"])
+        assert panel.staged is not None and len(panel.staged) == 2
+        await drive(pilot, ["ctrl+z"])
+        assert len(panel.staged) == 1, "ctrl+z undoes the last change"
+        await drive(pilot, ["ctrl+d"])
+        assert "Discard" in screen_text(app)
+        await drive(pilot, ["enter"])
+        assert not panel.staged
+        assert "changed" not in screen_text(app)
+    assert _rows(db_url, "SELECT * FROM items ORDER BY id") == before
+
+
+async def test_an_insert_takes_the_defaults_left_empty(server: str) -> None:
+    db_url = _db_url(server)
+    async with run_app([server], size=(120, 40)) as (app, pilot):
+        panel = await _open(app, pilot, ITEMS)
+        await drive(pilot, ["i"])
+        assert isinstance(app.screen, RecordEditorScreen)
+        text = screen_text(app)
+        assert "DEFAULT nextval('items_id_seq'::regclass)" in text
+        assert "DEFAULT 1" in text and "required" in text
+        await drive(pilot, ["tab"])  # id keeps its default: to name
+        await pilot.press(*"epsilon")
+        await drive(pilot, ["tab", "ctrl+n", "ctrl+s"])  # note NULL explicitly
+        assert not isinstance(app.screen, RecordEditorScreen)
+        assert "1 change staged (1 insert)" in screen_text(app)
+        await drive(pilot, ["ctrl+s"])
+        text = screen_text(app)
+        assert (
+            """INSERT INTO "public"."items" ("name", "note") VALUES ('epsilon'::text, NULL)"""
+            in text
+        )
+        await drive(pilot, ["enter"])
+        assert not panel.staged
+    assert _rows(db_url, "SELECT id, name, note, qty FROM items WHERE name = 'epsilon'") == [
+        (5, "epsilon", None, 1)
+    ]
+
+
+async def test_two_selected_rows_are_deleted(server: str) -> None:
+    db_url = _db_url(server)
+    async with run_app([server], size=(120, 40)) as (app, pilot):
+        panel = await _open(app, pilot, ITEMS)
+        await drive(pilot, ["space", "down", "space"])  # alpha and gamma
+        assert len(panel.selected) == 2
+        await drive(pilot, ["d"])
+        assert "2 changes staged (2 deletes)" in screen_text(app)
+        await drive(pilot, ["ctrl+s"])
+        text = screen_text(app)
+        assert 'DELETE FROM "public"."items" WHERE "id" = 1' in text
+        assert 'DELETE FROM "public"."items" WHERE "id" = 3' in text
+        assert "2 rows in all" in text
+        await drive(pilot, ["enter"])
+        assert "Committed 2 changes (2 rows)" in screen_text(app)
+    assert _rows(db_url, "SELECT id FROM items ORDER BY id") == [(2,), (4,)]
+
+
+async def test_a_violated_constraint_keeps_every_staged_change_and_says_which(
+    server: str,
+) -> None:
+    db_url = _db_url(server)
+    async with run_app([server], size=(120, 40)) as (app, pilot):
+        panel = await _open(app, pilot, ITEMS)
+        await drive(pilot, ["right"])
+        await _edit(pilot, "fine")
+        await drive(pilot, ["down", "right", "right"])  # beta's qty
+        await _edit(pilot, "-5")
+        await drive(pilot, ["ctrl+s", "enter"])
+        staged = panel.staged
+        assert staged is not None and len(staged) == 2, "nothing staged is lost"
+        assert staged.failed_step == 1
+        text = screen_text(app)
+        assert "change 2 of 2 failed" in text
+        assert "items_qty_check" in text
+        # The failed row is marked in the grid, with the failing value shown.
+        marks = panel._row_marks(1)
+        assert marks is not None and marks.failed
+    assert _rows(db_url, "SELECT name, qty FROM items WHERE id IN (1, 2) ORDER BY id") == [
+        ("alpha", 1),
+        ("beta", 2),
+    ]
+
+
+async def test_a_row_of_a_composite_key_table_is_edited(server: str) -> None:
+    db_url = _db_url(server)
+    async with run_app([server], size=(120, 40)) as (app, pilot):
+        await _open(app, pilot, ORDER_ITEMS)
+        await drive(pilot, ["down", "right", "right"])  # (1, 2)."select"
+        await _edit(pilot, "TWO")
+        await drive(pilot, ["right"])
+        await _edit(pilot, "22")
+        await drive(pilot, ["ctrl+s"])
+        text = screen_text(app)
+        assert (
+            """UPDATE "public"."Order Items" SET "select" = 'TWO'::text, "MixedCase" = """
+            """'22'::integer WHERE "order_id" = 1 AND "line" = 2"""
+        ) in _flat(text)
+        await drive(pilot, ["enter"])
+    assert _rows(db_url, 'SELECT "select", "MixedCase" FROM "Order Items" ORDER BY 1') == [
+        ("TWO", 22),
+        ("one", 10),
+        ("three", 30),
+    ]
+
+
+async def test_a_table_without_a_key_is_read_only_and_says_why(server: str) -> None:
+    async with run_app([server], size=(120, 40)) as (app, pilot):
+        panel = await _open(app, pilot, AUDIT)
+        text = screen_text(app)
+        assert "read-only: public.audit has no primary key" in text
+        await drive(pilot, ["e"])
+        assert "cannot be addressed one by one" in screen_text(app)
+        assert panel.staged is None
+        await drive(pilot, ["enter"])  # the row as browsed, read-only
+        assert isinstance(app.screen, RecordViewScreen)
+        assert "logged in" in screen_text(app)
+
+
+async def test_staged_changes_survive_a_lost_connection_and_commit_after_reconnect(
+    server: str,
+) -> None:
+    db_url = _db_url(server)
+    async with run_app([server], size=(120, 40)) as (app, pilot):
+        panel = await _open(app, pilot, ITEMS)
+        explorer = explorer_of(app)
+        await drive(pilot, ["right"])
+        await _edit(pilot, "zeta")
+        _execute(
+            server,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            f"WHERE datname = '{DB}' AND application_name = 'storescope'",
+        )
+        await drive(pilot, ["ctrl+s"])
+        assert explorer.state == "lost"
+        assert panel.staged is not None and len(panel.staged) == 1
+        await drive(pilot, ["ctrl+r"])
+        await wait_until_idle(pilot)
+        assert explorer.state == "connected"
+        app.clear_notifications()  # the toasts cover the strip
+        await pilot.pause()
+        text = screen_text(app)
+        assert "zeta" in text, "the staged edit is still drawn"
+        assert "1 change staged (1 edit)" in text
+        await drive(pilot, ["ctrl+s"])
+        assert isinstance(app.screen, ChangePlanScreen)
+        await drive(pilot, ["enter"])
+        assert not panel.staged
+    assert _rows(db_url, "SELECT name FROM items WHERE id = 1") == [("zeta",)]
+
+
+async def test_opening_another_table_asks_and_keeps_the_staged_changes(server: str) -> None:
+    async with run_app([server], size=(120, 40)) as (app, pilot):
+        panel = await _open(app, pilot, ITEMS)
+        await drive(pilot, ["right"])
+        await _edit(pilot, "kept")
+        await open_table(app, pilot, ORDER_ITEMS)
+        text = screen_text(app)
+        assert "Staged changes in tuirecords/public/items" in text or "Staged changes" in text
+        await drive(pilot, ["escape"])  # keep them
+        await open_table(app, pilot, ITEMS)
+        assert panel.staged is not None and len(panel.staged) == 1
+        assert "kept" in screen_text(app)
