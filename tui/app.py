@@ -197,6 +197,7 @@ class StorescopeApp(App[None]):
         from screens.explorer import Explorer
         from screens.help import HelpScreen, binding_rows
         from tui.widgets import CatalogTree, DataGrid
+        from tui.widgets.data_panel import CellEditor, DataPanel
         from tui.widgets.explain_view import PlanTree
         from tui.widgets.index_form import IndexForm
         from tui.widgets.index_panel import IndexPanel
@@ -235,6 +236,11 @@ class StorescopeApp(App[None]):
                     ("… (size)", "cut to fit; true size"),
                     ("name*", "primary key column"),
                 ],
+            ),
+            (
+                "Records",
+                binding_rows(DataPanel.BINDINGS, self.get_key_display)
+                + binding_rows(CellEditor.BINDINGS, self.get_key_display),
             ),
             (
                 "Query",
