@@ -20,6 +20,7 @@ from backends import open_backend, sandbox
 from backends.errors import NotSupported, PermissionDenied, ReadOnly
 from backends.postgres import PostgresBackend
 from backends.types import MetricKind, Stats, StatsTable
+from tests.pg_helpers import admin_connection, database_url
 
 DB = "pgmonitor"
 ROLE = "pgmonitor_plain"
@@ -42,7 +43,7 @@ METRICS = {
 
 
 def _url(server: sandbox.Server, db: str = DB, user: str = "", password: str = "") -> str:
-    base = server.url.rsplit("/", 1)[0] + f"/{db}"
+    base = database_url(server, db)
     if user:
         base = base.replace(f"//{sandbox.PG_USER}:{sandbox.PG_PASSWORD}@", f"//{user}:{password}@")
     return base
@@ -51,21 +52,13 @@ def _url(server: sandbox.Server, db: str = DB, user: str = "", password: str = "
 @pytest.fixture(scope="module")
 def admin(pg_server: sandbox.Server) -> Iterator[Any]:
     """A raw autocommit psycopg2 connection to the test database (setup only)."""
-    conn = psycopg2.connect(pg_server.url)
-    conn.autocommit = True
-    cur = conn.cursor()
-    cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB,))
-    if cur.fetchone() is None:
-        cur.execute(f"CREATE DATABASE {DB}")
-    cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ROLE,))
-    if cur.fetchone() is None:
-        cur.execute(f"CREATE ROLE {ROLE} LOGIN PASSWORD %s", (ROLE_PASSWORD,))
-    conn.close()
-    conn = psycopg2.connect(_url(pg_server))
-    conn.autocommit = True
-    conn.cursor().execute("DROP EXTENSION IF EXISTS pg_stat_statements")
-    yield conn
-    conn.close()
+    with admin_connection(pg_server, DB) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ROLE,))
+        if cur.fetchone() is None:
+            cur.execute(f"CREATE ROLE {ROLE} LOGIN PASSWORD %s", (ROLE_PASSWORD,))
+        cur.execute("DROP EXTENSION IF EXISTS pg_stat_statements")
+        yield conn
 
 
 @pytest.fixture

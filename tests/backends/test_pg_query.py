@@ -11,37 +11,28 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg2
 import pytest
 
 from backends import open_backend, sandbox
 from backends.errors import Cancelled, ConnectionLost, QueryFailed, ReadOnly
 from backends.postgres import PostgresBackend
 from backends.types import StatementKind, TransactionState
+from tests.pg_helpers import admin_connection, database_url
 
 DB = "pgquerytests"
 _names = itertools.count()
 
 
 def _url(server: sandbox.Server) -> str:
-    return server.url.rsplit("/", 1)[0] + f"/{DB}"
+    return database_url(server, DB)
 
 
 @pytest.fixture(scope="module")
 def admin(pg_server: sandbox.Server) -> Iterator[Any]:
     """A raw autocommit psycopg2 connection to the test database (setup and
     watching the backend's session from outside)."""
-    conn = psycopg2.connect(pg_server.url)
-    conn.autocommit = True
-    cur = conn.cursor()
-    cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB,))
-    if cur.fetchone() is None:
-        cur.execute(f"CREATE DATABASE {DB}")
-    conn.close()
-    conn = psycopg2.connect(_url(pg_server))
-    conn.autocommit = True
-    yield conn
-    conn.close()
+    with admin_connection(pg_server, DB) as conn:
+        yield conn
 
 
 def _open(pg_server: sandbox.Server, *, read_only: bool = False) -> PostgresBackend:

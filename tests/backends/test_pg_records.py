@@ -37,32 +37,21 @@ from backends.types import (
     Truncated,
     Update,
 )
+from tests.pg_helpers import admin_connection, database_url
 
 DB = "pgrecords"
 _names = itertools.count()
 
 
 def _url(server: sandbox.Server, db: str = DB, **query: str) -> str:
-    base = server.url.rsplit("/", 1)[0] + f"/{db}"
-    if query:
-        base += "?" + "&".join(f"{k}={v}" for k, v in query.items())
-    return base
+    return database_url(server, db, **query)
 
 
 @pytest.fixture(scope="module")
 def admin(pg_server: sandbox.Server) -> Iterator[Any]:
     """A raw autocommit psycopg2 connection to the test database (setup and checks)."""
-    conn = psycopg2.connect(pg_server.url)
-    conn.autocommit = True
-    cur = conn.cursor()
-    cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB,))
-    if cur.fetchone() is None:
-        cur.execute(f"CREATE DATABASE {DB}")
-    conn.close()
-    conn = psycopg2.connect(_url(pg_server))
-    conn.autocommit = True
-    yield conn
-    conn.close()
+    with admin_connection(pg_server, DB) as conn:
+        yield conn
 
 
 @pytest.fixture
