@@ -403,7 +403,9 @@ class DataGrid(ScrollView, can_focus=True):
         if w.row_count == 0:
             return "loading…" if not w.complete else "no rows"
         top = self.scroll_offset.y
-        last = min(top + self._body_height, w.row_count)
+        # A grid opened before it has a height (in a hidden tab) would say
+        # "rows 1–0"; on_resize recounts once it is laid out.
+        last = min(top + max(self._body_height, 1), w.row_count)
         total = f"{w.row_count:,}" if w.complete else f"≥ {w.row_count:,}"
         text = f"rows {top + 1:,}–{last:,} of {total}"
         if not w.complete and w.estimate is not None:
@@ -416,6 +418,10 @@ class DataGrid(ScrollView, can_focus=True):
         super().notify_style_update()
         self._styles = None
         self._gen += 1
+
+    def _on_resize(self, event: events.Resize) -> None:
+        # The window of rows shown depends on the height: recount it.
+        self._post_summary()
 
     def _on_focus(self, event: events.Focus) -> None:
         self._styles = None
