@@ -279,6 +279,10 @@ class Explorer(Vertical):
             status_changed=self._panel_status_changed,
         )
 
+    def offered_panels(self) -> tuple[PanelSpec, ...]:
+        """The panels this connection offers (by its backend's capabilities)."""
+        return self._offered() if self.built else ()
+
     def _offered(self) -> tuple[PanelSpec, ...]:
         from tui.widgets.panel import PANELS
 

@@ -15,6 +15,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
@@ -262,6 +263,15 @@ class StorescopeApp(App[None]):
         yield SystemCommand(
             "Reconnect", "Reconnect this connection and reload what it shows", self.action_reconnect
         )
+        explorer = self.active_explorer
+        if explorer is not None:
+            # The panels this connection offers (F2 Data, F3 Query...).
+            for spec in explorer.offered_panels():
+                yield SystemCommand(
+                    f"Show {spec.title.lower()} panel",
+                    f"Switch this connection to its {spec.title} panel ({spec.key.upper()})",
+                    partial(explorer.show_panel, spec.id),
+                )
         yield SystemCommand(
             "Refresh catalog",
             "List the catalog of this connection again",
