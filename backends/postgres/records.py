@@ -16,7 +16,9 @@ that follows checks the length and fails. ``None`` is NULL; ``DEFAULT`` (or a
 field an ``Insert`` leaves out) is the column's default. Other neutral values
 are adapted by psycopg2 (dict/list into json/jsonb as JSON; Decimal infinities,
 which psycopg2 would send as NaN, as their text). A ``Truncated`` preview is
-never written back.
+never written back. A key value is always cast to its column's type (numbers
+as text, ``'1.1'::real``), so it compares as the column does; only an integer
+of an integer column goes bare (``"id" = 1``), which compares exactly.
 
 **Plans** show each statement exactly as it will run (``cursor.mogrify``:
 identifiers quoted, values inlined) with the rows it touches, counted now by
@@ -32,16 +34,18 @@ connection, which may be inside the user's own transaction from the query
 editor (a COMMIT there would commit the user's work too). Its
 ``lock_timeout`` (``write_lock_timeout_ms``) bounds the wait on a row another
 session holds locked. Every UPDATE/DELETE must touch exactly one row: a row
-that vanished since the plan rolls everything back. Any error rolls back and
-raises ``QueryFailed`` whose ``step`` is the failed change's index; a dead
-connection raises ``ConnectionLost`` (nothing is retried: the next call opens
-fresh connections), and one that dies during COMMIT says the outcome is
-unknown.
+that vanished since the plan rolls everything back. An INSERT reports the rows
+it really wrote: 0 when a trigger redirected it (old-style partitioning). Any
+error rolls back and raises ``QueryFailed`` whose ``step`` is the failed
+change's index; a dead connection raises ``ConnectionLost`` (nothing is
+retried: the next call opens fresh connections), and one that dies during
+COMMIT says the outcome is unknown.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -86,6 +90,7 @@ _JSON_TYPES = frozenset({114, 3802})  # json jsonb (also as a domain's base type
 _BIT = 1560
 _SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_toast"})
 _MAX_DETAIL = 300
+_INTEGER_TYPES = frozenset({"smallint", "integer", "bigint"})
 
 # Per column: display type, cast type (no modifier), NOT NULL, default,
 # identity ('a' always, 'd' by default, ''), generated ('s' stored, ''),
@@ -250,9 +255,10 @@ class RecordsMixin(PostgresCore):
                     cur.execute(query, params)
                 except psycopg2.Error as e:
                     raise self._step_failed(e, conn, db, i, len(changes)) from e
-                if cur.rowcount != 1:
-                    change = changes[i]
-                    assert isinstance(change, Update | Delete)
+                change = changes[i]
+                # An insert a trigger redirects (a partitioning BEFORE INSERT
+                # trigger returning NULL) touches 0 rows here: that is its result.
+                if isinstance(change, Update | Delete) and cur.rowcount != 1:
                     label = targets[change.path].rel.label
                     raise QueryFailed(
                         f"{_which(i, len(changes))} failed, nothing was applied: the row "
@@ -491,6 +497,25 @@ def _value(field: _Field, value: Any) -> tuple[sql.Composable, list[Any]]:
     return sql.SQL("%s"), [value]
 
 
+def _key_value(field: _Field, value: Any) -> tuple[sql.Composable, list[Any]]:
+    """A key value, always cast to the key column's type: a number psycopg2
+    sends bare would compare as its own type (``1.1`` as float8 never equals
+    a ``real`` 1.1). Numbers go as text (``'1.1'::real``: the type parses
+    them, and ``-32768`` stays one literal); values psycopg2 sends typed
+    (``'…'::timestamptz``) get the column's cast on top."""
+    cast = field.cast.replace("%", "%%")
+    if type(value) is int and field.cast in _INTEGER_TYPES:
+        return sql.SQL("%s"), [value]  # compares exactly; the plan reads "id" = 1
+    if isinstance(value, float) and not math.isfinite(value):
+        value = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    elif isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        value = str(value)
+    literal, params = _value(field, value)
+    if params and literal == sql.SQL("%s"):
+        literal = sql.SQL("%s::" + cast)
+    return literal, params
+
+
 def _field(target: _Target, name: str) -> _Field:
     field = target.fields.get(name)
     if field is None:
@@ -520,7 +545,7 @@ def _where(
         ref: sql.Composable = _ident(name)
         if alias is not None:
             ref = sql.SQL("{}.{}").format(alias, ref)
-        literal, values = _value(_field(target, name), value)
+        literal, values = _key_value(_field(target, name), value)
         parts.append(sql.SQL("{} = {}").format(ref, literal))
         params.extend(values)
     return sql.SQL(" AND ").join(parts), params
@@ -632,9 +657,8 @@ def _note(
             f"{', '.join(missing)} {verb} NOT NULL, without a default, and {gets} no value "
             "here: the insert will fail"
         )
-    if affected:
+    if affected or not isinstance(change, Update | Delete):
         return ""
-    assert isinstance(change, Update | Delete)
     if _created_earlier(change, changes[:i], target):
         return (
             "no row has this key now: an earlier change of this plan must create it, "

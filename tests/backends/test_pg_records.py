@@ -253,6 +253,34 @@ def test_keys_of_text_typed_values_round_trip(backend: PostgresBackend, admin: A
         assert plan.steps[0].affected == 1
 
 
+def test_rows_keyed_by_real_and_extreme_numbers_can_be_read_changed_and_deleted(
+    backend: PostgresBackend, admin: Any
+) -> None:
+    """A float4 key 1.1 is not the float8 1.1: the key is compared as the
+    column's type; the smallest smallint and a negative numeric stay one value."""
+    t = fresh("real_keys")
+    run(
+        admin,
+        f"CREATE TABLE {t} (r real, s smallint, n numeric(6, 2), v int, PRIMARY KEY (r, s, n))",
+    )
+    run(
+        admin,
+        f"""INSERT INTO {t} VALUES (1.1, -32768, -1.50, 1), (-3.3, 32767, 2, 2),
+              ('NaN', 0, 'NaN', 3), ('-Infinity', 1, 0, 4)""",
+    )
+    page = backend.browse(path(t), limit=10)
+    names = [c.name for c in page.columns]
+    keys = {row[3]: backend.record_key(path(t), row, names) for row in page.rows}
+    assert keys[1] == (("r", 1.1), ("s", -32768), ("n", Decimal("-1.50")))
+    for v, key in keys.items():
+        assert dict(backend.get(path(t), key).fields)["v"] == v
+    changes: list[Change] = [Update(path(t), keys[v], (("v", str(v * 10)),)) for v in (1, 3)]
+    changes += [Delete(path(t), keys[v]) for v in (2, 4)]
+    assert [s.affected for s in backend.plan(changes).steps] == [1, 1, 1, 1]
+    assert backend.apply(changes).affected == (1, 1, 1, 1)
+    assert rows_of(admin, f"SELECT v FROM {t} ORDER BY v") == [(10,), (30,)]
+
+
 def test_percent_signs_in_names_and_values_reach_the_server_as_written(
     backend: PostgresBackend, admin: Any
 ) -> None:
@@ -425,6 +453,39 @@ def test_a_row_deleted_by_someone_else_after_the_plan_fails_the_apply_cleanly(
     assert info.value.step == 1
     assert rows_of(admin, f"SELECT email FROM {t} WHERE id = 1") == [("a@x",)]
     assert backend.plan(changes).steps[1].affected == 0
+
+
+def test_an_insert_a_partitioning_trigger_redirects_applies_and_reports_zero_rows(
+    backend: PostgresBackend, admin: Any
+) -> None:
+    """Old-style partitioning: a BEFORE INSERT trigger writes the row to a
+    child table and returns NULL, so the parent's INSERT touches no row."""
+    t = fresh("measures")
+    run(admin, f"CREATE TABLE {t} (id int PRIMARY KEY, at date NOT NULL)")
+    run(admin, f"CREATE TABLE {t}_2024 (CHECK (at >= '2024-01-01')) INHERITS ({t})")
+    run(
+        admin,
+        f"""CREATE FUNCTION {t}_route() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN INSERT INTO {t}_2024 VALUES (NEW.*); RETURN NULL; END $$""",
+    )
+    run(
+        admin,
+        f"CREATE TRIGGER route BEFORE INSERT ON {t} FOR EACH ROW EXECUTE FUNCTION {t}_route()",
+    )
+    p = path(t)
+    changes: list[Change] = [
+        Insert(p, (("id", "1"), ("at", "2024-05-01"))),
+        Insert(p, (("id", "2"), ("at", "2024-06-01"))),
+    ]
+    assert [s.affected for s in backend.plan(changes).steps] == [1, 1]
+    assert backend.apply(changes).affected == (0, 0)
+    assert rows_of(admin, f"SELECT id FROM {t}_2024 ORDER BY id") == [(1,), (2,)]
+    # The rows are there through the parent, and addressable by key.
+    assert backend.apply([Update(p, (("id", 1),), (("at", "2024-07-01"),))]).affected == (1,)
+    assert rows_of(admin, f"SELECT id, at FROM {t} ORDER BY id") == [
+        (1, dt.date(2024, 7, 1)),
+        (2, dt.date(2024, 6, 1)),
+    ]
 
 
 def test_a_row_locked_by_another_session_fails_after_the_lock_timeout(
