@@ -14,7 +14,12 @@ when the connection is already inside a user's transaction): not only
 INSERT/UPDATE/DELETE/MERGE and SELECT INTO write, a SELECT can write through a
 volatile function too. The statement classifier below only decides the
 up-front refusal on a read-only connection; PostgreSQL's read-only session
-refuses whatever it misses (nextval(), a writing function) on its own.
+refuses whatever it misses (nextval(), a writing function) on its own; there
+every EXPLAIN runs in a read-only transaction. The text must hold exactly one
+statement, counted by the query editor's PostgreSQL-aware splitter (stock
+sqlparse reads ``'C:\\'`` as an unfinished string and would let a second
+statement through). EXPLAIN runs through the query mixin's call lock and
+cancel mechanism, so ``cancel()`` stops EXPLAIN ANALYZE.
 
 **Indexes** are listed from the catalog in one query with size, scans and
 flags. Index changes join the change plan: ``plan``/``apply`` here take the
@@ -51,13 +56,11 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 import psycopg2
 import psycopg2.extensions
-import sqlparse
 from psycopg2 import sql
-from sqlparse import tokens as T
 
 from ..errors import (
     BackendError,
@@ -78,8 +81,10 @@ from ..types import (
     IndexSpec,
     PlannedStep,
     PlanNode,
+    StatementKind,
 )
 from .core import PostgresCore, _scrubbed
+from .query import _analyse, _Run
 
 # -- EXPLAIN --------------------------------------------------------------------------
 
@@ -89,56 +94,29 @@ _JSON_TEXT = psycopg2.extensions.new_type((114,), "STORESCOPE_JSON_TEXT", lambda
 
 _SAVEPOINT = "storescope_explain"
 
-# First keywords of a statement that only reads (when no write keyword follows).
 _READ_STARTS = frozenset({"SELECT", "VALUES", "TABLE", "WITH"})
-# Keywords that make a statement write (INTO: SELECT INTO; UPDATE also catches
-# SELECT ... FOR UPDATE, which a read-only transaction refuses as well).
-_WRITE_WORDS = frozenset(
-    {"INSERT", "UPDATE", "DELETE", "MERGE", "INTO", "CREATE", "ALTER", "DROP", "TRUNCATE"}
-    | {"COPY", "LOCK", "REFRESH", "GRANT", "REVOKE", "CALL", "DO", "EXECUTE", "DECLARE"}
-)
 
 
-def _one_statement(text: str) -> tuple[str, int]:
+def _one_statement(text: str) -> tuple[str, int, bool]:
     """The single statement of ``text`` without its trailing ``;``/comments,
-    and its offset in ``text``. EXPLAIN takes one statement: a second one
-    would run un-explained (and, with ANALYZE, for real)."""
-    found: list[tuple[int, int]] = []  # (start, end) of meaningful text
-    offset = 0
-    for stmt in sqlparse.parse(text):
-        pos, first, last = offset, -1, -1
-        for token in cast(Any, stmt).flatten():
-            if not (
-                token.is_whitespace or token.ttype in T.Comment or token.match(T.Punctuation, ";")
-            ):
-                if first < 0:
-                    first = pos
-                last = pos + len(token.value)
-            pos += len(token.value)
-        if first >= 0:
-            found.append((offset, last))
-        offset = pos
-    if not found:
+    its offset in ``text``, and whether it may write. EXPLAIN takes one
+    statement: a second one would run un-explained (and, with ANALYZE, for
+    real). Split by the query editor's PostgreSQL-aware lexer, where
+    ``'C:\\'`` is a whole string (stock sqlparse would read on past it)."""
+    parts = _analyse(text)
+    if not parts:
         raise QueryFailed("there is no statement to explain")
-    if len(found) > 1:
-        raise QueryFailed(f"EXPLAIN takes one statement; this text holds {len(found)}")
-    start, end = found[0]
-    return text[start:end], start
-
-
-def _statement_writes(statement: str) -> bool:
-    """Whether ``statement`` may change something: anything but a plain
-    SELECT/VALUES/TABLE/WITH without a writing keyword (data-modifying CTEs,
-    SELECT INTO, FOR UPDATE count as writing)."""
-    words = [
-        t.normalized
-        for stmt in sqlparse.parse(statement)
-        for t in cast(Any, stmt).flatten()
-        if t.is_keyword or t.ttype in T.Keyword
-    ]
-    if not words or words[0] not in _READ_STARTS:
-        return True
-    return any(w in _WRITE_WORDS for w in words)
+    if len(parts) > 1:
+        raise QueryFailed(
+            f"EXPLAIN takes one statement; this text holds {len(parts)}",
+            position=parts[1][0].start,
+        )
+    stmt, shape = parts[0]
+    body = stmt.text[:-1] if stmt.text.endswith(";") else stmt.text
+    # Anything but a plain SELECT/VALUES/TABLE/WITH that reads (no
+    # data-modifying CTE, SELECT INTO or locking clause) may write.
+    reads = shape.kind is StatementKind.READ and shape.lead in _READ_STARTS and shape.scroll
+    return body, stmt.start, not reads
 
 
 _PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_$]*")
@@ -631,59 +609,84 @@ class AdminMixin(PostgresCore):
 
     @_scrubbed
     def explain(self, statement: str, *, analyze: bool = False, buffers: bool = False) -> Explained:
-        body, start = _one_statement(statement)
-        if analyze and self.read_only and _statement_writes(body):
+        body, start, writes = _one_statement(statement)
+        if analyze and self.read_only and writes:
             raise ReadOnly(
                 "this connection is read-only and EXPLAIN ANALYZE would execute this "
                 "statement (it would be rolled back); EXPLAIN without ANALYZE works"
             )
-        db = self._primary()
-        conn = self._conn(db)
-        options = ["FORMAT JSON"]
-        if analyze:
-            options.append("ANALYZE")
-        if buffers and (analyze or conn.server_version >= 130000):
-            options.append("BUFFERS")  # before PG 13 BUFFERS needs ANALYZE
-        prefix = f"EXPLAIN ({', '.join(options)}) "
-        try:
-            raw = self._run_explain(conn, prefix + body, contained=analyze)
-        except psycopg2.Error as e:
-            raise self._explain_error(e, conn, db, len(prefix), start) from e
+        with self._interactive_call(end_reads=True):
+            db = self._primary()
+            conn = self._conn(db)
+            options = ["FORMAT JSON"]
+            if analyze:
+                options.append("ANALYZE")
+            if buffers and (analyze or conn.server_version >= 130000):
+                options.append("BUFFERS")  # before PG 13 BUFFERS needs ANALYZE
+            prefix = f"EXPLAIN ({', '.join(options)}) "
+            run = _Run()
+            try:
+                raw = self._run_explain(conn, prefix + body, contained=analyze, run=run)
+            except psycopg2.Error as e:
+                raise self._explain_error(e, conn, db, len(prefix), start, run) from e
         return _explained(statement, raw, analyze)
 
-    def _run_explain(self, conn: Any, query: str, *, contained: bool) -> str:
+    # Hooks QueryMixin (before this class in PostgresBackend's MRO) fills in:
+    # the call lock with the idle read transaction's end, and cancel().
+
+    @contextlib.contextmanager
+    def _interactive_call(self, *, end_reads: bool = False) -> Iterator[None]:
+        yield
+
+    @contextlib.contextmanager
+    def _cancellable(self) -> Iterator[_Run]:
+        yield _Run()
+
+    def _run_explain(self, conn: Any, query: str, *, contained: bool, run: _Run) -> str:
         """Run ``query`` and return its JSON text. ``contained``: inside a
         transaction (or savepoint) that is rolled back, so what it executes
         leaves no trace. In a user's transaction the savepoint also keeps a
-        failing EXPLAIN from aborting that transaction."""
+        failing EXPLAIN from aborting that transaction. On a read-only
+        connection it always runs in a read-only transaction: planning may
+        evaluate (immutable) functions. ``run`` says whether it was cancelled."""
         cur = conn.cursor()
         psycopg2.extensions.register_type(_JSON_TEXT, cur)
         idle = conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE
         if not idle:
             cur.execute(f"SAVEPOINT {_SAVEPOINT}")
             try:
-                cur.execute(query)  # no parameters: a '%' in the text stays as is
-                row = cur.fetchone()
+                row = self._explain_row(cur, query, run)
             finally:
                 cur.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
                 cur.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
-        elif contained or not conn.autocommit:
+        elif contained or self.read_only or not conn.autocommit:
             if conn.autocommit:
-                cur.execute("BEGIN")
+                cur.execute("BEGIN READ ONLY" if self.read_only else "BEGIN")
             try:
-                cur.execute(query)
-                row = cur.fetchone()
+                row = self._explain_row(cur, query, run)
             finally:
                 cur.execute("ROLLBACK")
         else:
-            cur.execute(query)
-            row = cur.fetchone()
+            row = self._explain_row(cur, query, run)
         if row is None:
             raise QueryFailed("EXPLAIN returned no plan")
         return str(row[0])
 
+    def _explain_row(self, cur: Any, query: str, run: _Run) -> Any:
+        """The EXPLAIN itself, the one part ``cancel()`` may stop."""
+        failed: psycopg2.Error | None = None
+        with self._cancellable() as running:
+            try:
+                cur.execute(query)  # no parameters: a '%' in the text stays as is
+            except psycopg2.Error as e:
+                failed = e
+        run.cancelled = running.cancelled  # final once the statement is over
+        if failed is not None:
+            raise failed
+        return cur.fetchone()
+
     def _explain_error(
-        self, e: psycopg2.Error, conn: Any, db: str, prefix: int, start: int
+        self, e: psycopg2.Error, conn: Any, db: str, prefix: int, start: int, run: _Run
     ) -> BackendError:
         """PostgreSQL's error, with its position moved from the text we sent
         (1-based, after a ``prefix``-character "EXPLAIN (...) ") to the user's
@@ -696,7 +699,8 @@ class AdminMixin(PostgresCore):
         raw = getattr(diag, "statement_position", None)
         if raw is not None and str(raw).isdigit() and int(raw) - 1 >= prefix:
             position = int(raw) - 1 - prefix + start
-        cls = Cancelled if e.pgcode == "57014" else QueryFailed
+        cancelled = e.pgcode == "57014" and (run.cancelled or "user request" in error.message)
+        cls = Cancelled if cancelled else QueryFailed
         return cls(error.message, position=position)
 
     # -- INDEXES --------------------------------------------------------------------------

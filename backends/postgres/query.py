@@ -18,10 +18,36 @@ follows, and is kept for the next page), so the first rows of a 5M-row result
 arrive without the server sending the rest. Outside a user's transaction the
 cursor lives in a short read transaction of ours (``BEGIN; DECLARE ...; FETCH``
 in one round-trip) that ends, with ``COMMIT``, when the result has been read to
-the end, when another statement is executed, or on ``release()``. Until then
-it holds a snapshot and share locks on the tables read (another session's
-ALTER/DROP TABLE waits), like an open psql ``\\set FETCH_COUNT`` result does.
-``transaction_state()`` does not count it. Inside a user's transaction (typed
+the end, when another statement is executed, on ``release()``, or
+``read_idle_timeout`` (5 s) after its last page was handed out. Until then it
+holds a snapshot and share locks on the tables read (another session's
+ALTER TABLE or CREATE INDEX CONCURRENTLY waits). ``transaction_state()`` does
+not count it.
+
+Why a timer: ``idle_in_transaction_session_timeout`` would end the whole
+session (its temporary tables and SETs with it), and moving result cursors to
+a second connection would hide the session's temporary tables and settings
+from the statement. So each call of this mixin (and ``explain``) holds a call
+lock and, when it leaves our read transaction open, arms a ``threading.Timer``;
+the timer takes the lock without waiting (a running call re-arms it when it
+ends), skips while another method is using the connection, and commits. Calls
+also end an overdue read themselves on entry. The only effect a user sees: a
+page asked for later re-runs the statement (read-only, see below). Owners
+should still ``release()`` what they stop reading (the CLI does at
+``--limit``; the query panel after 5 s without paging).
+
+**Re-runs never write.** The first run of a streamed statement is the user's
+statement: a SELECT calling a writing function writes, once. Every re-run
+(after its cursor went away) starts ``BEGIN READ ONLY``, so such a statement
+fails with "this result cannot be re-read: the statement writes" instead of
+writing twice. Known gap: inside a user's own read-write transaction a cursor
+that went away (``release()``, eviction, a NO SCROLL cursor paged backwards)
+is re-declared in that transaction.
+
+**Cancel.** "Is a statement running" and the cancel request happen under one
+lock, and so do setting and clearing the running flag (with the request flag
+cleared at each start), so a cancel never reaches the next statement nor an
+internal follow-up query. EXPLAIN runs through the same mechanism. Inside a user's transaction (typed
 ``BEGIN`` or ``begin()``) the cursor is declared in that transaction and
 closed when read to the end. A locking SELECT (``FOR UPDATE``...) cannot be
 scrollable, so it gets a ``NO SCROLL`` cursor that re-runs to go backwards.
@@ -45,23 +71,37 @@ so SET, temporary tables and prepared statements persist between statements.
 A connection that dies raises ``ConnectionLost`` and the next call reconnects
 (a fresh session: SET and temporary tables are gone).
 
-**Read-only connections** run in read-only transactions (the core sets
-``default_transaction_read_only``; our read transaction says ``BEGIN READ
-ONLY``), and statements that would lift that (``SET
-default_transaction_read_only``, ``BEGIN READ WRITE``, ``RESET ALL``,
-``DISCARD ALL``...) are refused before they run; a change slipped through a
-function (``set_config``) is undone after the statement, where the server
-reports the setting (PostgreSQL 14+).
+**Read-only connections.** The core sets ``default_transaction_read_only``;
+on top of that, outside a user's transaction every statement runs inside
+``BEGIN READ ONLY; <statement>`` ... ``COMMIT`` of ours, so PostgreSQL itself
+checks it: a ``COMMIT`` inside DO/CALL fails ("invalid transaction
+termination") instead of starting a writable transaction, and VACUUM or ALTER
+SYSTEM cannot run. A typed ``BEGIN`` is followed by ``SET TRANSACTION READ
+ONLY``, and ``begin()`` says ``BEGIN READ ONLY``. Refused before they run:
+``BEGIN/SET ... READ WRITE``, anything naming ``transaction_read_only`` or
+``default_transaction_read_only`` (SET, RESET, ``set_config``) but SHOW, ``SET
+SESSION CHARACTERISTICS``, ``RESET ALL``, ``DISCARD ALL``, ALTER SYSTEM, COPY
+(a server file or PROGRAM), VACUUM, ANALYZE, CLUSTER, REINDEX, CHECKPOINT,
+LOAD and two-phase commit. The session setting is checked before each call
+and after each statement and page (the server reports it from PostgreSQL 14;
+asked with SHOW before): a change slipped through a function
+(``set_config('default_...' || 'read_only', 'off', false)``) is undone and
+reported; it ran in a read-only transaction, so it wrote nothing. Not covered:
+what PostgreSQL allows a read-only transaction to do outside the database
+(``pg_terminate_backend()``, ``lo_export()``, dblink...): use a role without
+those privileges for that.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import dataclasses
 import itertools
 import json
 import secrets
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -79,6 +119,8 @@ from .core import _NEUTRAL_SCALARS, PostgresCore, _encode_cursor, _scrubbed, bou
 
 _STATUS = psycopg2.extensions
 _EXPIRED = "this result has expired; run the statement again"
+_WRITES = "this result cannot be re-read: the statement writes; run it again to see more"
+_READ_ONLY = "this connection is read-only"
 
 # -- lexing and splitting ---------------------------------------------------------------
 
@@ -237,6 +279,13 @@ _INNER_LEADS = frozenset(
 )  # fmt: skip
 _DECLARABLE = frozenset({"SELECT", "VALUES", "TABLE", "WITH"})
 _LOCKS = frozenset({"UPDATE", "SHARE", "NO", "KEY"})
+# Statements a read-only connection refuses up front: PostgreSQL allows them
+# in a read-only transaction (or runs them outside any), yet they change the
+# server (VACUUM, ANALYZE, CLUSTER and REINDEX rewrite data or statistics;
+# CHECKPOINT; LOAD runs a library's code).
+_SERVER_LEADS = frozenset(
+    {"VACUUM", "ANALYZE", "ANALYSE", "CLUSTER", "REINDEX", "CHECKPOINT", "LOAD"}
+)
 
 
 def _shape(real: list[_Token]) -> _Shape:
@@ -412,6 +461,14 @@ class _Query:
     convert: tuple[int, ...] = ()
     live: _Live | None = None
     kept: list[tuple[Any, ...]] | None = None  # a plain statement's rows
+    declared: bool = False  # ran once: any later DECLARE is a re-run
+
+
+@dataclasses.dataclass(slots=True)
+class _Run:
+    """One cancellable statement: whether ``cancel()`` was asked while it ran."""
+
+    cancelled: bool = False
 
 
 def _decode(cursor: str) -> tuple[str, int]:
@@ -471,6 +528,10 @@ class QueryMixin(PostgresCore):
     max_kept_results: ClassVar[int] = 4
     #: Most names ``completions()`` returns.
     max_completions: ClassVar[int] = 20_000
+    #: Seconds a half-read result may keep our read transaction open (its
+    #: snapshot and share locks) after its last page was handed out; then the
+    #: transaction is committed and a later page re-runs the statement.
+    read_idle_timeout: float = 5.0
 
     def __init__(self, url: str, *, read_only: bool = False, connect_timeout: float = 5.0) -> None:
         super().__init__(url, read_only=read_only, connect_timeout=connect_timeout)
@@ -482,9 +543,27 @@ class QueryMixin(PostgresCore):
         self._q_cursor_names = itertools.count(1)
         self._q_type_names: dict[int, str] = {}
         self._q_type_names_conn: Any = None
+        # cancel() runs on another thread: "is a statement running" and
+        # "send the cancel" happen under one lock, as do setting and clearing
+        # the running flag, so a cancel never reaches the next statement.
+        self._q_cancel_lock = threading.Lock()
         self._q_running = False
         self._q_cancel_requested = False
         self._q_last_state = TransactionState.IDLE
+        # Held for each call of this mixin (and explain), and by the timer
+        # that ends an idle read transaction (see the module docstring).
+        self._q_lock = threading.RLock()
+        self._q_idle_since: float | None = None
+        self._q_timer: threading.Timer | None = None
+        self._q_expiry_error: psycopg2.Error | None = None
+
+    def close(self) -> None:
+        with self._q_lock:
+            self._q_disarm()
+            self._q_read_txn = None
+            self._q_idle_since = None
+            self._q_epoch += 1
+            super().close()
 
     # -- QUERY ------------------------------------------------------------------------------
 
@@ -493,6 +572,11 @@ class QueryMixin(PostgresCore):
 
     @_scrubbed
     def execute(self, statement: str, *, limit: int = 200) -> Result:
+        """Run one statement (see ``Backend.execute``). A streamed result
+        keeps a read transaction open until it is read to the end, released
+        (``release(result.handle)``), another statement runs, or
+        ``read_idle_timeout`` seconds pass without a page: owners of a result
+        they stop reading should release it."""
         if limit < 1:
             raise NotSupported("the page size must be at least 1")
         parts = _analyse(statement)
@@ -501,31 +585,32 @@ class QueryMixin(PostgresCore):
                 f"this text holds {len(parts)} statements; run them one at a time",
                 position=parts[1][0].start,
             )
-        db = self._primary()
-        conn = self._conn(db)
-        self._q_end_read_transaction(conn, db)
-        if not parts:
-            return Result(statement=statement)
-        stmt, shape = parts[0]
-        if self.read_only:
-            self._q_refuse_read_write(stmt, shape)
-        if shape.lead == "COPY" and any(w in ("STDIN", "STDOUT") for w, _ in shape.words):
-            raise QueryFailed(
-                "COPY ... FROM STDIN / TO STDOUT needs a client-side stream; "
-                "use COPY with a server file, or psql's \\copy",
-                title="Not supported here",
+        with self._interactive_call(end_reads=True):
+            db = self._primary()
+            conn = self._conn(db)
+            if not parts:
+                return Result(statement=statement)
+            stmt, shape = parts[0]
+            if self.read_only:
+                self._q_refuse_read_write(stmt, shape)
+            if shape.lead == "COPY" and any(w in ("STDIN", "STDOUT") for w, _ in shape.words):
+                raise QueryFailed(
+                    "COPY ... FROM STDIN / TO STDOUT needs a client-side stream; "
+                    "use COPY with a server file, or psql's \\copy",
+                    title="Not supported here",
+                )
+            body = statement[: stmt.end - 1] if stmt.text.endswith(";") else statement[: stmt.end]
+            query = _Query(
+                handle=secrets.token_hex(8),
+                statement=statement,
+                body=body,
+                rerun=shape.declare,
+                scroll=shape.scroll,
             )
-        body = statement[: stmt.end - 1] if stmt.text.endswith(";") else statement[: stmt.end]
-        query = _Query(
-            handle=secrets.token_hex(8),
-            statement=statement,
-            body=body,
-            rerun=shape.declare,
-            scroll=shape.scroll,
-        )
-        del conn.notices[:]
-        started = time.perf_counter()
-        if shape.declare:
+            del conn.notices[:]
+            started = time.perf_counter()
+            if not shape.declare:
+                return self._q_plain(conn, db, query, shape, stmt, limit, started)
             rows = self._q_declare(conn, db, query, 0, limit)
             elapsed = time.perf_counter() - started
             if self.read_only:
@@ -545,54 +630,62 @@ class QueryMixin(PostgresCore):
                 elapsed=elapsed,
                 notices=self._q_notices(conn),
             )
-        return self._q_plain(conn, db, query, shape, stmt, limit, started)
 
     @_scrubbed
     def fetch(self, cursor: str, *, limit: int = 200) -> Page:
         if limit < 1:
             raise NotSupported("the page size must be at least 1")
         handle, offset = _decode(cursor)
-        query = self._q_results.get(handle)
-        if query is None:
-            raise QueryFailed(_EXPIRED, title="Result expired")
-        self._q_results.move_to_end(handle)
-        if query.kept is not None:
-            rows = query.kept[offset : offset + limit + 1]
-        else:
-            db = self._primary()
-            conn = self._conn(db)
-            live = query.live
-            if live is not None and not self._q_alive(live, conn):
-                query.live = live = None
-            if live is None and not query.rerun:
+        with self._interactive_call():
+            query = self._q_results.get(handle)
+            if query is None:
                 raise QueryFailed(_EXPIRED, title="Result expired")
-            if live is None:
-                rows = self._q_declare(conn, db, query, offset, limit)
+            self._q_results.move_to_end(handle)
+            if query.kept is not None:
+                rows = query.kept[offset : offset + limit + 1]
             else:
-                rows = self._q_continue(conn, db, query, live, offset, limit)
-            if len(rows) <= limit:
-                self._q_finish(query)
-        more = len(rows) > limit
-        return Page(
-            columns=query.columns,
-            rows=tuple(rows[:limit]),
-            next_cursor=self._q_cursor(query, offset + limit) if more else None,
-        )
+                db = self._primary()
+                conn = self._conn(db)
+                live = query.live
+                if live is not None and not self._q_alive(live, conn):
+                    query.live = live = None
+                if live is None and not query.rerun:
+                    raise QueryFailed(_EXPIRED, title="Result expired")
+                if live is None:
+                    rows = self._q_declare(conn, db, query, offset, limit)
+                else:
+                    rows = self._q_continue(conn, db, query, live, offset, limit)
+                if self.read_only:
+                    self._q_check_still_read_only(conn, db)
+                if len(rows) <= limit:
+                    self._q_finish(query)
+            more = len(rows) > limit
+            return Page(
+                columns=query.columns,
+                rows=tuple(rows[:limit]),
+                next_cursor=self._q_cursor(query, offset + limit) if more else None,
+            )
 
     @_scrubbed
     def release(self, handle: str) -> None:
-        query = self._q_results.get(handle)
-        if query is None:
-            return
-        query.kept = None
-        if not query.rerun:  # nothing to re-run it from: forget it
-            del self._q_results[handle]
-        self._q_finish(query)
+        """Free a result's server state (see ``Backend.release``): here its
+        cursor and, with the last unfinished result, our read transaction,
+        whose snapshot and share locks hold back VACUUM and other sessions'
+        ALTER TABLE. Call it for every result not read to its end."""
+        with self._interactive_call():
+            query = self._q_results.get(handle)
+            if query is None:
+                return
+            query.kept = None
+            if not query.rerun:  # nothing to re-run it from: forget it
+                del self._q_results[handle]
+            self._q_finish(query)
 
     @_scrubbed
     def completions(self, path: tuple[str, ...] = ()) -> list[tuple[str, str]]:
-        db = path[0] if path else self._primary()
-        rows = self._query(db, _SQL_COMPLETIONS, (self.max_completions,) * 4)
+        with self._interactive_call():
+            db = path[0] if path else self._primary()
+            rows = self._query(db, _SQL_COMPLETIONS, (self.max_completions,) * 4)
         seen: set[tuple[str, str]] = set()
         out: list[tuple[str, str]] = []
         for name, kind, _ in rows:
@@ -605,22 +698,39 @@ class QueryMixin(PostgresCore):
 
     @_scrubbed
     def cancel(self) -> None:
-        if not self._q_running:
-            return
-        conn = self._conns.get(self._primary_db or "")
-        if conn is None or conn.closed:
-            return
-        self._q_cancel_requested = True
+        with self._q_cancel_lock:
+            if not self._q_running:
+                return
+            conn = self._conns.get(self._primary_db or "")
+            if conn is None or conn.closed:
+                return
+            self._q_cancel_requested = True
+            try:
+                conn.cancel()
+            except psycopg2.Error as e:
+                raise QueryFailed(f"could not cancel: {self._message(e)}") from e
+
+    @contextlib.contextmanager
+    def _cancellable(self) -> Iterator[_Run]:
+        """Marks a user's statement as running, so ``cancel()`` may stop it;
+        internal follow-up queries run outside and are never cancelled."""
+        run = _Run()
+        with self._q_cancel_lock:
+            self._q_cancel_requested = False
+            self._q_running = True
         try:
-            conn.cancel()
-        except psycopg2.Error as e:
-            raise QueryFailed(f"could not cancel: {self._message(e)}") from e
+            yield run
+        finally:
+            with self._q_cancel_lock:
+                run.cancelled = self._q_cancel_requested
+                self._q_running = False
+                self._q_cancel_requested = False
 
     # -- TRANSACTIONS -----------------------------------------------------------------------
 
     @_scrubbed
     def begin(self) -> None:
-        self._q_transaction_command("BEGIN")
+        self._q_transaction_command("BEGIN READ ONLY" if self.read_only else "BEGIN")
 
     @_scrubbed
     def commit(self) -> None:
@@ -648,14 +758,94 @@ class QueryMixin(PostgresCore):
         return TransactionState.IDLE
 
     def _q_transaction_command(self, command: str) -> str:
-        db = self._primary()
-        conn = self._conn(db)
-        self._q_end_read_transaction(conn, db)
-        cur = self._q_cursor_on(conn)
-        self._q_run(conn, db, cur, command, statement=command)
-        self._q_epoch += 1
-        self._q_last_state = self.transaction_state()
-        return str(cur.statusmessage or "")
+        with self._interactive_call(end_reads=True):
+            db = self._primary()
+            conn = self._conn(db)
+            cur = self._q_cursor_on(conn)
+            self._q_run(conn, db, cur, command, statement=command)
+            self._q_epoch += 1
+            self._q_last_state = self.transaction_state()
+            return str(cur.statusmessage or "")
+
+    # -- calls and idle read transactions ------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _interactive_call(self, *, end_reads: bool = False) -> Iterator[None]:
+        """One call on the primary connection: holds the call lock (the idle
+        timer waits), first ends a read transaction idle too long (or, with
+        ``end_reads``, any: another statement is about to run) and puts a
+        read-only session's setting back; afterwards arms the idle timer."""
+        with self._q_lock:
+            self._q_disarm()
+            try:
+                failed, self._q_expiry_error = self._q_expiry_error, None
+                conn = self._conns.get(self._primary_db or "")
+                if failed is not None and conn is not None:
+                    raise self._translate(failed, conn, self._primary())
+                if conn is not None and not conn.closed:
+                    db = self._primary()
+                    idle = self._q_idle_since
+                    if end_reads or (
+                        idle is not None and time.monotonic() - idle >= self.read_idle_timeout
+                    ):
+                        self._q_end_read_transaction(conn, db)
+                    if self.read_only:
+                        self._q_restore_read_only(conn, db)
+                yield
+            finally:
+                self._q_arm()
+
+    def _q_disarm(self) -> None:
+        timer, self._q_timer = self._q_timer, None
+        if timer is not None:
+            timer.cancel()
+
+    def _q_arm(self) -> None:
+        """After a call: when our read transaction stays open (a result not
+        read to its end), end it ``read_idle_timeout`` seconds from now
+        unless another call comes first."""
+        conn = self._q_read_txn
+        if conn is None or conn.closed:
+            self._q_idle_since = None
+            return
+        self._q_idle_since = time.monotonic()
+        self._q_schedule(self.read_idle_timeout)
+
+    def _q_schedule(self, delay: float) -> None:
+        self._q_disarm()
+        timer = threading.Timer(max(0.0, delay), self._q_on_idle_timer)
+        timer.daemon = True
+        self._q_timer = timer
+        timer.start()
+
+    def _q_on_idle_timer(self) -> None:
+        """The timer thread: commit our read transaction if it is still idle.
+        Never waits for a running call (it re-arms the timer when it ends)."""
+        if not self._q_lock.acquire(blocking=False):
+            return
+        try:
+            if self._q_timer is not threading.current_thread():
+                return  # disarmed or replaced meanwhile
+            self._q_timer = None
+            conn, idle = self._q_read_txn, self._q_idle_since
+            if conn is None or conn.closed or idle is None:
+                return
+            left = idle + self.read_idle_timeout - time.monotonic()
+            if left > 0 or conn.info.transaction_status == _STATUS.TRANSACTION_STATUS_ACTIVE:
+                # Early, or another method is using the connection right now.
+                self._q_schedule(max(left, 0.1))
+                return
+            self._q_read_txn, self._q_idle_since = None, None
+            self._q_epoch += 1
+            if conn.info.transaction_status != _STATUS.TRANSACTION_STATUS_INTRANS:
+                return
+            try:
+                conn.cursor().execute("COMMIT")
+            except psycopg2.Error as e:
+                # Reported by the next call (this thread has no caller).
+                self._q_expiry_error = e
+        finally:
+            self._q_lock.release()
 
     # -- running ----------------------------------------------------------------------------
 
@@ -672,20 +862,30 @@ class QueryMixin(PostgresCore):
         ``offset`` characters of ours (``None``: it is not in there), translating
         errors. The one place that blocks on a user's statement, so the one
         place ``cancel()`` interrupts."""
-        self._q_running = True
+        failed: psycopg2.Error | None = None
+        with self._cancellable() as run:
+            try:
+                cur.execute(text)
+            except psycopg2.Error as e:
+                failed = e
         try:
-            cur.execute(text)
-        except psycopg2.Error as e:
-            raise self._q_failed(e, conn, db, statement, offset) from e
+            if failed is not None:
+                raise self._q_failed(
+                    failed, conn, db, statement, offset, cancelled=run.cancelled
+                ) from failed
         finally:
-            self._q_running = False
-            self._q_cancel_requested = False
             self._q_last_state = self.transaction_state()
 
     def _q_failed(
-        self, e: psycopg2.Error, conn: Any, db: str, statement: str, offset: int | None
+        self,
+        e: psycopg2.Error,
+        conn: Any,
+        db: str,
+        statement: str,
+        offset: int | None,
+        *,
+        cancelled: bool,
     ) -> BackendError:
-        cancelled = self._q_cancel_requested
         if conn.closed or e.pgcode in ("57P01", "57P02", "57P03"):
             # The session is gone (terminated, server shutting down): so are
             # its SET state, temporary tables and cursors. Next call reconnects.
@@ -766,8 +966,12 @@ class QueryMixin(PostgresCore):
             self._q_read_txn is conn and status == _STATUS.TRANSACTION_STATUS_INTRANS
         )
         begin = ""
+        rerun = query.declared
         if status == _STATUS.TRANSACTION_STATUS_IDLE:
-            begin = "BEGIN READ ONLY; " if self.read_only else "BEGIN; "
+            # The first run is the user's statement, writes and all (a SELECT
+            # may write through a function). A re-run must not write again:
+            # in a read-only transaction such a statement fails instead.
+            begin = "BEGIN READ ONLY; " if self.read_only or rerun else "BEGIN; "
         name = f"storescope_q{next(self._q_cursor_names)}"
         prefix = f"{begin}DECLARE {name} {'' if query.scroll else 'NO '}SCROLL CURSOR FOR "
         move = f"; MOVE FORWARD {offset} IN {name}" if offset else ""
@@ -777,7 +981,14 @@ class QueryMixin(PostgresCore):
             self._q_close_live(query)
         if begin:
             self._q_read_txn = conn  # before running: a failure must roll it back
-        self._q_run(conn, db, cur, text, statement=query.statement, offset=len(prefix))
+        try:
+            self._q_run(conn, db, cur, text, statement=query.statement, offset=len(prefix))
+        except ReadOnly as e:
+            if not rerun or self.read_only or not begin:
+                raise
+            query.rerun = False  # it will fail the same way every time
+            raise QueryFailed(_WRITES, title="Result expired") from e
+        query.declared = True
         query.live = _Live(name=name, conn=conn, epoch=self._q_epoch, internal=internal)
         if not query.columns:
             query.columns, query.convert = self._q_columns(conn, db, cur.description)
@@ -924,12 +1135,25 @@ class QueryMixin(PostgresCore):
         before = conn.info.transaction_status
         cur = self._q_cursor_on(conn)
         text = query.statement[: stmt.end]
+        transaction = shape.kind is StatementKind.TRANSACTION
+        # Read-only: outside a user's transaction every statement runs in a
+        # read-only transaction of ours, so whatever it does PostgreSQL
+        # checks it (a COMMIT inside DO/CALL fails, VACUUM cannot run).
+        wrap = self.read_only and not transaction and before == _STATUS.TRANSACTION_STATUS_IDLE
+        prefix = "BEGIN READ ONLY; " if wrap else ""
+        if wrap:
+            self._q_read_txn = conn  # a failure rolls it back
         try:
-            self._q_run(conn, db, cur, text, statement=query.statement)
+            self._q_run(conn, db, cur, prefix + text, statement=query.statement, offset=len(prefix))
         finally:
             # A transaction's end closes its cursors, and so do CLOSE ALL and DISCARD.
-            if shape.kind is StatementKind.TRANSACTION or shape.lead in ("CLOSE", "DISCARD"):
+            if transaction or shape.lead in ("CLOSE", "DISCARD"):
                 self._q_epoch += 1
+        if self.read_only and shape.lead in ("BEGIN", "START"):
+            try:  # a typed BEGIN opens a read-only transaction whatever the defaults say
+                conn.cursor().execute("SET TRANSACTION READ ONLY")
+            except psycopg2.Error as e:
+                raise self._translate(e, conn, db) from e
         after = conn.info.transaction_status
         if after == _STATUS.TRANSACTION_STATUS_IDLE and before != after:
             self._q_epoch += 1
@@ -946,6 +1170,8 @@ class QueryMixin(PostgresCore):
         elapsed = time.perf_counter() - started
         status = str(cur.statusmessage or "")
         cur.close()
+        if wrap:
+            self._q_end_read_transaction(conn, db)
         if self.read_only:
             self._q_check_still_read_only(conn, db)
         tag = status.split(" ", 1)[0]
@@ -976,33 +1202,64 @@ class QueryMixin(PostgresCore):
     # -- read-only ----------------------------------------------------------------------------
 
     def _q_refuse_read_write(self, stmt: Statement, shape: _Shape) -> None:
-        """Refuse what would make a read-only session writable: BEGIN/START/SET
-        TRANSACTION READ WRITE, SET/RESET of (default_)transaction_read_only or
-        the session characteristics, RESET ALL, DISCARD ALL."""
+        """Refuse, before it runs, what could make a read-only session
+        writable or act on the server outside a transaction's reach."""
         words = [w for w, _ in shape.words]
         lead = shape.lead
         lowered = stmt.text.lower()
         read_write = ("READ", "WRITE") in set(itertools.pairwise(words))
         lifts = (
             (read_write and (shape.kind is StatementKind.TRANSACTION or lead == "SET"))
-            or (
-                lead in ("SET", "RESET")
-                and ("transaction_read_only" in lowered or "characteristics" in lowered)
-            )
+            # SET/RESET/set_config() of (default_)transaction_read_only, in
+            # any statement (SHOW only reads it).
+            or ("transaction_read_only" in lowered and lead != "SHOW")
+            or (lead in ("SET", "RESET") and "characteristics" in lowered)
             or (lead in ("RESET", "DISCARD") and "ALL" in words)
         )
         if lifts:
-            raise ReadOnly(
-                "this connection is read-only: statements that make it writable are refused"
-            )
+            raise ReadOnly(f"{_READ_ONLY}: statements that make it writable are refused")
+        what = ""
+        if lead in _SERVER_LEADS:
+            what = lead
+        elif lead == "ALTER" and words[1:2] == ["SYSTEM"]:
+            what = "ALTER SYSTEM"
+        elif lead == "COPY":
+            what = "COPY"  # TO a server file or PROGRAM writes outside the database
+        elif "PREPARED" in words or (lead == "PREPARE" and words[1:2] == ["TRANSACTION"]):
+            what = "two-phase commit"
+        if what:
+            raise ReadOnly(f"{_READ_ONLY}: {what} is refused")
 
-    def _q_check_still_read_only(self, conn: Any, db: str) -> None:
-        """Undo a change of default_transaction_read_only made through a
-        function (the server reports the setting from PostgreSQL 14)."""
-        if conn.get_parameter_status("default_transaction_read_only") != "off":
-            return
+    def _q_writable_session(self, conn: Any, db: str) -> bool:
+        """Whether default_transaction_read_only is off (reported by the
+        server from PostgreSQL 14; asked for before that)."""
+        if conn.server_version >= 140000:
+            return bool(conn.get_parameter_status("default_transaction_read_only") == "off")
+        try:
+            cur = conn.cursor()
+            cur.execute("SHOW default_transaction_read_only")
+            row = cur.fetchone()
+        except psycopg2.Error as e:
+            raise self._translate(e, conn, db) from e
+        return row is not None and row[0] == "off"
+
+    def _q_restore_read_only(self, conn: Any, db: str) -> bool:
+        """Turn default_transaction_read_only back on if something turned it
+        off; whether it had to."""
+        if not self._q_writable_session(conn, db):
+            return False
         try:
             conn.cursor().execute("SET default_transaction_read_only = on")
         except psycopg2.Error as e:
             raise self._translate(e, conn, db) from e
-        raise ReadOnly("this connection is read-only: the change to read-write was undone")
+        return True
+
+    def _q_check_still_read_only(self, conn: Any, db: str) -> None:
+        """After a statement or a page: undo a change of
+        default_transaction_read_only made through a function. Truthful: the
+        statement ran in a read-only transaction, so it wrote nothing."""
+        if self._q_restore_read_only(conn, db):
+            raise ReadOnly(
+                f"{_READ_ONLY}: the statement turned read-only off; that was undone "
+                "(it ran in a read-only transaction, so it wrote nothing)"
+            )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -16,7 +17,7 @@ import psycopg2.extensions
 import pytest
 
 from backends import open_backend, sandbox
-from backends.errors import NotFound, QueryFailed, ReadOnly
+from backends.errors import Cancelled, NotFound, QueryFailed, ReadOnly
 from backends.postgres import PostgresBackend
 from backends.types import CreateIndex, DropIndex, IndexInfo, IndexSpec, PlanNode
 from tests.pg_helpers import admin_connection, database_url
@@ -472,3 +473,49 @@ def test_read_only_connection_explains_but_never_writes(
         read_only.drop_index(path, f"{t}_pkey")
     assert [i.name for i in read_only.list_indexes(path)] == [f"{t}_pkey"]
     assert one(admin, f"SELECT count(*) FROM {t} WHERE v <> 0") == 0
+
+
+# -- reviewed defects: one statement for real, cancellable ANALYZE -----------------------------
+
+
+def test_explain_never_runs_a_second_statement_hidden_behind_a_backslash(
+    backend: PostgresBackend, read_only: PostgresBackend, admin: Any
+) -> None:
+    t = fresh("smuggled")
+    run(admin, f"CREATE TABLE {t} AS SELECT g AS id FROM generate_series(1, 20) g")
+    # In PostgreSQL 'C:\' is a whole string: what follows is a second statement.
+    for analyze, second in (
+        (False, f"DELETE FROM {t} WHERE id <= 10"),
+        (True, f"COMMIT; DELETE FROM {t} WHERE id <= 10"),
+    ):
+        with pytest.raises(QueryFailed, match="one statement"):
+            backend.explain(f"SELECT 'C:\\'; {second}; --'", analyze=analyze)
+    assert one(admin, f"SELECT count(*) FROM {t}") == 20
+    with pytest.raises(QueryFailed, match="one statement"):
+        read_only.explain("SELECT 'C:\\'; SET default_transaction_read_only = off; --'")
+    with pytest.raises(ReadOnly):
+        read_only.execute(f"DELETE FROM {t} WHERE id <= 10")
+    assert one(admin, f"SELECT count(*) FROM {t}") == 20
+
+
+def test_cancel_stops_explain_analyze(backend: PostgresBackend) -> None:
+    outcome: list[BaseException | None] = []
+    elapsed: list[float] = []
+
+    def work() -> None:
+        start = time.perf_counter()
+        try:
+            backend.explain("SELECT pg_sleep(3)", analyze=True)
+            outcome.append(None)
+        except Exception as e:  # noqa: BLE001 - the test inspects it
+            outcome.append(e)
+        elapsed.append(time.perf_counter() - start)
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    time.sleep(0.5)
+    backend.cancel()
+    worker.join(5)
+    assert isinstance(outcome[0], Cancelled)
+    assert elapsed[0] < 1.5
+    assert backend.explain("SELECT 1").root.label == "Result"

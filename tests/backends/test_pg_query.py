@@ -11,6 +11,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg2
+import psycopg2.extensions
 import pytest
 
 from backends import open_backend, sandbox
@@ -530,3 +532,144 @@ def test_copy_to_the_client_is_refused_with_a_reason(backend: PostgresBackend) -
     with pytest.raises(QueryFailed, match="client-side stream"):
         backend.execute("COPY (SELECT 1) TO STDOUT")
     assert backend.execute("SELECT 1").rows == ((1,),)
+
+
+# -- reviewed defects: read-only, idle reads, re-runs, cancel races ---------------------------
+
+
+def count_of(admin: Any, table: str) -> int:
+    cur = admin.cursor()
+    cur.execute(f"SELECT count(*) FROM {table}")
+    return int(cur.fetchone()[0])
+
+
+def test_read_only_cannot_be_lifted_from_inside_a_statement_or_a_page(
+    pg_server: sandbox.Server, admin: Any
+) -> None:
+    t = fresh("ro_bypass")
+    run(admin, f"CREATE TABLE {t} AS SELECT g AS id FROM generate_series(1, 100) g")
+    b = _open(pg_server, read_only=True)
+    try:
+        # A COMMIT inside DO would end the read-only transaction and start a
+        # writable one: every statement runs in a read-only block, so it fails.
+        with pytest.raises(QueryFailed):
+            b.execute(
+                "DO $$ BEGIN COMMIT; EXECUTE 'SET transaction_' || 'read_only = off'; "
+                f"DELETE FROM {t} WHERE id <= 10; END $$"
+            )
+        # A function flipping the session default while pages are fetched.
+        result = b.execute(
+            "SELECT CASE WHEN g = 500 THEN set_config('default_transaction_' || 'read_only',"
+            " 'off', false) END FROM generate_series(1, 1000) g",
+            limit=100,
+        )
+        cursor = result.next_cursor
+        with pytest.raises(ReadOnly, match="undone"):
+            while cursor is not None:
+                cursor = b.fetch(cursor, limit=100).next_cursor
+        with pytest.raises(ReadOnly):
+            b.execute(f"DELETE FROM {t} WHERE id <= 10")
+        for statement in (
+            "ALTER SYSTEM SET work_mem = '8MB'",
+            f"VACUUM {t}",
+            "CHECKPOINT",
+            f"COPY {t} TO '/tmp/storescope_ro_copy'",
+            "COPY (SELECT 1) TO PROGRAM 'true'",
+            "SET LOCAL transaction_read_only = off",
+            "DO $$ BEGIN COMMIT; SET transaction_read_only = off; END $$",
+            "SELECT set_config('transaction_read_only', 'off', true)",
+        ):
+            with pytest.raises(ReadOnly):
+                b.execute(statement)
+        # A typed BEGIN opens a read-only transaction.
+        b.execute("BEGIN")
+        assert b.execute("SHOW transaction_read_only").rows == (("on",),)
+        b.execute("ROLLBACK")
+        assert b.execute("SHOW default_transaction_read_only").rows == (("on",),)
+    finally:
+        b.close()
+    assert count_of(admin, t) == 100
+
+
+def test_a_half_read_result_ends_its_read_transaction_after_idling(
+    backend: PostgresBackend, admin: Any
+) -> None:
+    t = fresh("idle_read")
+    run(admin, f"CREATE TABLE {t} AS SELECT g AS id FROM generate_series(1, 300) g")
+    backend.read_idle_timeout = 0.3
+    backend.execute("CREATE TEMP TABLE kept_state (x int)")
+    backend.execute("SET application_name = 'idle-read-test'")
+    pid = backend.execute("SELECT pg_backend_pid()").rows[0][0]
+    result = backend.execute(f"SELECT id FROM {t} ORDER BY id", limit=10)
+    assert state_of(admin, pid) == "idle in transaction"
+    deadline = time.monotonic() + 3
+    while state_of(admin, pid) != "idle" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert state_of(admin, pid) == "idle"  # without any further call on the backend
+    cur = admin.cursor()
+    cur.execute("SET lock_timeout = '2s'")
+    cur.execute(f"ALTER TABLE {t} ADD COLUMN extra int")  # not blocked by our share lock
+    cur.execute("RESET lock_timeout")
+    # The session survived (temp table, SET), and the result re-runs.
+    assert backend.execute("SELECT count(*) FROM kept_state").rows == ((0,),)
+    assert backend.execute("SHOW application_name").rows == (("idle-read-test",),)
+    page = backend.fetch(result.next_cursor or "", limit=5)
+    assert [r[0] for r in page.rows] == [11, 12, 13, 14, 15]
+
+
+def test_a_writing_select_is_never_rerun(backend: PostgresBackend, admin: Any) -> None:
+    t = fresh("rerun_log")
+    run(admin, f"CREATE TABLE {t} (g int)")
+    run(
+        admin,
+        f"CREATE FUNCTION {t}_f(g int) RETURNS int LANGUAGE sql VOLATILE"
+        f" AS $$ INSERT INTO {t} VALUES (g) RETURNING g $$",
+    )
+    result = backend.execute(f"SELECT {t}_f(g) FROM generate_series(1, 300) g", limit=100)
+    backend.execute("SELECT 1")  # ends the read: the first run's rows are the user's
+    written = count_of(admin, t)
+    assert written > 0
+    with pytest.raises(QueryFailed, match="cannot be re-read: the statement writes"):
+        backend.fetch(result.next_cursor or "", limit=100)
+    assert count_of(admin, t) == written  # no duplicate writes
+    assert backend.transaction_state() is TransactionState.IDLE
+
+
+class _SlowCancelConnection(psycopg2.extensions.connection):  # type: ignore[misc]
+    """A real connection whose cancel request leaves 0.3 s late."""
+
+    def cancel(self) -> None:
+        time.sleep(0.3)
+        super().cancel()
+
+
+def test_a_late_cancel_never_stops_the_next_statement(
+    pg_server: sandbox.Server, admin: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connect = psycopg2.connect
+
+    def slow_cancel_connect(*args: Any, **kwargs: Any) -> Any:
+        return connect(*args, connection_factory=_SlowCancelConnection, **kwargs)
+
+    monkeypatch.setattr(psycopg2, "connect", slow_cancel_connect)
+    b = _open(pg_server)
+    try:
+        outcome: list[BaseException | None] = []
+
+        def work() -> None:
+            try:
+                b.execute("SELECT pg_sleep(0.2)")
+                b.execute("SELECT pg_sleep(0.6)")
+                outcome.append(None)
+            except Exception as e:  # noqa: BLE001 - the test inspects it
+                outcome.append(e)
+
+        worker = threading.Thread(target=work)
+        worker.start()
+        time.sleep(0.1)
+        b.cancel()  # the first statement ends before the request leaves
+        worker.join(5)
+        assert outcome == [None]
+        assert b.execute("SELECT 1").rows == ((1,),)
+    finally:
+        b.close()

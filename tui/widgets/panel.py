@@ -129,6 +129,12 @@ class Panel(Widget):
         """Focus the panel's main widget."""
         self.focus()
 
+    def unsaved_work(self) -> str | None:
+        """What quitting now would lose, as a short phrase ("3 staged
+        changes", "an open transaction"), or None. The App asks before
+        quitting when any panel says something."""
+        return None
+
     def close(self) -> list[threading.Thread]:
         """Close connections of the panel's own (``Session.close`` threads)."""
         return []
