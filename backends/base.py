@@ -202,8 +202,12 @@ class Backend(ABC):
         raise NotSupported(f"{self.product} has no query language here")
 
     def release(self, handle: str) -> None:
-        """Free the server-side state of a result (a closed result tab).
-        Unknown or already released handles are ignored."""
+        """Free the server-side state of a result (a closed result tab, a
+        result nobody has paged for a few seconds). Owners should release
+        what they no longer read: the state may hold a snapshot and locks
+        (backends also bound it themselves: PostgreSQL ends an idle read
+        transaction after 5 s). Unknown or already released handles are
+        ignored."""
         return  # nothing held by a backend that keeps no result state
 
     def completions(self, path: tuple[str, ...] = ()) -> list[tuple[str, str]]:
