@@ -35,12 +35,18 @@ class ConfirmScreen(ModalScreen[bool]):
             yield Static(self._title, classes="dialog-title", markup=False)
             yield Static(self._message, classes="dialog-body", markup=False)
             with Horizontal(classes="dialog-buttons"):
-                yield Button(
+                # The buttons are for the mouse and never take the focus:
+                # Enter always means what the ⏎ label says, whichever
+                # button Tab would have highlighted.
+                confirm = Button(
                     f"{self._confirm} (⏎)",
                     variant="error" if self._danger else "primary",
                     id="confirm",
                 )
-                yield Button("Cancel (Esc)", id="cancel")
+                cancel = Button("Cancel (Esc)", id="cancel")
+                confirm.can_focus = cancel.can_focus = False
+                yield confirm
+                yield cancel
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "confirm")

@@ -279,6 +279,10 @@ class Explorer(Vertical):
             status_changed=self._panel_status_changed,
         )
 
+    def unsaved_work(self) -> list[str]:
+        """What quitting would lose in this connection's panels."""
+        return [what for panel in self.panels.values() if (what := panel.unsaved_work())]
+
     def offered_panels(self) -> tuple[PanelSpec, ...]:
         """The panels this connection offers (by its backend's capabilities)."""
         return self._offered() if self.built else ()

@@ -152,6 +152,31 @@ class StorescopeApp(App[None]):
         if (explorer := self.active_explorer) is not None:
             explorer.reconnect()
 
+    async def action_quit(self) -> None:
+        """Quit, asking first when a panel holds work quitting would lose
+        (staged changes, an open transaction)."""
+        from screens.dialogs import ConfirmScreen
+
+        lost = [
+            f"{explorer.session.title}: {what}"
+            for explorer in self.explorers
+            for what in explorer.unsaved_work()
+        ]
+        if not lost:
+            self.exit()
+            return
+        if isinstance(self.screen, ConfirmScreen):
+            return
+        message = "Quitting now loses:\n" + "\n".join(f"  · {line}" for line in lost)
+
+        def answered(quit_anyway: bool | None) -> None:
+            if quit_anyway:
+                self.exit()
+
+        self.push_screen(
+            ConfirmScreen("Quit storescope?", message, confirm="Quit", danger=True), answered
+        )
+
     def action_refresh_catalog(self) -> None:
         if (explorer := self.active_explorer) is not None:
             explorer.refresh_catalog()

@@ -330,3 +330,27 @@ async def test_clicking_a_tab_or_pressing_brackets_switches_connection() -> None
         assert "fake://other" in screen_text(app).splitlines()[-2]
         await drive(pilot, ["right_square_bracket"])
         assert app.active_index == 0
+
+
+async def test_quitting_with_work_a_panel_would_lose_asks_first() -> None:
+    """q with staged changes (or an open transaction) in some panel asks
+    before quitting; Esc keeps the app running, Enter quits."""
+    from screens.dialogs import ConfirmScreen
+
+    async with run_app(["fake://demo"]) as (app, pilot):
+        explorer = explorer_of(app)
+        data = explorer.panels["data"]
+        data.unsaved_work = lambda: "2 staged changes on shop/public/big"  # type: ignore[method-assign]
+        await drive(pilot, ["q"])
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "2 staged changes on shop/public/big" in screen_text(app)
+        await drive(pilot, ["escape"])
+        assert app.is_running and not isinstance(app.screen, ConfirmScreen)
+        await drive(pilot, ["q", "enter"])
+        assert not app.is_running
+
+
+async def test_quitting_with_nothing_to_lose_does_not_ask() -> None:
+    async with run_app(["fake://demo"]) as (app, pilot):
+        await drive(pilot, ["q"])
+        assert not app.is_running
