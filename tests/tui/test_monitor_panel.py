@@ -293,3 +293,107 @@ def test_durations_read_at_a_glance() -> None:
     assert format_duration(timedelta(seconds=4.25)) == "4.2 s"
     assert format_duration(timedelta(seconds=185)) == "3:05"
     assert format_duration(timedelta(hours=1, seconds=62)) == "1:01:02"
+
+
+SESSIONS = (
+    "pid",
+    "user",
+    "database",
+    "application",
+    "client",
+    "state",
+    "wait event",
+    "backend start",
+    "xact duration",
+    "query duration",
+    "query",
+)
+#: Longest cell of each sessions column in a typical sample.
+SESSION_CELLS = [4, 8, 8, 11, 14, 19, 18, 19, 6, 6, 48]
+
+
+def _names(columns: tuple[str, ...], order: tuple[int, ...]) -> list[str]:
+    return [columns[i] for i in order]
+
+
+def test_a_narrow_table_shows_duration_state_wait_and_query_first() -> None:
+    from tui.widgets.monitor_columns import plan
+
+    narrow = plan(SESSIONS, 0, SESSION_CELLS, 56)
+    assert _names(SESSIONS, narrow.order)[:5] == [
+        "pid",
+        "query duration",
+        "state",
+        "wait event",
+        "query",
+    ]
+    assert narrow.narrow
+    widths = dict(narrow.widths)
+    assert sum(w + 2 for w in widths.values()) <= 56 + 12, "the query gets what is left"
+    roomy = plan(SESSIONS, 0, SESSION_CELLS, 110)
+    assert _names(SESSIONS, roomy.order)[: len(roomy.widths)] == [
+        "pid",
+        "user",
+        "database",
+        "application",
+        "state",
+        "query duration",
+        "wait event",
+        "query",
+    ], "with room, who and where come right after the pid"
+    wide = plan(SESSIONS, 0, SESSION_CELLS, 300)
+    assert not wide.narrow and _names(SESSIONS, wide.order)[-1] == "query"
+
+
+def test_blocking_and_locks_put_the_wait_first_too() -> None:
+    from tui.widgets.monitor_columns import plan
+
+    blocking = (
+        "blocked pid",
+        "blocked by",
+        "chain",
+        "lock",
+        "relation",
+        "wait duration",
+        "blocked query",
+        "blocker query",
+    )
+    order = _names(blocking, plan(blocking, 0, [4, 4, 11, 26, 13, 4, 48, 48], 70).order)
+    assert order[:6] == [
+        "blocked pid",
+        "wait duration",
+        "blocked by",
+        "chain",
+        "lock",
+        "blocked query",
+    ]
+    locks = ("pid", "mode", "locktype", "relation", "granted", "wait duration")
+    order = _names(locks, plan(locks, None, [4, 16, 13, 13, 3, 5], 40).order)
+    assert order[:3] == ["pid", "wait duration", "granted"]
+
+
+def test_other_stores_column_names_are_ranked_the_same_way() -> None:
+    from tui.widgets.monitor_columns import Role, plan, roles
+
+    current_op = ("opid", "ns", "client", "active", "secs_running", "waitingForLock", "command")
+    assert roles(current_op, 0) == [
+        Role.KEY,
+        Role.OTHER,
+        Role.OTHER,
+        Role.STATE,
+        Role.DURATION,
+        Role.WAIT,
+        Role.DETAIL,
+    ]
+    client_list = ("id", "addr", "name", "age", "idle", "flags", "db", "cmd")
+    order = plan(client_list, 0, [3, 15, 8, 4, 4, 2, 2, 10], 30).order
+    assert _names(client_list, order)[:2] == ["id", "cmd"], "unknown names keep their order after"
+    assert list(order[2:]) == [1, 2, 3, 4, 5, 6]
+
+
+def test_help_lists_the_table_digits_on_one_short_row() -> None:
+    from screens.help import binding_rows
+
+    rows = binding_rows(MonitorPanel.BINDINGS, lambda b: b.key_display or b.key)
+    digits = [(keys, what) for keys, what in rows if "table" in what.lower() and "1" in keys]
+    assert digits == [("1…9", "Show table n")]

@@ -222,8 +222,9 @@ class TestMonitorPanel:
 
     def test_sessions_at_80x24(self, snap_compare: Any) -> None:
         """At 80x24 everything still fits: metric lines with cut names
-        ending in "/s", at least a few session rows, the detail line, the
-        status line and the footer."""
+        ending in "/s", at least a few session rows with columns pid,
+        duration, state, wait, query (long states and waits cut with "…"),
+        the detail line, the status line and the footer."""
         app = StorescopeApp(["fake://demo"])
         assert snap_compare(app, terminal_size=(80, 24), run_before=monitor(8))
 
@@ -264,3 +265,28 @@ class TestMonitorPanel:
         its text, with a red Terminate button."""
         app = StorescopeApp(["fake://demo"])
         assert snap_compare(app, terminal_size=(100, 30), run_before=monitor(2, "k"))
+
+
+async def test_the_sessions_columns_are_laid_out_again_when_the_terminal_widens() -> None:
+    app = StorescopeApp(["fake://demo"])
+    async with app.run_test(size=(80, 24)) as pilot:
+        await monitor(2)(pilot)
+        explorer = app.active_explorer
+        assert explorer is not None
+        panel = explorer.panels["monitor"]
+        assert isinstance(panel, MonitorPanel)
+        view = panel.view
+        assert view is not None
+
+        def shown() -> list[str]:
+            layout = view.column_layout
+            return [SESSION_COLUMNS[i] for i in layout.order[: len(layout.widths) or None]]
+
+        assert shown() == ["pid", "query duration", "state", "wait event", "query"]
+        await pilot.resize_terminal(200, 40)
+        await drive(pilot, ["wait"])
+        assert shown()[:3] == ["pid", "user", "database"]
+        assert shown()[-1] == "query"
+        await pilot.resize_terminal(80, 24)
+        await drive(pilot, ["wait"])
+        assert shown() == ["pid", "query duration", "state", "wait event", "query"]

@@ -33,9 +33,11 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from backends.errors import BackendError
 from tui.messages import ConfirmRequested, WorkFailed
 from tui.widgets.cells import single_line
+from tui.widgets.monitor_actions import confirmation
+from tui.widgets.monitor_columns import is_detail_column
 from tui.widgets.monitor_history import MetricHistory
 from tui.widgets.monitor_metrics import MetricGrid, StoppedLine, TableBar, TableTab
-from tui.widgets.monitor_table import StatsTableView, format_duration
+from tui.widgets.monitor_table import StatsTableView
 from tui.widgets.panel import Panel, PanelContext
 
 if TYPE_CHECKING:
@@ -43,18 +45,6 @@ if TYPE_CHECKING:
     from textual.timer import Timer
 
     from backends.types import Stats, StatsTable
-
-#: Column names (lowercased) whose text the detail line shows whole.
-DETAIL_WORDS = ("query", "command", "statement")
-_TABLES = Binding.Group("Show table n")
-#: Characters of a query quoted in a confirmation.
-CONFIRM_QUERY_CHARS = 120
-
-
-def _is_detail_column(name: str) -> bool:
-    """A column holding a query-like text ("query", "blocked query")."""
-    lowered = name.lower()
-    return any(lowered == w or lowered.endswith(f" {w}") for w in DETAIL_WORDS)
 
 
 class MonitorPanel(Panel):
@@ -136,10 +126,10 @@ class MonitorPanel(Panel):
         Binding("r", "retry", "Retry"),
         Binding("m", "toggle_metrics", "Show / hide graphs", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
-        *(
-            Binding(str(n), f"show_table({n - 1})", f"Table {n}", show=False, group=_TABLES)
-            for n in range(1, 10)
-        ),
+        # One row in the help ("1…9 Show table n"): the other digits have no
+        # description, so they are keys without a row of their own.
+        Binding("1", "show_table(0)", "Show table n", show=False, key_display="1…9"),
+        *(Binding(str(n), f"show_table({n - 1})", "", show=False) for n in range(2, 10)),
     ]
 
     # -- messages (posted by the workers) --------------------------------------------
@@ -377,7 +367,7 @@ class MonitorPanel(Panel):
             picked = [
                 (name, values[i])
                 for i, name in enumerate(columns)
-                if i < len(values) and _is_detail_column(name)
+                if i < len(values) and is_detail_column(name)
             ]
             if len(picked) == 1:
                 text = single_line(str(picked[0][1] or ""))
@@ -505,48 +495,14 @@ class MonitorPanel(Panel):
         if session_id is None:
             self.app.bell()
             return
-        values = view.focused_values or ()
-
-        def value(*names: str) -> Any:
-            index = view.column_index(*names)
-            return values[index] if index is not None and index < len(values) else None
-
-        user = value("user", "usename", "client user")
-        database = value("database", "db", "datname")
-        who = ", ".join(
-            part for part in (f"user {user}" if user else "", database and f"db {database}") if part
-        )
-        running = value("query duration", "running", "duration", "secs_running")
-        started = value("query start", "query started")
-        query = value("query", "command", "blocked query")
-        lines = [f"Session {session_id}" + (f" ({who})" if who else "")]
-        if started is not None:
-            lines.append(f"query started {started}")
-        elif running is not None:
-            shown = format_duration(running) if hasattr(running, "total_seconds") else running
-            lines.append(f"query running for {shown}")
-        if query:
-            text = single_line(str(query))
-            cut = text[:CONFIRM_QUERY_CHARS] + ("…" if len(text) > CONFIRM_QUERY_CHARS else "")
-            lines.append(cut)
-        if action == "terminate":
-            title = f"Terminate session {session_id}?"
-            lines.append("Ends the session; its open transaction rolls back.")
-            confirm = "Terminate"
-        elif action == "cancel":
-            title = f"Cancel the query of session {session_id}?"
-            confirm = "Cancel query"
-        else:
-            title, confirm = f"{action.capitalize()} session {session_id}?", action.capitalize()
+        title, text, confirm = confirmation(view, action, session_id)
 
         def done(answer: bool) -> None:
             if answer:
                 self._act(action, session_id)
 
         self.post_message(
-            ConfirmRequested(
-                title, "\n".join(lines), done, confirm=confirm, danger=action == "terminate"
-            )
+            ConfirmRequested(title, text, done, confirm=confirm, danger=action == "terminate")
         )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="session_actions")

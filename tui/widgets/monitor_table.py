@@ -20,16 +20,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.widgets import DataTable
 
 from backends.types import StatsTable
 from tui.widgets.cells import format_value, human_size, single_line
+from tui.widgets.monitor_columns import ColumnLayout, plan, short_label
+
+if TYPE_CHECKING:
+    from textual import events
 
 #: Characters of a text cell shown in the table (the detail line has all).
 CELL_CHARS = 48
+#: Rows measured for the column layout (the first ones shown).
+MEASURED_ROWS = 200
 
 
 def format_duration(value: timedelta) -> str:
@@ -50,7 +56,15 @@ def _is_size_column(name: str) -> bool:
 
 
 def format_cell(value: Any, *, size: bool = False) -> Text:
-    """One cell: numbers right-aligned, nothing for NULL, texts cut."""
+    """One cell: numbers right-aligned, nothing for NULL, texts cut (also
+    by a narrow column, with "…")."""
+    text = _format_cell(value, size=size)
+    text.no_wrap = True
+    text.overflow = "ellipsis"
+    return text
+
+
+def _format_cell(value: Any, *, size: bool = False) -> Text:
     if value is None:
         return Text("")
     if size and isinstance(value, int) and not isinstance(value, bool):
@@ -124,6 +138,8 @@ class StatsTableView(DataTable[Text]):
         self.shown: list[tuple[str, tuple[Any, ...]]] = []
         self._columns: tuple[str, ...] = ()
         self._formatters: list[Callable[[Any], Text]] = []
+        #: Columns shown and in which order (see monitor_columns).
+        self.column_layout = ColumnLayout(())
         #: The source changed while the table was not on screen.
         self.stale = False
 
@@ -168,21 +184,21 @@ class StatsTableView(DataTable[Text]):
             self.stale = True
 
     def cycle_sort(self) -> None:
-        """Sort on the next column (after the last one: the backend's order)."""
-        count = len(self.source.columns)
-        if self.sort_column is None:
-            self.sort_column = 0 if count else None
-        elif self.sort_column + 1 < count:
-            self.sort_column += 1
+        """Sort on the next column as shown (after the last one: the
+        backend's order)."""
+        order = self.column_layout.order
+        if self.sort_column is None or self.sort_column not in order:
+            self.sort_column = order[0] if order else None
         else:
-            self.sort_column = None
+            at = order.index(self.sort_column) + 1
+            self.sort_column = order[at] if at < len(order) else None
         self.sort_reverse = False
         self._label_columns()
         self.refresh_rows()
 
     def reverse_sort(self) -> None:
         if self.sort_column is None:
-            self.sort_column = 0 if self.source.columns else None
+            self.sort_column = self.column_layout.order[0] if self.column_layout.order else None
         else:
             self.sort_reverse = not self.sort_reverse
         self._label_columns()
@@ -218,13 +234,34 @@ class StatsTableView(DataTable[Text]):
             rows = present + missing  # NULLs last either way
         return rows
 
+    def _on_resize(self, event: events.Resize) -> None:
+        super()._on_resize(event)
+        if self._columns and not self.stale:
+            self.call_after_refresh(self.refresh_rows)
+
+    def _plan(self, wanted: list[tuple[str, tuple[Any, ...]]]) -> ColumnLayout:
+        """The column layout for the rows to show and the width there is."""
+        columns = self.source.columns
+        content = [0] * len(columns)
+        formatters = self._formatters
+        for _, values in wanted[:MEASURED_ROWS]:
+            for c, value in enumerate(values[: len(content)]):
+                content[c] = max(content[c], formatters[c](value).cell_len)
+        available = self.scrollable_content_region.width
+        return plan(
+            columns, self.source.key_column, content, available, padding=2 * self.cell_padding
+        )
+
     def refresh_rows(self) -> None:
         """Show the source's rows through the filter and sort, in place."""
         self.stale = False
         if self.source.columns != self._columns:
             self._set_columns(self.source.columns)
-        wanted = self._wanted()
         focused = self.focused_key
+        wanted = self._wanted()
+        layout = self._plan(wanted) if self.size.width else self.column_layout
+        if layout != self.column_layout:
+            self._add_columns(layout)
         shown = self.shown
         for slot, (_, values) in enumerate(wanted):
             if slot < len(shown):
@@ -238,7 +275,11 @@ class StatsTableView(DataTable[Text]):
                         )
             else:
                 self.add_row(
-                    *(f(v) for f, v in zip(self._formatters, values, strict=False)), key=str(slot)
+                    *(
+                        self._formatters[c](values[c] if c < len(values) else None)
+                        for c in self.column_layout.order
+                    ),
+                    key=str(slot),
                 )
         for slot in range(len(wanted), len(shown)):
             self.remove_row(str(slot))
@@ -249,18 +290,26 @@ class StatsTableView(DataTable[Text]):
                 self.move_cursor(row=index)
 
     def _set_columns(self, columns: tuple[str, ...]) -> None:
-        self.clear(columns=True)
-        self.shown = []
         self._columns = columns
-        self._formatters = []
-        for c, name in enumerate(columns):
-            self._formatters.append(_size_cell if _is_size_column(name) else format_cell)
-            self.add_column(self._label(c), key=str(c))
+        self._formatters = [_size_cell if _is_size_column(n) else format_cell for n in columns]
         if self.sort_column is not None and self.sort_column >= len(columns):
             self.sort_column = None
+        self._add_columns(ColumnLayout(tuple(range(len(columns)))))
+
+    def _add_columns(self, layout: ColumnLayout) -> None:
+        """Columns in the layout's order; each keyed by its position in the
+        source, so cells are found wherever their column shows."""
+        self.clear(columns=True)
+        self.shown = []
+        self.column_layout = layout
+        widths = dict(layout.widths)
+        for c in layout.order:
+            self.add_column(self._label(c), key=str(c), width=widths.get(c))
 
     def _label(self, column: int) -> Text:
         name = self._columns[column]
+        if self.column_layout.narrow:
+            name = short_label(name)
         if _is_size_column(name):
             name = name.replace(" (bytes)", "")
         # Two cells are kept for the sort mark on every column, so marking
@@ -269,11 +318,12 @@ class StatsTableView(DataTable[Text]):
             name += " ▼" if self.sort_reverse else " ▲"
         else:
             name += "  "
-        return Text(name, style="bold")
+        return Text(name, style="bold", no_wrap=True, overflow="ellipsis")
 
     def _label_columns(self) -> None:
-        for c, column in enumerate(self.ordered_columns):
-            column.label = self._label(c)
+        for column in self.ordered_columns:
+            if column.key.value is not None:
+                column.label = self._label(int(column.key.value))
         # DataTable caches rendered lines (the header too) until its data
         # changes; a new label is no data change.
         self._clear_caches()

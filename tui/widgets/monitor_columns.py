@@ -1,0 +1,188 @@
+"""Which columns of a monitor table to show first, for the width there is.
+
+A backend lists a table's columns in its own order (PostgreSQL's sessions:
+pid, user, database, application, client, state, ...). In a narrow terminal
+that order pushes what matters when watching a server (how long a query
+runs, its state, what it waits for, the query) past the right edge. Like
+pg_activity, the panel picks the order itself, from the column *names*, so
+one rule serves every store (PostgreSQL's pg_stat_activity, MongoDB's
+currentOp, Redis's CLIENT LIST):
+
+- narrow: the row's id, its duration, state, wait, the query; then the other
+  columns while the query keeps room; the rest after (scroll right);
+- wide (everything fits): id, the other columns (user, database...), state,
+  duration, wait, query last.
+
+Names that match nothing keep the backend's order. A narrow layout gives
+every shown column a fixed width (long states and waits are cut with "…")
+and the query what is left, so nothing moves when a value grows by a
+character; the detail line under the table shows the focused row's query
+whole.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import IntEnum
+
+#: Column names (lowercased) whose text the detail line shows whole.
+DETAIL_WORDS = ("query", "command", "statement", "cmd")
+#: Cells of a non-query column in a narrow layout (more is cut with "…"):
+#: the first that leaves the query QUERY_ROOM, else the last.
+NARROW_CELLS = (12, 10)
+#: Cells the query keeps at least in a narrow layout before more columns show.
+QUERY_ROOM = 24
+#: Cells a narrow layout always leaves the query (if less, it runs off the edge).
+QUERY_MIN = 12
+
+
+class Role(IntEnum):
+    """What a column is about; the value is its rank in a narrow layout."""
+
+    KEY = 0
+    DURATION = 1
+    STATE = 2
+    WAIT = 3
+    DETAIL = 4
+    OTHER = 5
+
+
+_KEY_WORDS = frozenset({"pid", "id", "opid"})
+_DURATION_WORDS = frozenset({"duration", "running", "elapsed", "runtime"})
+_STATE_WORDS = frozenset({"state", "status", "active", "granted"})
+_WAIT_WORDS = frozenset({"wait", "waiting", "chain", "lock", "blocking"})
+#: A narrow layout's label for a long name with one of these words.
+_SHORT_LABELS = ("duration", "wait", "state")
+
+
+def words(name: str) -> list[str]:
+    """Lowercased words of a column name: "query duration", "secs_running"
+    and "waitingForLock" all split."""
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    return [w for w in re.split(r"[^a-z0-9%]+", spaced.lower()) if w]
+
+
+def is_detail_column(name: str) -> bool:
+    """A column holding a query-like text ("query", "blocked query")."""
+    lowered = name.lower()
+    return any(lowered == w or lowered.endswith(f" {w}") for w in DETAIL_WORDS)
+
+
+def roles(columns: tuple[str, ...], key_column: int | None) -> list[Role]:
+    """The role of each column. Only one column is the KEY (the table's key
+    column, else the first named like an id) and one the DURATION (one of a
+    query/command if any, else the first): the others count as OTHER."""
+    found: list[Role] = []
+    for name in columns:
+        ws = set(words(name))
+        if is_detail_column(name):
+            found.append(Role.DETAIL)
+        elif ws & _DURATION_WORDS:
+            found.append(Role.DURATION)
+        elif ws & _STATE_WORDS:
+            found.append(Role.STATE)
+        elif ws & _WAIT_WORDS or ("blocked" in ws and "by" in ws):
+            found.append(Role.WAIT)
+        elif ws & _KEY_WORDS:
+            found.append(Role.KEY)
+        else:
+            found.append(Role.OTHER)
+    keys = [i for i, r in enumerate(found) if r is Role.KEY]
+    keep = key_column if key_column is not None and key_column < len(found) else None
+    if keep is None and keys:
+        keep = keys[0]
+    for i in keys:
+        if i != keep:
+            found[i] = Role.OTHER
+    if keep is not None:
+        found[keep] = Role.KEY
+    durations = [i for i, r in enumerate(found) if r is Role.DURATION]
+    main = next(
+        (i for i in durations if set(words(columns[i])) & set(DETAIL_WORDS)),
+        durations[0] if durations else None,
+    )
+    for i in durations:
+        if i != main:
+            found[i] = Role.OTHER
+    return found
+
+
+def short_label(name: str) -> str:
+    """The label of a column in a narrow layout: "query duration" reads
+    "duration", "wait event" "wait"; one-word names stay."""
+    ws = words(name)
+    if len(ws) > 1:
+        for word in _SHORT_LABELS:
+            if word in ws:
+                return word
+    return name
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnLayout:
+    """Columns to show, in order (positions in the source's columns), with
+    fixed widths for some (the others fit their content); ``narrow`` says
+    labels are shortened."""
+
+    order: tuple[int, ...]
+    widths: tuple[tuple[int, int], ...] = ()
+    narrow: bool = False
+
+
+_WIDE_RANK = {Role.KEY: 0, Role.OTHER: 1, Role.STATE: 2, Role.DURATION: 3, Role.WAIT: 4}
+
+
+def plan(
+    columns: tuple[str, ...],
+    key_column: int | None,
+    content: list[int],
+    available: int,
+    *,
+    padding: int = 2,
+    mark: int = 2,
+) -> ColumnLayout:
+    """The layout for ``available`` cells, given the width of each column's
+    longest cell (``content``); a label takes its name plus ``mark`` cells
+    (the sort mark), a column ``padding`` more. See the module docstring."""
+    role = roles(columns, key_column)
+    n = len(columns)
+    wide = sorted(range(n), key=lambda i: (_WIDE_RANK.get(role[i], 5), i))
+    natural = [max(content[i], len(columns[i]) + mark) for i in range(n)]
+    if available <= 0 or sum(natural) + padding * n <= available:
+        return ColumnLayout(tuple(wide))
+    ranked = sorted(range(n), key=lambda i: (role[i], i))
+    details = [i for i in ranked if role[i] is Role.DETAIL]
+    detail = details[0] if details else None
+    room = QUERY_ROOM + padding if detail is not None else 0
+    core = [i for i in ranked if role[i] < Role.DETAIL]
+    for cells in NARROW_CELLS:
+        widths = {
+            i: max(min(content[i], cells), len(short_label(columns[i])) + mark)
+            for i in range(n)
+            if i != detail
+        }
+        used = sum(widths[i] + padding for i in core)
+        if used + room <= available:
+            break
+    extras: list[int] = []
+    for i in ranked:
+        if role[i] < Role.DETAIL or i == detail:
+            continue
+        if used + widths[i] + padding + room > available:
+            break
+        extras.append(i)
+        used += widths[i] + padding
+    shown = [*core, *extras]
+    if detail is not None:
+        widths[detail] = min(natural[detail], max(available - used - padding, QUERY_MIN))
+        shown.append(detail)
+    if any(role[i] is Role.OTHER for i in extras):
+        # Room for who and where too: read like the wide layout.
+        shown.sort(key=lambda i: (_WIDE_RANK.get(role[i], 5), i))
+    rest = [i for i in ranked if i not in shown]
+    return ColumnLayout(
+        tuple(shown + rest),
+        tuple((i, widths[i]) for i in shown),
+        narrow=True,
+    )
