@@ -182,3 +182,11 @@ def test_nothing_is_marked_when_no_node_has_numbers() -> None:
 
     plan: Any = Explained("x", PlanNode("Result"))
     assert most_expensive(plan) is None
+
+
+async def test_a_one_node_plan_says_1_node() -> None:
+    app = ExplainApp(Explained("SELECT 1", PlanNode("Result", 0.0, 0.01, 0.01, 1)))
+    async with app.run_test(size=(100, 12)) as pilot:
+        await wait_until_idle(pilot)
+        text = screen_text(app)
+        assert "1 node" in text and "1 nodes" not in text

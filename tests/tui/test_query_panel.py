@@ -12,6 +12,7 @@ from typing import Any
 import psycopg2
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import TabPane
 
 from backends import sandbox
 from tui.app import StorescopeApp
@@ -40,7 +41,8 @@ def _execute(url: str, *statements: str) -> list[Any]:
 @pytest.fixture(scope="module")
 def db_url(pg_server: sandbox.Server) -> Iterator[str]:
     """A database of its own: ``items`` (3 rows), ``big`` (100k rows),
-    ``victims`` for destructive statements, ``ledger`` for transactions."""
+    ``victims`` for destructive statements, ``ledger`` and ``customers`` for
+    transactions, ``orders.customer_id`` next to ``customers`` for completion."""
     _execute(pg_server.url, f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)", f"CREATE DATABASE {DB}")
     url = pg_server.url.rsplit("/", 1)[0] + f"/{DB}"
     _execute(
@@ -53,6 +55,9 @@ def db_url(pg_server: sandbox.Server) -> Iterator[str]:
         "INSERT INTO victims SELECT generate_series(1, 5)",
         "CREATE TABLE ledger (id serial PRIMARY KEY, amount integer)",
         "CREATE TABLE warehouse_stock (sku text PRIMARY KEY, quantity_on_hand integer)",
+        "CREATE TABLE customers (id integer PRIMARY KEY, city text)",
+        "INSERT INTO customers VALUES (1, 'Oslo'), (2, 'Lima'), (3, 'Pune')",
+        "CREATE TABLE orders (id integer PRIMARY KEY, customer_id integer)",
         "ANALYZE",
     )
     yield url
@@ -248,12 +253,14 @@ async def test_completion_offers_a_table_and_then_its_columns(db_url: str) -> No
     async with run_app([db_url], size=(120, 40)) as (app, pilot):
         panel = await open_query(app, pilot)
         assert panel.editor.index is not None, "names are loaded when the panel is shown"
-        await drive(pilot, [*"SELECT * FROM wareh"])
+        panel.editor.insert("SELECT * FROM ware")  # typing each key is slow in a pilot
+        await drive(pilot, ["h"])
         assert panel.popup.display
         assert "warehouse_stock" in screen_text(app)
         await drive(pilot, ["tab"])
         assert panel.editor.text == "SELECT * FROM warehouse_stock"
-        await drive(pilot, ["space", *"WHERE warehouse_stock.quan"])
+        panel.editor.insert(" WHERE warehouse_stock.qua")
+        await drive(pilot, ["n"])
         assert panel.popup.display and panel.popup.chosen == "quantity_on_hand"
         await drive(pilot, ["enter"])
         assert panel.editor.text.endswith("warehouse_stock.quantity_on_hand")
@@ -296,6 +303,12 @@ async def test_closing_a_tab_releases_its_result_and_tabs_are_capped(db_url: str
         await run_text(pilot, panel, "SELECT * FROM big")
         newest = max(panel.states)
         assert panel.states[newest].handle is not None, "a big result keeps a cursor"
+        assert len(panel.results.query(TabPane)) == 3, "no more tabs than max_tabs"
+        panel.editor.load_text("SELECT many words")
+        panel.editor.move_cursor(panel.editor.document.end)
+        await drive(pilot, ["ctrl+w"])
+        assert panel.editor.text == "SELECT many ", "in the editor ctrl+w deletes a word"
+        assert newest in panel.states
         await drive(pilot, ["ctrl+l", "ctrl+w"])
         assert newest not in panel.states
         assert panel.results.active == f"result-{newest - 1}"
@@ -325,3 +338,100 @@ async def test_open_in_query_selects_from_the_table_opened_in_the_catalog(db_url
         await drive(pilot, ["ctrl+b", "f5"])
         assert panel.editor.text == "SELECT * FROM public.items;"
         assert "pear" in screen_text(app)
+
+
+async def _pid_of(pilot: Pilot[None], panel: QueryPanel) -> int:
+    await run_text(pilot, panel, "SELECT pg_backend_pid() AS pid")
+    pid = panel.views[max(panel.views)].grid.row(0)[0]
+    assert isinstance(pid, int)
+    return pid
+
+
+async def test_reconnect_keeps_an_open_transaction_and_a_lost_one_is_said(db_url: str) -> None:
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        explorer = explorer_of(app)
+        await drive(pilot, ["ctrl+t"])
+        await run_text(pilot, panel, "update customers set city='Txn2' where id=3;")
+        assert explorer.status.mode == "BEGIN · in transaction"
+        assert panel.unsaved_work() == "an open transaction", "quitting would ask"
+        await drive(pilot, ["ctrl+r"])
+        await wait_until_idle(pilot)
+        assert explorer.status.mode == "BEGIN · in transaction", "ctrl+r leaves it open"
+        await run_text(pilot, panel, "SELECT city FROM customers WHERE id = 3")
+        assert "Txn2" in screen_text(app), "the update is still there"
+        assert _execute(db_url, "SELECT city FROM customers WHERE id = 3") == [[("Pune",)]]
+        # The server ends the query connection: the transaction is gone, and said so.
+        pid = await _pid_of(pilot, panel)
+        _execute(db_url, f"SELECT pg_terminate_backend({pid})")
+        await run_text(pilot, panel, "SELECT 'after the loss' AS x")
+        text = screen_text(app)
+        assert "Transaction lost" in text, text
+        assert panel.unsaved_work() is None
+        assert explorer.status.mode == "manual · next statement begins", "still manual"
+        await drive(pilot, ["ctrl+r"])
+        await wait_until_idle(pilot)
+        await run_text(pilot, panel, "SELECT city FROM customers WHERE id = 3")
+        assert "Pune" in screen_text(app)
+        assert explorer.status.mode == "BEGIN · in transaction"
+        assert await _pid_of(pilot, panel) != pid
+
+
+async def test_saving_over_another_existing_file_asks_first(db_url: str, tmp_path: Path) -> None:
+    mine, other = tmp_path / "mine.sql", tmp_path / "other.sql"
+    other.write_text("SELECT 'keep me';")
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        panel.editor.load_text("SELECT 1;")
+        panel.save_file(str(mine))
+        assert mine.read_text() == "SELECT 1;" and panel.unsaved_work() is None
+        panel.editor.move_cursor(panel.editor.document.end)
+        await drive(pilot, [*" -- more"])
+        assert panel.unsaved_work() == "unsaved changes to mine.sql"
+        panel.save_file(str(mine))  # its own file: no question
+        await wait_until_idle(pilot)
+        assert mine.read_text() == "SELECT 1; -- more" and panel.unsaved_work() is None
+        panel.save_file(str(other))
+        await wait_until_idle(pilot)
+        assert "Overwrite" in screen_text(app)
+        await drive(pilot, ["escape"])
+        assert other.read_text() == "SELECT 'keep me';"
+        panel.save_file(str(other))
+        await wait_until_idle(pilot)
+        await drive(pilot, ["enter"])
+        assert other.read_text() == "SELECT 1; -- more"
+
+
+async def test_at_80_columns_the_hints_fit_and_keys_read_alike(db_url: str) -> None:
+    async with run_app([db_url], size=(80, 24)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        hint = panel.info.text
+        assert hint.startswith("SQL · ^t transaction") and hint.endswith("^l results"), hint
+        assert len(hint) <= panel.info.content_size.width
+        text = screen_text(app)
+        assert "f5 Run" in text and "^g History" in text, "as ? writes them"
+
+
+async def test_select_all_buffer_ends_and_completion_by_context(db_url: str) -> None:
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        editor = panel.editor
+        editor.load_text("SELECT 1;\nSELECT 2;\nSELECT 3;")
+        editor.move_cursor((1, 3))
+        await drive(pilot, ["ctrl+a"])
+        assert editor.selected_text == editor.text
+        await drive(pilot, ["ctrl+home"])
+        assert editor.cursor_location == (0, 0)
+        await drive(pilot, ["ctrl+end"])
+        assert editor.cursor_location == (2, 9)
+        await drive(pilot, ["home"])
+        assert editor.cursor_location == (2, 0)
+        # Completion ranks tables after FROM, columns after SELECT.
+        for text, first in (("SELECT * FROM cus", "customers"), ("SELECT cus", "customer_id")):
+            await drive(pilot, ["ctrl+a", "delete"])
+            editor.insert(text)
+            await drive(pilot, ["t"])
+            assert panel.popup.display and panel.popup.chosen == first, text
+            await drive(pilot, ["escape"])
+        await drive(pilot, ["f6"])
+        assert explorer_of(app).active_panel == "monitor", "F6 still shows the monitor"

@@ -103,7 +103,7 @@ def test_a_result_tab_with_rows(snap_url: str, snap_compare: Any) -> None:
     (UPDATE) selected showing "✓ UPDATE 0 · 12 ms" and "0 rows affected".
     Then the first tab is selected: "✓ SELECT 4 · 12 ms · rows 1–4 of 4" over
     the grid (id, name, price) with plum's price a dim NULL. The footer lists
-    F5 Run, F8 Run all, F7 Explain, ^G History."""
+    f5 Run, f8 Run all, f7 Explain, ^g History (as `?` writes keys)."""
     assert snap_compare(
         PanelApp(snap_url),
         terminal_size=(100, 30),

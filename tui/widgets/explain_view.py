@@ -360,7 +360,8 @@ class ExplainView(Widget):
             parts.append(f"planning {ms_text(e.planning_ms)}")
         if e.execution_ms is not None:
             parts.append(f"execution {ms_text(e.execution_ms)}")
-        parts.append(f"{self.plan_tree.node_count:,} nodes")
+        count = self.plan_tree.node_count
+        parts.append(f"{count:,} node" if count == 1 else f"{count:,} nodes")
         marked = self.plan_tree.marked
         if marked is not None:
             if e.analyzed and marked.self_time_ms is not None:

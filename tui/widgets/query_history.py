@@ -149,10 +149,10 @@ class HistoryPicker(Vertical):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "close", "Close", show=True),
-        Binding("down", "move(1)", "Next", show=False),
-        Binding("up", "move(-1)", "Previous", show=False),
-        Binding("enter", "choose", "Use", show=True),
+        Binding("escape", "close", "Close history", show=True),
+        Binding("down", "move(1)", "Next statement", show=False),
+        Binding("up", "move(-1)", "Previous statement", show=False),
+        Binding("enter", "choose", "Use statement", show=True),
     ]
 
     @dataclass

@@ -41,9 +41,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.cells import cell_len
 from textual import work
 from textual.binding import Binding, BindingType
+from textual.content import Content
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -65,7 +68,6 @@ if TYPE_CHECKING:
 
     from textual.app import ComposeResult
     from textual.timer import Timer
-    from textual.widget import Widget
 
     from backends.base import Backend
     from backends.types import Explained, Page, Result, Statement
@@ -151,6 +153,13 @@ class ExplainReady(Message):
 class TransactionChanged(Message):
     state: TransactionState | None
     note: str = ""
+    reconnected: bool = False
+
+
+@dataclass
+class SessionLost(Message):
+    """A call on the panel's own session failed with a connection error:
+    whatever transaction was open there is gone."""
 
 
 def mode_text(state: TransactionState | None, manual: bool) -> str:
@@ -161,6 +170,39 @@ def mode_text(state: TransactionState | None, manual: bool) -> str:
     if state is TransactionState.FAILED:
         return "transaction failed · ROLLBACK"
     return "manual · next statement begins" if manual else "autocommit"
+
+
+class HintLine(Widget):
+    """One line: a lead ("SQL · report.sql") and key hints; hints that do not
+    fit the width are left out, the least useful first."""
+
+    DEFAULT_CSS: ClassVar[str] = "HintLine { height: 1; }"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.lead = ""
+        #: (text, rank): hints in the order shown; the highest rank goes first.
+        self.hints: list[tuple[str, int]] = []
+
+    def show(self, lead: str, hints: list[tuple[str, int]] | None = None) -> None:
+        self.lead = lead
+        self.hints = hints or []
+        self.refresh()
+
+    @property
+    def text(self) -> str:
+        """What fits the current width."""
+        width = self.content_size.width or 10_000
+        kept = list(self.hints)
+        while True:
+            line = " · ".join([self.lead, *(h for h, _ in kept)])
+            if cell_len(line) <= width or not kept:
+                break
+            kept.remove(max(kept, key=lambda h: h[1]))
+        return line if cell_len(line) <= width else line[: max(0, width - 1)] + "…"
+
+    def render(self) -> Content:
+        return Content(self.text)
 
 
 class QueryPanel(Panel):
@@ -177,19 +219,20 @@ class QueryPanel(Panel):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f5,ctrl+j,ctrl+enter", "run('cursor')", "Run", key_display="F5"),
-        Binding("f8", "run('all')", "Run all", key_display="F8"),
+        Binding("f5,ctrl+j,ctrl+enter", "run('cursor')", "Run"),
+        Binding("f8", "run('all')", "Run all"),
         Binding("ctrl+c", "cancel", "Cancel", show=False, priority=False),
         Binding("escape", "escape", "Cancel/editor", show=False),
-        Binding("f7", "explain(False)", "Explain", key_display="F7"),
+        Binding("f7", "explain(False)", "Explain"),
         Binding("shift+f7", "explain(True)", "Explain analyze", show=False),
         Binding("ctrl+t", "transaction", "Transaction mode", show=False),
-        Binding("ctrl+g", "history", "History", key_display="^G"),
+        Binding("ctrl+g", "history", "History"),
         Binding("ctrl+o", "open_file", "Open .sql", show=False),
         Binding("ctrl+s", "save_file", "Save .sql", show=False),
         Binding("ctrl+f", "format", "Format SQL", show=False),
         Binding("ctrl+l", "toggle_focus", "Editor/results", show=False),
-        Binding("ctrl+w", "close_result", "Close result", show=False),
+        # ctrl+w deletes a word in the editor: it closes a tab from the results.
+        Binding("ctrl+w", "close_result", "Close result (in results)", show=False),
         Binding("ctrl+pageup", "switch_result(-1)", "Previous result", show=False),
         Binding("ctrl+pagedown", "switch_result(1)", "Next result", show=False),
         Binding("ctrl+b", "open_in_query", "SELECT current table", show=False),
@@ -206,7 +249,7 @@ class QueryPanel(Panel):
         self.editor = SqlEditor(id="query-editor")
         self.popup = CompletionList(id="query-completion")
         self.picker = HistoryPicker(id="query-history")
-        self.info = Static("", id="query-info")
+        self.info = HintLine(id="query-info")
         self.results = TabbedContent(id="query-results")
         self.editor.popup = self.popup
         self.editor.interrupt = self._interrupt
@@ -226,7 +269,12 @@ class QueryPanel(Panel):
         self.page_size = context.session.page_size
         self.history = History(history_key(context.session.display_url))
         self.file_path = ""
+        #: The editor's text when last loaded from or saved to ``file_path``.
+        self._file_text = ""
         self._completions_loaded = False
+        #: The panel's session failed with a connection error and no call
+        #: has succeeded on it since (only then does ctrl+r reconnect it).
+        self.session_lost = False
 
     def compose(self) -> ComposeResult:
         yield self.editor
@@ -253,12 +301,23 @@ class QueryPanel(Panel):
         self.editor.focus()
 
     def reconnected(self) -> None:
+        """ctrl+r: the explorer's connection is back. The panel's own session
+        is left alone (with its transaction, SET and temporary tables) unless
+        a call on it failed with a connection error; that loss was reported
+        when it happened."""
         if self.session is None:
             return
-        self.manual = False
-        self._reconnect()
+        if self.session_lost and not self.running:
+            self._reconnect()
         self._completions_loaded = True
         self._load_completions(self.context.session.clone())
+
+    def unsaved_work(self) -> str | None:
+        if self.tx_state in (TransactionState.OPEN, TransactionState.FAILED):
+            return "an open transaction"
+        if self.file_path and self.editor.text != self._file_text:
+            return f"unsaved changes to {Path(self.file_path).name}"
+        return None
 
     def close(self) -> list[threading.Thread]:
         self._stop.set()
@@ -277,7 +336,7 @@ class QueryPanel(Panel):
         try:
             language, page_size = session.call(ready)
         except BackendError as e:
-            self.post_message(WorkFailed(e))
+            self._failed(e)
             return
         self.post_message(SessionReady(language, page_size))
 
@@ -288,12 +347,34 @@ class QueryPanel(Panel):
         try:
             session.connect()
         except BackendError as e:
-            self.post_message(WorkFailed(e))
+            self._failed(e)
             return
-        self.post_message(TransactionChanged(self._state_of(session)))
+        self.post_message(TransactionChanged(self._state_of(session), reconnected=True))
+
+    def _failed(self, error: BackendError) -> None:
+        """From a worker: report ``error``; a connection error also marks the
+        session lost (posted first, before any state read reconnects it)."""
+        if isinstance(error, _CONNECTION_ERRORS):
+            self.post_message(SessionLost())
+        self.post_message(WorkFailed(error))
+
+    def on_session_lost(self, event: SessionLost) -> None:
+        event.stop()
+        self.session_lost = True
+        if self.tx_state in (TransactionState.OPEN, TransactionState.FAILED):
+            self.tx_state = TransactionState.IDLE
+            self.set_status(mode=mode_text(self.tx_state, self.manual))
+            self.notify(
+                "The query connection was lost with a transaction open: the server rolled"
+                " it back. Nothing of it was committed.",
+                title="Transaction lost",
+                severity="error",
+                timeout=10,
+            )
 
     def on_session_ready(self, event: SessionReady) -> None:
         event.stop()
+        self.session_lost = False
         self.page_size = event.page_size
         self.language = event.language
         if event.language and event.language in self.editor.available_languages:
@@ -357,13 +438,19 @@ class QueryPanel(Panel):
     def _show_info(self) -> None:
         if self.running:
             elapsed = query_results.elapsed_text(time.monotonic() - self._run_started)
-            self.info.update(f"⏳ running {elapsed} · Esc or ctrl+c cancels")
+            self.info.show(f"⏳ running {elapsed} · esc or ^c cancels")
             return
-        parts = [self.language.upper() or "query"]
+        lead = self.language.upper() or "query"
         if self.file_path:
-            parts.append(Path(self.file_path).name)
-        parts.append("^T transaction · ^O open · ^S save · ^F format · ^L results")
-        self.info.update(" · ".join(parts))
+            lead += " · " + Path(self.file_path).name
+        hints: list[tuple[str, int]] = []
+        if Capability.TRANSACTIONS in self.context.capabilities:
+            hints.append(("^t transaction", 1))
+        hints += [("^o open", 3), ("^s save", 2)]
+        if self.language in ("", "sql"):
+            hints.append(("^f format", 4))
+        hints.append(("^l results", 0))
+        self.info.show(lead, hints)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="statements")
     def _run(
@@ -385,6 +472,8 @@ class QueryPanel(Panel):
             try:
                 statements = session.call(lambda b: b.split(text))
             except BackendError as e:
+                if isinstance(e, _CONNECTION_ERRORS):
+                    self.post_message(SessionLost())
                 self._report_failure(0, e, None)
                 self.post_message(RunEnded(None))
                 return
@@ -414,6 +503,8 @@ class QueryPanel(Panel):
                     session.call(lambda b: b.begin())
                 result = session.call(_executor(stmt.text, self.page_size))
             except BackendError as e:
+                if isinstance(e, _CONNECTION_ERRORS):
+                    self.post_message(SessionLost())
                 state = self._state_of(session) if transactions else None
                 self._report_failure(number, e, state)
                 break
@@ -549,6 +640,7 @@ class QueryPanel(Panel):
     def _transaction(self, state: TransactionState | None) -> None:
         if state is None or self.tx_state is None:
             return
+        self.session_lost = False  # the state was read: the session works
         self.tx_state = state
         self.set_status(mode=mode_text(state, self.manual))
 
@@ -568,6 +660,8 @@ class QueryPanel(Panel):
             return Capability.EXPLAIN in caps
         if action == "transaction":
             return Capability.TRANSACTIONS in caps
+        if action == "close_result":
+            return not self.editor.has_focus  # there ctrl+w deletes a word
         return True
 
     def action_cancel(self) -> None:
@@ -629,7 +723,7 @@ class QueryPanel(Panel):
             if not worker.is_cancelled:
                 self.post_message(ResultPageFailed(number, request, e))
             if isinstance(e, _CONNECTION_ERRORS):
-                self.post_message(WorkFailed(e))
+                self._failed(e)
             return
         if not worker.is_cancelled:
             self.post_message(ResultPageLoaded(number, request, page))
@@ -708,7 +802,7 @@ class QueryPanel(Panel):
                 session.call(lambda b: b.release(handle))
             except BackendError as e:
                 if isinstance(e, _CONNECTION_ERRORS):
-                    self.post_message(WorkFailed(e))
+                    self._failed(e)
 
         self.run_worker(
             release, thread=True, exclusive=True, exit_on_error=False, group=f"releases-{handle}"
@@ -809,12 +903,16 @@ class QueryPanel(Panel):
         except BackendError as e:
             note = str(e)
             if isinstance(e, _CONNECTION_ERRORS):
-                self.post_message(WorkFailed(e))
+                self._failed(e)
+                note = ""  # reported by WorkFailed
         self.post_message(TransactionChanged(self._state_of(session), note))
 
     def on_transaction_changed(self, event: TransactionChanged) -> None:
         event.stop()
+        if event.reconnected:
+            self.session_lost = False
         if event.state is not None and self.tx_state is not None:
+            self.session_lost = False
             self.tx_state = event.state
         self.set_status(mode=mode_text(self.tx_state, self.manual))
         if event.note:
@@ -847,6 +945,8 @@ class QueryPanel(Panel):
             try:
                 statements = _under_cursor(session.call(lambda b: b.split(text)), cursor)
             except BackendError as e:
+                if isinstance(e, _CONNECTION_ERRORS):
+                    self.post_message(SessionLost())
                 self._report_failure(0, e, None)
                 self.post_message(RunEnded(None))
                 return
@@ -866,8 +966,11 @@ class QueryPanel(Panel):
                 lambda b: b.explain(stmt.text, analyze=analyze, buffers=analyze)
             )
         except BackendError as e:
-            self._report_failure(number, e, self._state_of(session))
-            self.post_message(RunEnded(self._state_of(session)))
+            if isinstance(e, _CONNECTION_ERRORS):
+                self.post_message(SessionLost())
+            state = self._state_of(session)
+            self._report_failure(number, e, state)
+            self.post_message(RunEnded(state))
             return
         self.post_message(ExplainReady(number, explained))
         self.post_message(RunEnded(self._state_of(session)))
@@ -927,6 +1030,7 @@ class QueryPanel(Panel):
             return
         self.file_path = str(target)
         self._put_text(text)
+        self._file_text = self.editor.text
         self.editor.move_cursor((0, 0))
         self._show_info()
 
@@ -941,15 +1045,50 @@ class QueryPanel(Panel):
         )
 
     def save_file(self, path: str | None) -> None:
+        """Save the editor to ``path``; an existing file other than the one
+        this editor was loaded from or saved to is overwritten only when the
+        user says so."""
         if not path:
             return
         target = Path(path).expanduser()
+        if target.exists() and not self._is_own_file(target):
+            if target.is_dir():
+                self.notify(f"{path}: is a directory", title="Could not save", severity="error")
+                return
+
+            def answered(yes: bool) -> None:
+                if yes:
+                    self._write(target, path)
+
+            self.post_message(
+                ConfirmRequested(
+                    "Overwrite the file?",
+                    f"{target} already exists. Replace its contents with the editor's?",
+                    answered,
+                    confirm="Overwrite",
+                    danger=True,
+                )
+            )
+            return
+        self._write(target, path)
+
+    def _is_own_file(self, target: Path) -> bool:
+        if not self.file_path:
+            return False
         try:
-            target.write_text(self.editor.text, encoding="utf-8")
+            return target.resolve() == Path(self.file_path).resolve()
+        except OSError:
+            return False
+
+    def _write(self, target: Path, path: str) -> None:
+        text = self.editor.text
+        try:
+            target.write_text(text, encoding="utf-8")
         except OSError as e:
             self.notify(f"{path}: {_os_message(e)}", title="Could not save", severity="error")
             return
         self.file_path = str(target)
+        self._file_text = text
         self.notify(f"saved {target.name}", timeout=3)
         self._show_info()
 

@@ -32,6 +32,20 @@ _KEYWORDS = """SELECT FROM WHERE AND OR NOT NULL IS IN EXISTS BETWEEN LIKE ILIKE
     ONLY FETCH NEXT ROWS ROW FOR SHARE NOWAIT SKIP LOCKED"""
 SQL_KEYWORDS: tuple[str, ...] = tuple(_KEYWORDS.split())
 
+#: The last of these keywords before the cursor says what the name typed is
+#: likely to be: a table (after FROM, JOIN...) or a column (SELECT, WHERE...).
+_CONTEXT = re.compile(
+    r"\b(from|join|into|update|table|select|where|on|and|or|by|set|having|returning"
+    r"|using|when|then|else)\b",
+    re.IGNORECASE,
+)
+_TABLE_WORDS = {"from", "join", "into", "update", "table"}
+#: Kinds in the order offered, per context; kinds not listed come last.
+_RANKS: dict[str, tuple[str, ...]] = {
+    "tables": ("table", "view", "schema", "function", "keyword"),
+    "columns": ("column", "function", "keyword"),
+}
+
 _WORD = re.compile(r'(?:(?P<q>"[^"]+"|[A-Za-z_][\w$]*)\.)?(?P<w>"?[\w$]*)$')
 
 _Entry = tuple[str, str, str]  # (match key, name as inserted, kind)
@@ -91,10 +105,19 @@ class CompletionIndex:
         return len(self.top)
 
     def matches(
-        self, prefix: str, qualifier: str | None = None, *, limit: int = 50
+        self,
+        prefix: str,
+        qualifier: str | None = None,
+        *,
+        limit: int = 50,
+        context: str | None = None,
     ) -> list[_Entry]:
         """Names starting with ``prefix`` (case-insensitive), below
-        ``qualifier`` when given; at most ``limit``."""
+        ``qualifier`` when given; at most ``limit``. With a ``context``
+        ("tables", "columns": see ``context_before``) the kinds that fit it
+        come first, each kind in alphabetical order."""
+        ranks = _RANKS.get(context or "")
+        scan = limit if ranks is None else limit * 4
         if qualifier is None:
             entries, keys = self.top, self._top_keys
         else:
@@ -104,11 +127,23 @@ class CompletionIndex:
         p = _key(prefix)
         out: list[_Entry] = []
         i = bisect.bisect_left(keys, p)
-        while i < len(keys) and keys[i].startswith(p) and len(out) < limit:
+        while i < len(keys) and keys[i].startswith(p) and len(out) < scan:
             if keys[i] != p or entries[i][1] != prefix:
                 out.append(entries[i])
             i += 1
-        return out
+        if ranks is not None:
+            last = len(ranks)
+            out.sort(key=lambda e: ranks.index(e[2]) if e[2] in ranks else last)
+        return out[:limit]
+
+
+def context_before(text: str) -> str | None:
+    """ "tables" or "columns" by the last SQL keyword in ``text`` (the text
+    before the word being completed), else None."""
+    words = _CONTEXT.findall(text[-2000:])
+    if not words:
+        return None
+    return "tables" if words[-1].lower() in _TABLE_WORDS else "columns"
 
 
 def word_before(line: str) -> tuple[str | None, str]:

@@ -18,14 +18,15 @@ from textual.binding import Binding, BindingType
 from textual.widgets import TextArea
 from textual.widgets.text_area import Selection
 
-from .sql_completion import CompletionIndex, CompletionList, word_before
+from .sql_completion import CompletionIndex, CompletionList, context_before, word_before
 
 if TYPE_CHECKING:
     from textual import events
     from textual.widgets.text_area import Location
 
-#: TextArea keys the explorer needs more (F6 is the Monitor panel, F7 Explain).
-_DROPPED = {"select_line", "select_all"}
+#: TextArea keys the explorer needs more (F6 is the Monitor panel, F7
+#: Explain); select all moves to ctrl+a, line start keeps home.
+_DROPPED = {"select_line", "select_all", "cursor_line_start"}
 _POPUP_KEYS = {"up", "down", "pageup", "pagedown", "tab", "enter", "escape"}
 
 
@@ -34,6 +35,12 @@ class SqlEditor(TextArea, inherit_bindings=False):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *(b for b in TextArea.BINDINGS if isinstance(b, Binding) and b.action not in _DROPPED),
+        Binding("home", "cursor_line_start", show=False),
+        Binding("ctrl+a", "select_all", "Select all", show=False),
+        Binding("ctrl+home", "buffer_start", "Start of text", show=False),
+        Binding("ctrl+end", "buffer_end", "End of text", show=False),
+        Binding("ctrl+shift+home", "buffer_start(True)", show=False),
+        Binding("ctrl+shift+end", "buffer_end(True)", show=False),
         Binding("ctrl+space,ctrl+@", "complete", "Complete", show=False),
     ]
 
@@ -123,6 +130,12 @@ class SqlEditor(TextArea, inherit_bindings=False):
         if self.popup is not None and self.popup.display:
             self.update_completion(explicit=True)
 
+    def action_buffer_start(self, select: bool = False) -> None:
+        self.move_cursor((0, 0), select=select)
+
+    def action_buffer_end(self, select: bool = False) -> None:
+        self.move_cursor(self.document.end, select=select)
+
     def action_complete(self) -> None:
         self.update_completion(explicit=True)
 
@@ -137,7 +150,8 @@ class SqlEditor(TextArea, inherit_bindings=False):
             popup.hide()
             return
         row, col = self.cursor_location
-        qualifier, word = word_before(self.document[row][:col])
+        line = self.document[row]
+        qualifier, word = word_before(line[:col])
         if not explicit and not popup.display:
             after_dot = typed == "." and qualifier is not None
             if not after_dot and len(word) < 2:
@@ -145,7 +159,12 @@ class SqlEditor(TextArea, inherit_bindings=False):
         if not explicit and typed and not (typed.isalnum() or typed in '_$."'):
             popup.hide()
             return
-        entries = index.matches(word, qualifier)
+        context = None
+        if qualifier is None:
+            start = col - len(word)
+            before = "\n".join([*self.document.lines[max(0, row - 20) : row], line[:start]])
+            context = context_before(before)
+        entries = index.matches(word, qualifier, context=context)
         if not entries:
             popup.hide()
             return
