@@ -228,6 +228,7 @@ class StorescopeApp(App[None]):
         from tui.widgets.index_form import IndexForm
         from tui.widgets.index_panel import IndexPanel
         from tui.widgets.monitor_panel import MonitorPanel
+        from tui.widgets.query_history import HistoryPicker
         from tui.widgets.query_panel import QueryPanel
         from tui.widgets.sql_editor import SqlEditor
 
@@ -277,6 +278,7 @@ class StorescopeApp(App[None]):
                     self.get_key_display,
                 ),
             ),
+            ("Query history", binding_rows(HistoryPicker.BINDINGS, self.get_key_display)),
             ("Indexes", binding_rows(IndexPanel.BINDINGS, self.get_key_display)),
             ("New index form", binding_rows(IndexForm.BINDINGS, self.get_key_display)),
             ("Query plan", binding_rows(PlanTree.BINDINGS, self.get_key_display)),
