@@ -6,7 +6,11 @@ expression, NULL (a nullable field without a default), or "required". An
 empty input takes the default; ctrl+n sets the focused field to NULL
 explicitly (typing clears it again). Generated fields cannot be set.
 ctrl+s stages the insert; nothing is written until the staged changes are
-committed.
+committed. The key hint sits above the fields and the form has its own
+footer, so how to submit it shows at 80x24 however many fields there are;
+the fields scroll, following the focus.
+
+Given ``values`` (a staged insert's fields), the form starts from them.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Input, Static
+from textual.widgets import Footer, Input, Static
 
 from backends.types import DEFAULT
+from tui.widgets.staging import edit_text
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -80,7 +85,9 @@ class RecordEditorScreen(ModalScreen[tuple[tuple[str, Any], ...] | None]):
     }
     #form-fields {
         height: auto;
-        max-height: 1fr;
+        /* Bounded in the screen's terms: a max-height of 1fr inside an
+           auto-height box did not bound it, so nothing scrolled. */
+        max-height: 70vh;
     }
     .form-row {
         height: 1;
@@ -108,18 +115,33 @@ class RecordEditorScreen(ModalScreen[tuple[tuple[str, Any], ...] | None]):
     #form-hint {
         color: $text-muted;
         height: 1;
+        margin-bottom: 1;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     """
 
-    def __init__(self, schema: RecordSchema, *, title: str = "Insert a row") -> None:
+    def __init__(
+        self,
+        schema: RecordSchema,
+        *,
+        title: str = "Insert a row",
+        values: tuple[tuple[str, Any], ...] = (),
+    ) -> None:
         super().__init__()
         self.schema = schema
         self._title = title
+        self._values = dict(values)
 
     def compose(self) -> ComposeResult:
         box = Vertical(id="form-box")
         box.border_title = self._title
         with box:
+            yield Static(
+                "^s stage insert · Esc cancel · empty = DEFAULT · ^n NULL · ⏎ next field",
+                id="form-hint",
+                markup=False,
+            )
             with VerticalScroll(id="form-fields", can_focus=False):
                 for info in self.schema.fields:
                     label = Text()
@@ -131,12 +153,17 @@ class RecordEditorScreen(ModalScreen[tuple[tuple[str, Any], ...] | None]):
                         label.append(" key", "dim italic")
                     with Horizontal(classes="form-row"):
                         yield Static(label, classes="form-label")
-                        yield FieldInput(info)
-            yield Static(
-                "empty = DEFAULT · ^n NULL · ⏎ next field · ^s stage insert · Esc cancel",
-                id="form-hint",
-                markup=False,
-            )
+                        yield self._input(info)
+        yield Footer()
+
+    def _input(self, info: FieldInfo) -> FieldInput:
+        field_input = FieldInput(info)
+        value = self._values.get(info.name, DEFAULT)
+        if value is None:
+            field_input.set_null(True)
+        elif value is not DEFAULT and info.editable:
+            field_input.value = edit_text(value) or ""
+        return field_input
 
     def on_mount(self) -> None:
         inputs = [i for i in self.query(FieldInput) if not i.disabled]

@@ -16,11 +16,11 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static, TextArea
+from textual.widgets import Footer, Static, TextArea
 
-from backends.types import MISSING, BinaryValue, Truncated
+from backends.types import DEFAULT, MISSING, BinaryValue, Truncated
+from tui.widgets.cell_editor import CellEditor
 from tui.widgets.cells import human_size
-from tui.widgets.data_panel import CellEditor
 from tui.widgets.staging import edit_text
 
 if TYPE_CHECKING:
@@ -196,6 +196,8 @@ class RecordViewScreen(ModalScreen[None]):
                 hint = "Tab/↑↓ field · e edit field · Esc close"
             yield Static(hint, id="record-hint", markup=False)
             yield CellEditor(id="record-editor")
+        # Its own footer: the explorer's would show the grid's keys.
+        yield Footer()
 
     def _field(self, name: str, value: Any) -> ComposeResult:
         info = self._fields.get(name)
@@ -218,6 +220,8 @@ class RecordViewScreen(ModalScreen[None]):
                 yield FieldValue("NULL", classes="record-value -null", markup=False)
             elif value is MISSING:
                 yield FieldValue("(absent)", classes="record-value -null", markup=False)
+            elif value is DEFAULT:
+                yield FieldValue("DEFAULT", classes="record-value -null", markup=False)
             elif value == "":
                 yield FieldValue('""  (empty string)', classes="record-value", markup=False)
             else:
@@ -313,7 +317,8 @@ class RecordViewScreen(ModalScreen[None]):
         editor.display = False
         self.query_one("#record-hint", Static).update("Tab/↑↓ field · e edit field · Esc close")
         block = self.query_one(f"#field-{_safe_id(name)}") if name else None
-        if block is not None:
+        # Back to the field, unless the focus went elsewhere (Tab, a click).
+        if block is not None and self.focused in (None, editor):
             target = block.query("FieldValue, .record-box-value").first()
             target.focus()
         if name is None or event.cancelled:

@@ -15,6 +15,7 @@ from textual.pilot import Pilot
 from backends import sandbox
 from backends.types import Update
 from screens.change_plan import ChangePlanScreen
+from screens.dialogs import ConfirmScreen
 from screens.record_editor import RecordEditorScreen
 from screens.record_view import RecordViewScreen
 from tui.app import StorescopeApp
@@ -360,15 +361,135 @@ async def test_staged_changes_survive_a_lost_connection_and_commit_after_reconne
     assert _rows(db_url, "SELECT name FROM items WHERE id = 1") == [("zeta",)]
 
 
-async def test_opening_another_table_asks_and_keeps_the_staged_changes(server: str) -> None:
+async def test_opening_another_table_keeps_the_staged_changes_without_asking(
+    server: str,
+) -> None:
     async with run_app([server], size=(120, 40)) as (app, pilot):
         panel = await _open(app, pilot, ITEMS)
         await drive(pilot, ["right"])
         await _edit(pilot, "kept")
         await open_table(app, pilot, ORDER_ITEMS)
-        text = screen_text(app)
-        assert "Staged changes in tuirecords/public/items" in text or "Staged changes" in text
-        await drive(pilot, ["escape"])  # keep them
+        assert not isinstance(app.screen, ConfirmScreen), "no question whose Enter loses them"
+        assert "1 change stay staged on tuirecords/public/items" in _flat(screen_text(app))
+        assert panel.unsaved_work() == "1 staged change on tuirecords/public/items"
+        await drive(pilot, ["d"])  # a delete on "Order Items" too
+        assert panel.unsaved_work() == (
+            "2 staged changes on tuirecords/public/items, tuirecords/public/Order Items"
+        )
         await open_table(app, pilot, ITEMS)
         assert panel.staged is not None and len(panel.staged) == 1
         assert "kept" in screen_text(app)
+
+
+async def test_switching_panel_while_editing_a_cell_stages_the_text_and_moves_the_focus(
+    server: str,
+) -> None:
+    async with run_app([server], size=(120, 40)) as (app, pilot):
+        panel = await _open(app, pilot, ITEMS)
+        explorer = explorer_of(app)
+        await drive(pilot, ["right", "e", "ctrl+u"])
+        await pilot.press(*"typed")
+        await drive(pilot, ["f3"])
+        assert explorer.active_panel == "query"
+        focused = app.focused
+        assert focused is not None and focused is not panel.grid and focused is not panel.editor
+        assert panel not in focused.ancestors_with_self
+        assert "e Edit" not in screen_text(app).splitlines()[-1], "the footer is the query's"
+        assert panel.staged is not None
+        assert panel.staged.changes() == (Update(ITEMS, (("id", 1),), (("name", "typed"),)),)
+        await drive(pilot, ["f2"])
+        assert app.focused is panel.grid
+        assert "typed" in screen_text(app)
+
+
+async def test_ctrl_s_in_the_cell_editor_commits_the_text_being_typed(server: str) -> None:
+    db_url = _db_url(server)
+    async with run_app([server], size=(120, 40)) as (app, pilot):
+        panel = await _open(app, pilot, ITEMS)
+        await drive(pilot, ["right", "e", "ctrl+u"])
+        await pilot.press(*"only")  # nothing else staged
+        await drive(pilot, ["ctrl+s"])
+        assert isinstance(app.screen, ChangePlanScreen)
+        await drive(pilot, ["escape"])
+        assert panel.staged is not None and len(panel.staged) == 1
+        await drive(pilot, ["down", "e", "ctrl+u"])
+        await pilot.press(*"second")
+        await drive(pilot, ["ctrl+s"])
+        text = _flat(screen_text(app))
+        assert 'SET "name" = \'only\'::text WHERE "id" = 1' in text
+        assert 'SET "name" = \'second\'::text WHERE "id" = 2' in text
+        await drive(pilot, ["enter"])
+    assert _rows(db_url, "SELECT name FROM items WHERE id < 3 ORDER BY id") == [
+        ("only",),
+        ("second",),
+    ]
+
+
+async def test_a_failed_insert_is_a_row_at_the_top_to_fix_or_remove(server: str) -> None:
+    db_url = _db_url(server)
+    async with run_app([server], size=(120, 40)) as (app, pilot):
+        panel = await _open(app, pilot, ITEMS)
+        grid = panel.grid
+        await drive(pilot, ["i"])
+        await pilot.press(*"1")  # a duplicate id
+        await drive(pilot, ["tab"])
+        await pilot.press(*"dup")
+        await drive(pilot, ["ctrl+s"])
+        await drive(pilot, ["i", "tab"])
+        await pilot.press(*"extra")
+        await drive(pilot, ["ctrl+s"])
+        assert grid.pinned_rows == 2 and grid.cursor_row == 0
+        lines = screen_text(app).splitlines()
+        top = next(i for i, line in enumerate(lines) if "id*" in line)
+        assert "+" in lines[top + 1] and "dup" in lines[top + 1], "inserts head the grid"
+        assert "extra" in lines[top + 2] and "DEFAULT" in lines[top + 2]
+        assert "alpha" in lines[top + 3], "then the table's rows"
+
+        await drive(pilot, ["ctrl+s", "enter"])  # duplicate key
+        staged = panel.staged
+        assert staged is not None and len(staged) == 2 and staged.failed_step == 0
+        marks = panel._row_marks(0)
+        assert marks is not None and marks.failed and marks.inserted
+        await drive(pilot, ["down", "d"])  # the second insert: un-staged
+        assert len(staged) == 1 and grid.pinned_rows == 1
+        await drive(pilot, ["up"])
+        assert grid.cursor_row == 0 and grid.cursor_col == 0
+        await _edit(pilot, "10")  # the id fixed in place
+        await drive(pilot, ["enter"])  # the whole insert in the record view
+        assert isinstance(app.screen, RecordViewScreen)
+        text = screen_text(app)
+        assert "staged insert" in text and "dup" in text and "DEFAULT" in text
+        await drive(pilot, ["escape", "ctrl+s", "enter"])
+        assert not panel.staged and grid.pinned_rows == 0
+    assert _rows(db_url, "SELECT id, name FROM items WHERE name = 'dup'") == [(10, "dup")]
+
+
+async def test_at_80x24_the_record_keys_and_how_to_submit_show(server: str) -> None:
+    async with run_app([server], size=(80, 24)) as (app, pilot):
+        panel = await _open(app, pilot, ITEMS)
+        footer = screen_text(app).splitlines()[-1]
+        for key in ("⏎ Record", "e Edit", "i Insert", "d Delete"):
+            assert key in footer, footer
+        await drive(pilot, ["right"])
+        await _edit(pilot, "x")
+        await drive(pilot, ["down", "d"])
+        lines = screen_text(app).splitlines()
+        assert "^s Commit" in lines[-1]
+        strip = next(line for line in lines if "staged" in line)
+        assert "^z undo" in strip and "^d discard" in strip, strip
+
+        await drive(pilot, ["i"])
+        assert isinstance(app.screen, RecordEditorScreen)
+        text = screen_text(app)
+        assert "^s stage insert" in text and "Esc cancel" in text
+        assert "^s Stage insert" in text.splitlines()[-1], "the form's own footer"
+        for _ in range(5):  # down to the last field
+            await drive(pilot, ["tab"])
+        focused = app.focused
+        assert focused is not None and focused.region.height == 1
+        assert app.screen.query_one("#form-fields").region.contains_region(focused.region)
+        await drive(pilot, ["escape"])
+        await drive(pilot, ["enter"])  # the record view's own footer
+        assert isinstance(app.screen, RecordViewScreen)
+        assert "e Edit field" in screen_text(app).splitlines()[-1]
+        assert panel.staged is not None

@@ -95,13 +95,16 @@ async def _stage_on_big(pilot: Pilot[Any]) -> None:
 
 class TestRecords:
     def test_grid_with_staged_edits_and_deletes(self, snap_compare: Any) -> None:
-        """The `big` table with staged changes: row 2's second cell and row
-        3's third cell (NULL) on a warning background with "~" in the gutter,
-        rows 5 and 6 struck through and dim with "✕", row 8 selected ("●",
-        accent background), the cursor on row 3's second column; the strip
-        above the status line says "5 changes staged (1 insert, 2 edits, 2
-        deletes) · ^s review & commit · ^z undo last · ^d discard all"; the
-        footer shows ^s Commit."""
+        """The `big` table with staged changes: the staged insert pinned
+        above row 1 ("+" in the gutter, no row number, id 999 and DEFAULT in
+        every other cell); row 2's second cell and row 3's third cell (NULL)
+        on a warning background with "~" in the gutter, rows 5 and 6 struck
+        through and dim with "✕", row 8 selected ("●", accent background),
+        the cursor on row 3's second column; the strip above the status line
+        says "5 staged · ^s commit · ^z undo · ^d discard" (the short
+        wording, the long ones do not fit the panel); the footer shows
+        "↑↓←→ Move" and ^s Commit but no page/top/end keys (the fake store
+        offers no record keys, so ⏎/e/i/d are not there)."""
         app = StorescopeApp(["fake://demo"])
         assert snap_compare(app, terminal_size=SIZE, run_before=_stage_on_big)
 
@@ -147,7 +150,8 @@ class TestRecords:
         ("preview: first 180 of 2,097,152 chars"); the bytea as a hex dump
         line (offset, hex, |ascii|) with its size; the jsonb value
         pretty-printed over several lines; a staged value under name; the
-        hint line at the bottom; the key "id=1" in the border."""
+        hint line at the bottom; the key "id=1" in the border; the screen's
+        own footer: Esc Close, e Edit field."""
         record = Record(
             path=ITEMS,
             key=(("id", 1),),
@@ -175,8 +179,9 @@ class TestRecords:
         """The insert form: one line per field with its type ("not null",
         "key"), the input's placeholder saying what empty means (DEFAULT
         nextval(...), DEFAULT (NULL), required, DEFAULT now()), the generated
-        column disabled, name filled in, note set to NULL explicitly, and the
-        hint "empty = DEFAULT · ^n NULL · ⏎ next field · ^s stage insert"."""
+        column disabled, name filled in, note set to NULL explicitly; the
+        hint above the fields starting "^s stage insert · Esc cancel", and
+        the form's own footer (Esc Cancel, ^s Stage insert, ^n NULL)."""
 
         async def fill(pilot: Pilot[Any]) -> None:
             await drive(pilot, ["tab"])

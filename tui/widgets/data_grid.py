@@ -11,6 +11,11 @@ in a worker and hands the result back through ``add_page``. What is held, and
 for how long, is the ``PageWindow``'s business (page_window.py): a bounded
 number of pages, evicted far from the viewport and fetched again from their
 remembered start cursors; the union of the columns seen, with stable widths.
+
+Pinned rows: the owner may set ``pinned_rows`` rows drawn above the browsed
+ones (the data panel's staged inserts), drawn only from ``row_marks``. Row
+indexes (``cursor_row``, ``row``, ``row_marks``, ``cell_region``) count them;
+paging never sees them (page rows are offset by ``pinned_rows``).
 """
 
 from __future__ import annotations
@@ -63,16 +68,20 @@ class RowMarks:
     """How a row differs from what was browsed, as its owner's staged changes
     say (see ``DataGrid.row_marks``): staged cell values by column index (as
     text and kind), struck through when staged for deletion, selected, or the
-    change a failed commit stopped at."""
+    change a failed commit stopped at. A pinned row (``inserted``) is drawn
+    from ``cells`` alone."""
 
     cells: dict[int, tuple[str, CellKind]] = field(default_factory=dict)
     deleted: bool = False
     selected: bool = False
     failed: bool = False
+    inserted: bool = False
 
 
 def _mark_glyph(marks: RowMarks) -> str:
     """The gutter's last cell for a marked row."""
+    if marks.inserted:
+        return "+"
     if marks.deleted:
         return "✕"
     if marks.cells:
@@ -196,6 +205,7 @@ class DataGrid(ScrollView, can_focus=True):
         self._line_cache: LRUCache[tuple[Any, ...], Strip] = LRUCache(256)
         self._gen = 0  # bumped whenever cached lines may be stale
         self._styles: _Styles | None = None
+        self._pinned = 0
         self._reset_source(token=0, page_size=200)
         self._path: tuple[str, ...] = ()
         #: Set by the owner while it has staged changes or a selection: how
@@ -213,6 +223,7 @@ class DataGrid(ScrollView, can_focus=True):
         self._pending: int | None = None
         self._error: str | None = None
         self._summary = ""
+        self._pinned = 0
         self.cursor_row = 0
         self.cursor_col = 0
 
@@ -260,9 +271,22 @@ class DataGrid(ScrollView, can_focus=True):
     def summary(self) -> str:
         return self._summary
 
+    @property
+    def pinned_rows(self) -> int:
+        """Rows the owner draws above the browsed ones (see module docstring)."""
+        return self._pinned
+
+    @property
+    def _rows(self) -> int:
+        """Rows drawn: the pinned ones and the browsed ones known so far."""
+        return self._pinned + self._w.row_count
+
     def row(self, index: int) -> tuple[Any, ...] | None:
-        """Row ``index`` aligned with ``columns`` (MISSING-padded), if cached."""
-        return self._w.row(index)
+        """Row ``index`` aligned with ``columns`` (MISSING-padded), if cached
+        (None for a pinned row)."""
+        if index < self._pinned:
+            return None
+        return self._w.row(index - self._pinned)
 
     # -- the owner's side ------------------------------------------------------
 
@@ -301,8 +325,21 @@ class DataGrid(ScrollView, can_focus=True):
             self._pending = None
         self._error = None
         self._w.max_pages = self.max_pages
-        self._w.add(request.index, page, near_row=self.scroll_offset.y)
+        self._w.add(request.index, page, near_row=max(0, self.scroll_offset.y - self._pinned))
         self._changed(structure=True)
+        self._ensure_pages()
+
+    def set_pinned_rows(self, count: int) -> None:
+        """Draw ``count`` pinned rows above the browsed ones; the cursor stays
+        on the browsed row it was on."""
+        count = max(0, count)
+        if count == self._pinned:
+            return
+        if self.cursor_row >= self._pinned:
+            self.cursor_row += count - self._pinned
+        self._pinned = count
+        self._changed(structure=True)
+        self._scroll_to_cursor()
         self._ensure_pages()
 
     def marks_changed(self) -> None:
@@ -339,7 +376,8 @@ class DataGrid(ScrollView, can_focus=True):
         """Ask for the first page missing around the viewport (one at a time)."""
         if not self._open or self._error is not None:
             return
-        index = self._w.wanted(self.scroll_offset.y, max(1, self._body_height))
+        top = max(0, self.scroll_offset.y - self._pinned)
+        index = self._w.wanted(top, max(1, self._body_height))
         if index is None or index == self._pending:
             return  # nothing missing, or already on its way
         # A pending page that is no longer wanted (the user jumped away) is
@@ -367,7 +405,7 @@ class DataGrid(ScrollView, can_focus=True):
         return not self._open or not self._w.complete or self._w.row_count == 0
 
     def _update_virtual_size(self) -> None:
-        height = 1 + self._w.row_count + (1 if self._extra_line() else 0)
+        height = 1 + self._rows + (1 if self._extra_line() else 0)
         # Room past the last column: scrolling by whole columns may need an
         # offset beyond "last column flush right" (the scroll is keyboard-driven).
         slack = max(self._w.widths, default=0) + 2 * PAD
@@ -377,7 +415,7 @@ class DataGrid(ScrollView, can_focus=True):
         self._gen += 1
         if structure:
             self._update_virtual_size()
-            self.cursor_row = min(self.cursor_row, max(0, self._w.row_count - 1))
+            self.cursor_row = min(self.cursor_row, max(0, self._rows - 1))
             self.cursor_col = min(self.cursor_col, max(0, len(self._w.columns) - 1))
         self.refresh()
         self._post_summary()
@@ -402,10 +440,12 @@ class DataGrid(ScrollView, can_focus=True):
         w = self._w
         if w.row_count == 0:
             return "loading…" if not w.complete else "no rows"
-        top = self.scroll_offset.y
+        # Browsed rows only: pinned rows are not the table's (yet).
+        top = max(0, self.scroll_offset.y - self._pinned)
         # A grid opened before it has a height (in a hidden tab) would say
         # "rows 1–0"; on_resize recounts once it is laid out.
-        last = min(top + max(self._body_height, 1), w.row_count)
+        bottom = self.scroll_offset.y + max(self._body_height, 1) - self._pinned
+        last = max(min(bottom, w.row_count), top + 1)
         total = f"{w.row_count:,}" if w.complete else f"≥ {w.row_count:,}"
         text = f"rows {top + 1:,}–{last:,} of {total}"
         if not w.complete and w.estimate is not None:
@@ -491,11 +531,13 @@ class DataGrid(ScrollView, can_focus=True):
         if row == -1:
             gutter = Segment(" " * gutter_width, styles.header if self._w.columns else styles.base)
             body, used = self._render_cells(None, scroll_x, view, cursor, styles)
-        elif row < self._w.row_count:
-            cells = self._w.cells(row)
+        elif row < self._rows:
+            pinned = row < self._pinned
+            cells = self._blank_cells() if pinned else self._w.cells(row - self._pinned)
             is_cursor = row == self.cursor_row
             marks = self.row_marks(row) if self.row_marks is not None and cells else None
-            label = f"{row + 1}".rjust(gutter_width - 1)[-(gutter_width - 1) :]
+            number = "" if pinned else f"{row - self._pinned + 1}"
+            label = number.rjust(gutter_width - 1)[-(gutter_width - 1) :]
             gutter_style = styles.cursor if is_cursor else styles.gutter
             if marks is None:
                 label += " "
@@ -520,8 +562,12 @@ class DataGrid(ScrollView, can_focus=True):
             body.append(Segment(" " * (view - used), styles.base))
         return Strip([gutter, *body], width)
 
+    def _blank_cells(self) -> list[tuple[str, CellKind]]:
+        """A pinned row's cells before its marks fill them in."""
+        return [("", CellKind.TEXT)] * max(1, len(self._w.columns))
+
     def _placeholder_text(self, row: int) -> str:
-        if row != self._w.row_count:
+        if row != self._rows:
             return ""
         if not self._open:
             return self.placeholder
@@ -599,7 +645,7 @@ class DataGrid(ScrollView, can_focus=True):
     # -- cursor and keys ---------------------------------------------------------
 
     def _move_to(self, row: int, col: int) -> None:
-        last_row = max(0, self._w.row_count - 1)
+        last_row = max(0, self._rows - 1)
         row = max(0, min(row, last_row))
         col = max(0, min(col, len(self._w.columns) - 1)) if self._w.columns else 0
         old_row, old_col = self.cursor_row, self.cursor_col
@@ -677,7 +723,7 @@ class DataGrid(ScrollView, can_focus=True):
         self._move_to(0, self.cursor_col)
 
     def action_last_row(self) -> None:
-        self._move_to(self._w.row_count - 1, self.cursor_col)
+        self._move_to(self._rows - 1, self.cursor_col)
 
     def action_retry(self) -> None:
         """F5: after a failed page, fetch it again (keeping the rows shown);

@@ -69,7 +69,7 @@ def edit_text(value: Any) -> str | None:
     """The text an editor starts from for ``value`` (what the store would
     parse back to the same value), or None when the value cannot be edited
     as text (a preview of a bigger value)."""
-    if value is None or value is MISSING:
+    if value is None or value is MISSING or value is DEFAULT:
         return ""
     if isinstance(value, Truncated):
         return None
@@ -138,6 +138,14 @@ class StagedChanges:
     def step_of(self, key: RecordKey) -> int | None:
         return self._by_key.get(key)
 
+    def inserts(self) -> list[Insert]:
+        """The staged inserts, in the order they were staged."""
+        return [c for c in self.entries if isinstance(c, Insert)]
+
+    def index_of(self, change: Change) -> int | None:
+        """The step of ``change`` (this very object) in ``changes()``."""
+        return next((i for i, c in enumerate(self.entries) if c is change), None)
+
     def is_deleted(self, key: RecordKey) -> bool:
         return isinstance(self.entry_for(key), Delete)
 
@@ -171,6 +179,29 @@ class StagedChanges:
         self._remember()
         self.entries.append(Insert(self.path, fields))
         self._changed()
+
+    def edit_insert(self, insert: Insert, name: str, value: Any) -> str | None:
+        """Set field ``name`` of the staged ``insert`` (this very object) to
+        ``value``; None, or why it cannot be."""
+        index = self.index_of(insert)
+        if index is None:
+            return "this insert is no longer staged"
+        self._remember()
+        fields = dict(insert.fields)
+        fields[name] = value
+        self.entries[index] = Insert(self.path, tuple(fields.items()))
+        self._changed()
+        return None
+
+    def remove(self, change: Change) -> bool:
+        """Un-stage ``change`` (this very object); False when it is not staged."""
+        index = self.index_of(change)
+        if index is None:
+            return False
+        self._remember()
+        del self.entries[index]
+        self._changed()
+        return True
 
     def toggle_delete(self, keys: Sequence[RecordKey]) -> int:
         """Stage deletes of ``keys``; when every one is already staged for

@@ -1,0 +1,69 @@
+"""CellEditor: the one-line editor drawn over a grid cell (and over a field of
+the record view).
+
+Enter stages the text, ctrl+n stages NULL, Esc is the one explicit cancel.
+Leaving it any other way (a click elsewhere, switching panels) posts
+``Finished`` with ``blurred`` set and the text typed: its owner stages the
+text when it differs from what the editor started from, so typed text is
+never dropped silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import Input
+
+if TYPE_CHECKING:
+    from textual import events
+
+
+class CellEditor(Input):
+    """See the module docstring."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+n", "set_null", "Set NULL"),
+    ]
+
+    @dataclass
+    class Finished(Message):
+        """``value`` is the typed text, None for NULL; ``cancelled`` when
+        nothing is to be staged; ``blurred`` when the editor lost focus
+        (``value`` is then the text typed, staged only if it changed)."""
+
+        editor: CellEditor
+        value: str | None
+        cancelled: bool = False
+        blurred: bool = False
+
+    #: The text the editor was opened with (set by its owner).
+    start_text = ""
+
+    def open(self, text: str, *, placeholder: str) -> None:
+        """Show the editor with ``text`` and focus it."""
+        self.start_text = text
+        self.placeholder = placeholder
+        self.value = text
+        self.display = True
+        self.focus()
+
+    @property
+    def changed(self) -> bool:
+        return self.value != self.start_text
+
+    def action_cancel(self) -> None:
+        self.post_message(self.Finished(self, None, cancelled=True))
+
+    def action_set_null(self) -> None:
+        self.post_message(self.Finished(self, None))
+
+    def _on_blur(self, event: events.Blur) -> None:
+        super()._on_blur(event)
+        if self.display:
+            self.post_message(
+                self.Finished(self, self.value, cancelled=not self.changed, blurred=True)
+            )
