@@ -35,6 +35,10 @@ NARROW_CELLS = (12, 10)
 QUERY_ROOM = 24
 #: Cells a narrow layout always leaves the query (if less, it runs off the edge).
 QUERY_MIN = 12
+#: A blocking chain ("412 ← 398 ← 377") is what its table is for: in a
+#: narrow layout it keeps this many cells, not NARROW_CELLS (three 5-digit
+#: pids and their arrows).
+CHAIN_CELLS = 22
 
 
 class Role(IntEnum):
@@ -158,7 +162,10 @@ def plan(
     core = [i for i in ranked if role[i] < Role.DETAIL]
     for cells in NARROW_CELLS:
         widths = {
-            i: max(min(content[i], cells), len(short_label(columns[i])) + mark)
+            i: max(
+                min(content[i], CHAIN_CELLS if "chain" in words(columns[i]) else cells),
+                len(short_label(columns[i])) + mark,
+            )
             for i in range(n)
             if i != detail
         }
