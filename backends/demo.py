@@ -543,7 +543,11 @@ def seed_postgres(url: str) -> str:
                     " AND current_setting('shared_preload_libraries') ~ 'pg_stat_statements'"
                 )
                 if cur.fetchone() is not None:
-                    cur.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+                    # In a schema of its own: its two views would crowd public.
+                    cur.execute("CREATE SCHEMA IF NOT EXISTS stats")
+                    cur.execute(
+                        "CREATE EXTENSION IF NOT EXISTS pg_stat_statements SCHEMA stats"
+                    )
         finally:
             conn.close()
     except psycopg2.Error as e:
