@@ -545,9 +545,7 @@ def seed_postgres(url: str) -> str:
                 if cur.fetchone() is not None:
                     # In a schema of its own: its two views would crowd public.
                     cur.execute("CREATE SCHEMA IF NOT EXISTS stats")
-                    cur.execute(
-                        "CREATE EXTENSION IF NOT EXISTS pg_stat_statements SCHEMA stats"
-                    )
+                    cur.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements SCHEMA stats")
         finally:
             conn.close()
     except psycopg2.Error as e:
