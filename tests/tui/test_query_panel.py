@@ -111,6 +111,22 @@ async def test_run_all_gives_each_statement_its_own_tab(db_url: str) -> None:
         assert "plum" in screen_text(app)
 
 
+async def test_a_result_filled_while_its_tab_was_hidden_counts_its_rows_when_shown(
+    db_url: str,
+) -> None:
+    """Run all fills the older tabs while they are hidden; showing one says
+    which of its rows are on screen, not "rows 1–1"."""
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        await run_text(pilot, panel, "SELECT * FROM big ORDER BY id;\nSELECT 1 AS one;", key="f8")
+        assert panel.results.active == "result-2"
+        await drive(pilot, ["ctrl+l", "ctrl+pageup"])
+        await wait_until_idle(pilot)
+        assert panel.results.active == "result-1"
+        window = explorer_of(app).status.window
+        assert window.startswith("rows 1–") and not window.startswith("rows 1–1 "), window
+
+
 async def test_scrolling_a_big_result_fetches_more_pages_and_stays_bounded(db_url: str) -> None:
     async with run_app([db_url], size=(120, 40)) as (app, pilot):
         panel = await open_query(app, pilot)

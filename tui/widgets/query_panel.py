@@ -748,7 +748,6 @@ class QueryPanel(Panel):
         view = self.views.get(state.number)
         if view is None:
             return
-        summary = _window_text(view.grid, summary)
         if summary == state.summary:
             return
         state.summary = summary
@@ -763,14 +762,9 @@ class QueryPanel(Panel):
         number = int(pane_id.rpartition("-")[2]) if pane_id.startswith("result-") else None
         state = self.states.get(number) if number is not None else None
         if state is not None:
+            # A grid filled while its tab was hidden recounts its window when
+            # it is laid out (DataGrid recounts on resize).
             self.set_status(location=f"result {state.number}", window=state.summary)
-            view = self.views.get(state.number)
-            if view is not None:
-                # A grid filled while its tab was hidden counted no window yet.
-                grid = view.grid
-                self.call_after_refresh(
-                    lambda: self._summary_changed(state, _window_text(grid, grid.summary))
-                )
 
     def _touch(self, state: ResultState) -> None:
         """A result was paged: release its server state after a quiet while."""
@@ -1132,22 +1126,6 @@ class QueryPanel(Panel):
         if event.worker.group == "statements":
             self.post_message(RunEnded(None))
         self.post_message(WorkFailed(event.worker.error))
-
-
-def _window_text(grid: DataGrid, summary: str) -> str:
-    """The rows shown, as the grid's summary says it ("rows 1–40 of ≥ 200"),
-    counted here from the grid's state: a grid filled while its tab was
-    hidden has no height yet, and its own summary is not recounted when the
-    tab is shown."""
-    count = grid.row_count
-    if not grid.is_open or count == 0:
-        return summary
-    total = f"{count:,}" if grid.complete else f"≥ {count:,}"
-    body = grid.scrollable_content_region.height - 1
-    if body < 1:
-        return f"{total} rows"
-    top = min(grid.scroll_offset.y, count - 1)
-    return f"rows {top + 1:,}–{min(top + body, count):,} of {total}"
 
 
 def _executor(text: str, limit: int) -> Callable[[Backend], Result]:
