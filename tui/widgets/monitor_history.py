@@ -16,6 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from backends.types import Metric, MetricKind, Stats
+from tui.widgets.cells import human_size
 
 #: Seconds of history kept per metric (at most ``MAX_POINTS`` points).
 HISTORY_SECONDS = 600.0
@@ -98,21 +99,12 @@ def compact_number(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
-def compact_bytes(value: float) -> str:
-    size = float(value)
-    for suffix in ("B", "KB", "MB", "GB", "TB"):
-        if abs(size) < 1024 or suffix == "TB":
-            return f"{size:.0f} B" if suffix == "B" else f"{size:.1f} {suffix}"
-        size /= 1024
-    return f"{size:.1f} TB"  # pragma: no cover - the loop returns
-
-
 def format_metric(value: float | None, unit: str) -> str:
     """The value shown beside a sparkline ("12.5", "99.2 %", "1.2 MB")."""
     if value is None:
         return "…"
     if unit == "bytes":
-        return compact_bytes(value)
+        return human_size(round(value))
     if unit == "%":
         return f"{value:.1f} %"
     return compact_number(value)
