@@ -12,16 +12,13 @@ The panes live in a ContentSwitcher next to it (see ``tui.app``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.cells import cell_len as text_width
-from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widget import Widget
 
-if TYPE_CHECKING:
-    from textual import events
+from tui.widgets.label_bar import Label, LabelBar
 
 GLYPHS: dict[str, tuple[str, str]] = {
     # connection state -> (glyph, style); theme variables only
@@ -36,7 +33,7 @@ INACTIVE = "$foreground"
 MIN_LABEL = 6
 
 
-class ConnectionTabs(Widget):
+class ConnectionTabs(LabelBar):
     DEFAULT_CSS: ClassVar[str] = """
     ConnectionTabs {
         height: 1;
@@ -57,7 +54,6 @@ class ConnectionTabs(Widget):
         super().__init__(id=id)
         self.titles = list(titles)
         self.states = ["idle"] * len(self.titles)
-        self._spans: list[tuple[int, int]] = []  # x range of each label
 
     def set_state(self, index: int, state: str) -> None:
         if 0 <= index < len(self.states) and self.states[index] != state:
@@ -77,25 +73,20 @@ class ConnectionTabs(Widget):
             labels[i] = labels[i][: max(MIN_LABEL, len(labels[i]) - 4) - 1] + "…"
         return labels
 
-    def render(self) -> Content:
-        parts: list[str | tuple[str, str]] = []
-        self._spans = []
-        x = 0
+    def labels(self) -> list[Label]:
+        out: list[Label] = []
         for i, label in enumerate(self._labels(self.size.width)):
             glyph, glyph_style = GLYPHS.get(self.states[i], ("?", ""))
             base = ACTIVE if i == self.active else INACTIVE
-            text = f" {glyph} {label} "
-            parts.append((" ", base))
             background = base.partition(" on ")[2]
-            parts.append((glyph, f"{glyph_style} on {background}" if background else glyph_style))
-            parts.append((f" {label} ", base))
-            width = text_width(text)
-            self._spans.append((x, x + width))
-            x += width
-        return Content.assemble(*parts)
+            out.append(
+                [
+                    (" ", base),
+                    (glyph, f"{glyph_style} on {background}" if background else glyph_style),
+                    (f" {label} ", base),
+                ]
+            )
+        return out
 
-    async def _on_click(self, event: events.Click) -> None:
-        for i, (start, end) in enumerate(self._spans):
-            if start <= event.x < end:
-                self.post_message(self.Activated(self, i))
-                return
+    def label_clicked(self, index: int) -> None:
+        self.post_message(self.Activated(self, index))

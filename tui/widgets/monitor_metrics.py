@@ -19,10 +19,10 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
+from tui.widgets.label_bar import Label, LabelBar
 from tui.widgets.monitor_history import MetricSeries, format_metric
 
 if TYPE_CHECKING:
-    from textual import events
     from textual.app import ComposeResult
 
 VALUE_WIDTH = 7
@@ -172,7 +172,7 @@ class TableTab:
     count: int | None  # shown for tables the user acts on (sessions)
 
 
-class TableBar(Widget):
+class TableBar(LabelBar):
     """One line naming the tables, the shown one highlighted (keys 1-9, t)."""
 
     DEFAULT_CSS: ClassVar[str] = """
@@ -190,7 +190,6 @@ class TableBar(Widget):
         super().__init__(id=id)
         self.tabs: tuple[TableTab, ...] = ()
         self.active = 0
-        self._spans: list[tuple[int, int]] = []
 
     def set_tabs(self, tabs: tuple[TableTab, ...], active: int) -> None:
         if tabs != self.tabs or active != self.active:
@@ -198,24 +197,15 @@ class TableBar(Widget):
             self.active = active
             self.refresh()
 
-    def render(self) -> Content:
-        parts: list[str | tuple[str, str]] = []
-        self._spans = []
-        x = 0
+    def labels(self) -> list[Label]:
+        out: list[Label] = []
         for i, tab in enumerate(self.tabs):
             text = f" {tab.name}"
             if tab.count is not None:
                 text += f" {tab.count}"
-            text += " "
             style = "bold $foreground on $primary-muted" if i == self.active else "$text-muted"
-            parts.append((text, style))
-            width = cell_len(text)
-            self._spans.append((x, x + width))
-            x += width
-        return Content.assemble(*parts)
+            out.append([(f"{text} ", style)])
+        return out
 
-    async def _on_click(self, event: events.Click) -> None:
-        for i, (start, end) in enumerate(self._spans):
-            if start <= event.x < end:
-                self.post_message(self.Chosen(i))
-                return
+    def label_clicked(self, index: int) -> None:
+        self.post_message(self.Chosen(index))

@@ -22,17 +22,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.cells import cell_len as text_width
-from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
 from backends.base import Capability
+from tui.widgets.label_bar import Label, LabelBar
 
 if TYPE_CHECKING:
-    from textual import events
-
     from tui.session import Session
 
 
@@ -140,7 +137,7 @@ class Panel(Widget):
         return []
 
 
-class PanelBar(Widget):
+class PanelBar(LabelBar):
     """One line: the panels offered, the active one highlighted, each with its key."""
 
     DEFAULT_CSS: ClassVar[str] = """
@@ -161,7 +158,6 @@ class PanelBar(Widget):
         super().__init__(id=id)
         self.panels = panels
         self.display = len(panels) > 1
-        self._spans: list[tuple[int, int, str]] = []
 
     def set_panels(self, panels: tuple[PanelSpec, ...]) -> None:
         self.panels = panels
@@ -169,28 +165,19 @@ class PanelBar(Widget):
         self.display = len(panels) > 1
         self.refresh()
 
-    def render(self) -> Content:
-        parts: list[str | tuple[str, str]] = []
-        self._spans = []
-        x = 0
+    def labels(self) -> list[Label]:
+        out: list[Label] = []
         for spec in self.panels:
-            active = spec.id == self.active
-            style = "bold $foreground on $primary-muted" if active else "$foreground"
-            key = spec.key.upper()
-            parts.append(
-                (
-                    f" {key} ",
-                    f"$text-muted on {style.partition(' on ')[2]}" if active else "$text-muted",
+            if spec.id == self.active:
+                style, key_style = (
+                    "bold $foreground on $primary-muted",
+                    "$text-muted on $primary-muted",
                 )
-            )
-            parts.append((f"{spec.title} ", style))
-            width = text_width(f" {key} {spec.title} ")
-            self._spans.append((x, x + width, spec.id))
-            x += width
-        return Content.assemble(*parts)
+            else:
+                style, key_style = "$foreground", "$text-muted"
+            out.append([(f" {spec.key.upper()} ", key_style), (f"{spec.title} ", style)])
+        return out
 
-    async def _on_click(self, event: events.Click) -> None:
-        for start, end, panel_id in self._spans:
-            if start <= event.x < end:
-                self.post_message(self.Activated(self, panel_id))
-                return
+    def label_clicked(self, index: int) -> None:
+        if index < len(self.panels):
+            self.post_message(self.Activated(self, self.panels[index].id))
