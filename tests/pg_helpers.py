@@ -40,3 +40,20 @@ def admin_connection(server: sandbox.Server, db: str) -> Iterator[Any]:
         yield conn
     finally:
         conn.close()
+
+
+def execute(url: str, *statements: str) -> list[list[tuple[Any, ...]]]:
+    """Run ``statements`` in autocommit on a connection of their own; the
+    rows of each statement that returns rows, in order."""
+    conn = psycopg2.connect(url)
+    out: list[list[tuple[Any, ...]]] = []
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            for statement in statements:
+                cur.execute(statement)
+                if cur.description is not None:
+                    out.append(cur.fetchall())
+    finally:
+        conn.close()
+    return out

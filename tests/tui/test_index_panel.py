@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import psycopg2
 import pytest
 from textual.widgets import Input
 
 from backends import sandbox
 from screens.change_plan import ChangePlanScreen
+from tests.pg_helpers import execute
 from tui.widgets.index_panel import IndexPanel
 
 from .conftest import drive, open_table, run_app, screen_text
@@ -20,18 +20,9 @@ ITEMS = (DB, "public", "items")
 
 
 def _execute(url: str, *statements: str) -> list[tuple[object, ...]]:
-    conn = psycopg2.connect(url)
-    rows: list[tuple[object, ...]] = []
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            for statement in statements:
-                cur.execute(statement)
-                if cur.description is not None:
-                    rows = cur.fetchall()
-    finally:
-        conn.close()
-    return rows
+    """The rows of the last statement that returns rows ([] if none does)."""
+    results = execute(url, *statements)
+    return results[-1] if results else []
 
 
 def _db_url(server_url: str) -> str:

@@ -5,27 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import psycopg2
 import pytest
 
 from backends import sandbox
+from tests.pg_helpers import execute as _execute
 
 from .conftest import drive, open_table, run_app, screen_text
 
 DB = "tuitest"
 DOOMED = (DB, "public", "doomed")
 KEEPER = (DB, "public", "keeper")
-
-
-def _execute(url: str, *statements: str) -> None:
-    conn = psycopg2.connect(url)
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            for statement in statements:
-                cur.execute(statement)
-    finally:
-        conn.close()
 
 
 @pytest.fixture()

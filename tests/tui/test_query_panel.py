@@ -7,35 +7,19 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import psycopg2
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import TabPane
 
 from backends import sandbox
+from tests.pg_helpers import execute as _execute
 from tui.app import StorescopeApp
 from tui.widgets.query_panel import QueryPanel
 
 from .conftest import drive, explorer_of, run_app, screen_text, wait_until_idle
 
 DB = "querypaneltest"
-
-
-def _execute(url: str, *statements: str) -> list[Any]:
-    conn = psycopg2.connect(url)
-    out: list[Any] = []
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            for statement in statements:
-                cur.execute(statement)
-                if cur.description is not None:
-                    out.append(cur.fetchall())
-    finally:
-        conn.close()
-    return out
 
 
 @pytest.fixture(scope="module")

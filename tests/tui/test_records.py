@@ -18,6 +18,7 @@ from screens.change_plan import ChangePlanScreen
 from screens.dialogs import ConfirmScreen
 from screens.record_editor import RecordEditorScreen
 from screens.record_view import RecordViewScreen
+from tests.pg_helpers import execute as _execute
 from tui.app import StorescopeApp
 from tui.widgets.data_panel import DataPanel
 
@@ -31,17 +32,6 @@ AUDIT = (DB, "public", "audit")
 
 def _db_url(server_url: str) -> str:
     return server_url.rsplit("/", 1)[0] + f"/{DB}"
-
-
-def _execute(url: str, *statements: str) -> None:
-    conn = psycopg2.connect(url)
-    try:
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            for statement in statements:
-                cur.execute(statement)
-    finally:
-        conn.close()
 
 
 def _rows(url: str, query: str) -> list[tuple[Any, ...]]:
