@@ -209,7 +209,7 @@ FROM {schema}.pg_stat_statements(true) s
 WHERE s.queryid = ANY (%s::bigint[])
 """
 
-_SESSIONS_COLUMNS = (
+SESSIONS_COLUMNS = (
     "pid",
     "user",
     "database",
@@ -341,7 +341,7 @@ class MonitorMixin(PostgresCore):
         tables = (
             StatsTable(
                 "Sessions",
-                _SESSIONS_COLUMNS,
+                SESSIONS_COLUMNS,
                 tuple(_session_row(r) for r in sessions or []),
                 key_column=0,
                 actions=SESSION_ACTIONS,

@@ -18,6 +18,7 @@ import pytest
 from textual.pilot import Pilot
 
 from backends import sandbox
+from backends.postgres.monitor import SESSIONS_COLUMNS
 from backends.types import Metric, MetricKind, Stats
 from screens.dialogs import ConfirmScreen
 from tui.app import StorescopeApp
@@ -295,19 +296,8 @@ def test_durations_read_at_a_glance() -> None:
     assert format_duration(timedelta(hours=1, seconds=62)) == "1:01:02"
 
 
-SESSIONS = (
-    "pid",
-    "user",
-    "database",
-    "application",
-    "client",
-    "state",
-    "wait event",
-    "backend start",
-    "xact duration",
-    "query duration",
-    "query",
-)
+# The PostgreSQL backend's Sessions columns, as a real sample has them.
+SESSIONS = SESSIONS_COLUMNS
 #: Longest cell of each sessions column in a typical sample.
 SESSION_CELLS = [4, 8, 8, 11, 14, 19, 18, 19, 6, 6, 48]
 

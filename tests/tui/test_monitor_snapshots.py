@@ -18,6 +18,7 @@ from textual.pilot import Pilot
 
 from backends.base import Capability
 from backends.fake import FakeBackend
+from backends.postgres.monitor import SESSIONS_COLUMNS
 from backends.types import Metric, MetricKind, Stats, StatsTable
 from tui.app import StorescopeApp
 from tui.snapshot import drive
@@ -26,19 +27,8 @@ from tui.widgets.monitor_panel import MonitorPanel
 T0 = 1_800_000_000.0
 STARTED = datetime(2026, 11, 22, 9, 30, 0, tzinfo=UTC)
 
-SESSION_COLUMNS = (
-    "pid",
-    "user",
-    "database",
-    "application",
-    "client",
-    "state",
-    "wait event",
-    "backend start",
-    "xact duration",
-    "query duration",
-    "query",
-)
+# The PostgreSQL backend's Sessions columns, as a real sample has them.
+SESSION_COLUMNS = SESSIONS_COLUMNS
 
 
 def sample(n: int) -> Stats:
