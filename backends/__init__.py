@@ -18,14 +18,14 @@ if TYPE_CHECKING:
 
 # scheme -> (module, class, pip package that provides the driver)
 _REGISTRY: dict[str, tuple[str, str, str]] = {
-    "postgresql": ("backends.postgres", "PostgresBackend", "psycopg2-binary"),
-    "postgres": ("backends.postgres", "PostgresBackend", "psycopg2-binary"),
-    "mongodb": ("backends.mongo", "MongoBackend", "pymongo"),
-    "mongodb+srv": ("backends.mongo", "MongoBackend", "pymongo"),
-    "redis": ("backends.redis", "RedisBackend", "redis"),
-    "rediss": ("backends.redis", "RedisBackend", "redis"),
-    "s3": ("backends.s3", "S3Backend", "boto3"),
-    "fake": ("backends.fake", "FakeBackend", ""),
+    "postgresql": ("storescope.backends.postgres", "PostgresBackend", "psycopg2-binary"),
+    "postgres": ("storescope.backends.postgres", "PostgresBackend", "psycopg2-binary"),
+    "mongodb": ("storescope.backends.mongo", "MongoBackend", "pymongo"),
+    "mongodb+srv": ("storescope.backends.mongo", "MongoBackend", "pymongo"),
+    "redis": ("storescope.backends.redis", "RedisBackend", "redis"),
+    "rediss": ("storescope.backends.redis", "RedisBackend", "redis"),
+    "s3": ("storescope.backends.s3", "S3Backend", "boto3"),
+    "fake": ("storescope.backends.fake", "FakeBackend", ""),
 }
 
 SCHEMES = tuple(s for s in _REGISTRY if s != "fake")

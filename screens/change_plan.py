@@ -21,7 +21,7 @@ from textual.widgets import Button, Static
 if TYPE_CHECKING:
     from textual.app import ComposeResult
 
-    from backends.types import ChangePlan
+    from storescope.backends.types import ChangePlan
 
 #: Characters of one statement shown (a value can be up to ~1 MB).
 STATEMENT_CHARS = 4000

@@ -24,10 +24,10 @@ from textual.message import Message
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from backends.base import Capability
-from backends.errors import BackendError, ConnectionFailed, ConnectionLost
-from backends.secrets import scrub
-from tui.messages import (
+from storescope.backends.base import Capability
+from storescope.backends.errors import BackendError, ConnectionFailed, ConnectionLost
+from storescope.backends.secrets import scrub
+from storescope.tui.messages import (
     ConfirmRequested,
     Connected,
     ConnectFailed,
@@ -37,16 +37,16 @@ from tui.messages import (
     TextRequested,
     WorkFailed,
 )
-from tui.session import Session
-from tui.widgets.status_line import StatusLine
+from storescope.tui.session import Session
+from storescope.tui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
 
-    from tui.widgets.catalog_tree import CatalogTree
-    from tui.widgets.data_grid import DataGrid
-    from tui.widgets.data_panel import DataPanel
-    from tui.widgets.panel import Panel, PanelContext, PanelSpec
+    from storescope.tui.widgets.catalog_tree import CatalogTree
+    from storescope.tui.widgets.data_grid import DataGrid
+    from storescope.tui.widgets.data_panel import DataPanel
+    from storescope.tui.widgets.panel import Panel, PanelContext, PanelSpec
 
 
 CHOOSE_TABLE = "Choose a table in the catalog and press Enter."
@@ -113,13 +113,13 @@ class Explorer(Vertical):
 
     @property
     def catalog(self) -> CatalogTree:
-        from tui.widgets.catalog_tree import CatalogTree
+        from storescope.tui.widgets.catalog_tree import CatalogTree
 
         return self.query_one(CatalogTree)
 
     @property
     def data_panel(self) -> DataPanel:
-        from tui.widgets.data_panel import DataPanel
+        from storescope.tui.widgets.data_panel import DataPanel
 
         panel = self.panels["data"]
         assert isinstance(panel, DataPanel)
@@ -148,9 +148,9 @@ class Explorer(Vertical):
     async def _build_and_connect(self, focus: bool) -> None:
         from textual.widgets import ContentSwitcher
 
-        from tui.widgets.catalog_tree import CatalogTree
-        from tui.widgets.data_panel import DataPanel
-        from tui.widgets.panel import PANELS, PanelBar
+        from storescope.tui.widgets.catalog_tree import CatalogTree
+        from storescope.tui.widgets.data_panel import DataPanel
+        from storescope.tui.widgets.panel import PANELS, PanelBar
 
         body = self.query_one(".explorer-body")
         await body.remove_children()
@@ -268,7 +268,7 @@ class Explorer(Vertical):
     # -- panels ----------------------------------------------------------------------
 
     def _panel_context(self) -> PanelContext:
-        from tui.widgets.panel import PanelContext
+        from storescope.tui.widgets.panel import PanelContext
 
         return PanelContext(
             session=self.session,
@@ -288,12 +288,12 @@ class Explorer(Vertical):
         return self._offered() if self.built else ()
 
     def _offered(self) -> tuple[PanelSpec, ...]:
-        from tui.widgets.panel import PANELS
+        from storescope.tui.widgets.panel import PANELS
 
         return tuple(p for p in PANELS if p.capability in self.capabilities)
 
     def _offer_panels(self, capabilities: Capability) -> None:
-        from tui.widgets.panel import PanelBar
+        from storescope.tui.widgets.panel import PanelBar
 
         self.capabilities = capabilities
         self.query_one("#panel-bar", PanelBar).set_panels(self._offered())
@@ -306,7 +306,7 @@ class Explorer(Vertical):
         None when this connection does not offer it."""
         from textual.widgets import ContentSwitcher
 
-        from tui.widgets.panel import PanelBar
+        from storescope.tui.widgets.panel import PanelBar
 
         if not self.built:
             return None
@@ -346,7 +346,7 @@ class Explorer(Vertical):
     # -- modal screens panels ask for ------------------------------------------------
 
     def on_confirm_requested(self, event: ConfirmRequested) -> None:
-        from screens.dialogs import ConfirmScreen
+        from storescope.screens.dialogs import ConfirmScreen
 
         event.stop()
         screen = ConfirmScreen(
@@ -355,14 +355,14 @@ class Explorer(Vertical):
         self.app.push_screen(screen, lambda answer: event.done(bool(answer)))
 
     def on_text_requested(self, event: TextRequested) -> None:
-        from screens.dialogs import TextPromptScreen
+        from storescope.screens.dialogs import TextPromptScreen
 
         event.stop()
         screen = TextPromptScreen(event.title, value=event.value, placeholder=event.placeholder)
         self.app.push_screen(screen, event.done)
 
     def on_plan_review_requested(self, event: PlanReviewRequested) -> None:
-        from screens.change_plan import ChangePlanScreen
+        from storescope.screens.change_plan import ChangePlanScreen
 
         event.stop()
         screen = ChangePlanScreen(event.plan, title=event.title, confirm=event.confirm)
@@ -371,13 +371,13 @@ class Explorer(Vertical):
     # -- records: the record view and the insert form (DataPanel asks) ---------------
 
     def on_record_view_requested(self, event: RecordViewRequested) -> None:
-        from screens.record_view import RecordViewScreen
+        from storescope.screens.record_view import RecordViewScreen
 
         event.stop()
         self.app.push_screen(RecordViewScreen(event))
 
     def on_record_form_requested(self, event: RecordFormRequested) -> None:
-        from screens.record_editor import RecordEditorScreen
+        from storescope.screens.record_editor import RecordEditorScreen
 
         event.stop()
         self.app.push_screen(RecordEditorScreen(event.schema, title=event.title), event.done)

@@ -23,13 +23,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
-from backends.types import DEFAULT
-from tui.widgets.staging import edit_text
+from storescope.backends.types import DEFAULT
+from storescope.tui.widgets.staging import edit_text
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
 
-    from backends.types import FieldInfo, RecordSchema
+    from storescope.backends.types import FieldInfo, RecordSchema
 
 
 class FieldInput(Input):

@@ -18,17 +18,17 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static, TextArea
 
-from backends.types import DEFAULT, MISSING, BinaryValue, Truncated
-from tui.widgets.cell_editor import CellEditor
-from tui.widgets.cells import human_size
-from tui.widgets.staging import edit_text
+from storescope.backends.types import DEFAULT, MISSING, BinaryValue, Truncated
+from storescope.tui.widgets.cell_editor import CellEditor
+from storescope.tui.widgets.cells import human_size
+from storescope.tui.widgets.staging import edit_text
 
 if TYPE_CHECKING:
     from textual import events
     from textual.app import ComposeResult
 
-    from backends.types import FieldInfo
-    from tui.messages import RecordViewRequested
+    from storescope.backends.types import FieldInfo
+    from storescope.tui.messages import RecordViewRequested
 
 #: Bytes of a binary value shown in the hex dump.
 HEX_DUMP_BYTES = 4096

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from backends import sandbox
+from storescope.backends import sandbox
 
 # Never let a developer's real AWS profile leak into tests against moto.
 for _k, _v in sandbox.S3_DUMMY_ENV.items():

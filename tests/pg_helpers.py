@@ -10,7 +10,7 @@ from typing import Any
 import psycopg2
 from psycopg2 import sql
 
-from backends import sandbox
+from storescope.backends import sandbox
 
 
 def database_url(server: sandbox.Server, db: str, **query: str) -> str:

@@ -36,26 +36,44 @@ def _forbidden(package: str, banned: tuple[str, ...]) -> list[str]:
 
 
 def test_backends_never_import_the_ui() -> None:
-    assert _forbidden("backends", ("textual", "rich", "tui", "screens")) == []
+    assert _forbidden("backends", ("textual", "rich", "storescope.tui", "storescope.screens")) == []
 
 
 def test_widgets_never_import_screens_or_the_app() -> None:
-    assert _forbidden("tui/widgets", ("screens", "tui.app")) == []
+    assert _forbidden("tui/widgets", ("storescope.screens", "storescope.tui.app")) == []
 
 
 def test_screens_never_import_the_app() -> None:
-    assert _forbidden("screens", ("tui.app",)) == []
+    assert _forbidden("screens", ("storescope.tui.app",)) == []
 
 
 def test_backends_and_headless_cli_load_no_textual_at_runtime() -> None:
     code = (
         "import sys\n"
-        "import backends, backends.base, backends.types, backends.paths, backends.sandbox\n"
+        "import storescope.backends, storescope.backends.base, storescope.backends.types\n"
+        "import storescope.backends.paths, storescope.backends.sandbox\n"
         "for m in ('postgres', 'mongo', 'redis', 's3', 'fake', 'demo'):\n"
-        "    __import__('backends.' + m)\n"
-        "import tui.cli, tui.formats\n"
-        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'screens'))\n"
+        "    __import__('storescope.backends.' + m)\n"
+        "import storescope.tui.cli, storescope.tui.formats\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')\n"
+        "                or m.startswith('storescope.screens'))\n"
         "assert not loaded, loaded\n"
     )
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+def test_every_import_uses_the_storescope_namespace() -> None:
+    """A bare ``import backends`` would load a second copy of every module
+    (and clash with PyPI's unrelated ``backends`` and ``tui`` packages)."""
+    bad = []
+    for folder in ("backends", "tui", "screens", "tests", "storescope"):
+        for path in sorted((ROOT / folder).glob("**/*.py")):
+            if path.is_relative_to(ROOT / "storescope") and folder != "storescope":
+                continue
+            if folder == "storescope" and path.parent != ROOT / "storescope":
+                continue  # the links: each file is read under its own folder
+            for name in _imports(path):
+                if name.split(".")[0] in ("backends", "tui", "screens"):
+                    bad.append(f"{path.relative_to(ROOT)} imports {name}")
+    assert bad == []

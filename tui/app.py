@@ -23,10 +23,10 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.widgets import ContentSwitcher, Footer, Static
 
-from screens.explorer import Explorer, describe
-from tui.messages import WorkFailed
-from tui.session import DaemonThreadExecutor, tab_title
-from tui.widgets import ConnectionTabs
+from storescope.screens.explorer import Explorer, describe
+from storescope.tui.messages import WorkFailed
+from storescope.tui.session import DaemonThreadExecutor, tab_title
+from storescope.tui.widgets import ConnectionTabs
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -155,7 +155,7 @@ class StorescopeApp(App[None]):
     async def action_quit(self) -> None:
         """Quit, asking first when a panel holds work quitting would lose
         (staged changes, an open transaction)."""
-        from screens.dialogs import ConfirmScreen
+        from storescope.screens.dialogs import ConfirmScreen
 
         lost = [
             f"{explorer.session.title}: {what}"
@@ -220,17 +220,17 @@ class StorescopeApp(App[None]):
     def action_help(self) -> None:
         from textual.widgets import TextArea
 
-        from screens.explorer import Explorer
-        from screens.help import HelpScreen, binding_rows
-        from tui.widgets import CatalogTree, DataGrid
-        from tui.widgets.data_panel import CellEditor, DataPanel
-        from tui.widgets.explain_view import PlanTree
-        from tui.widgets.index_form import IndexForm
-        from tui.widgets.index_panel import IndexPanel
-        from tui.widgets.monitor_panel import MonitorPanel
-        from tui.widgets.query_history import HistoryPicker
-        from tui.widgets.query_panel import QueryPanel
-        from tui.widgets.sql_editor import SqlEditor
+        from storescope.screens.explorer import Explorer
+        from storescope.screens.help import HelpScreen, binding_rows
+        from storescope.tui.widgets import CatalogTree, DataGrid
+        from storescope.tui.widgets.data_panel import CellEditor, DataPanel
+        from storescope.tui.widgets.explain_view import PlanTree
+        from storescope.tui.widgets.index_form import IndexForm
+        from storescope.tui.widgets.index_panel import IndexPanel
+        from storescope.tui.widgets.monitor_panel import MonitorPanel
+        from storescope.tui.widgets.query_history import HistoryPicker
+        from storescope.tui.widgets.query_panel import QueryPanel
+        from storescope.tui.widgets.sql_editor import SqlEditor
 
         if isinstance(self.screen, HelpScreen):
             return

@@ -61,14 +61,14 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from backends import SCHEMES, backend_class, open_backend, scheme_of
-from backends.errors import BackendError
-from backends.paths import decode_path, encode_path
-from backends.secrets import scrub
+from storescope.backends import SCHEMES, backend_class, open_backend, scheme_of
+from storescope.backends.errors import BackendError
+from storescope.backends.paths import decode_path, encode_path
+from storescope.backends.secrets import scrub
 
 if TYPE_CHECKING:
-    from tui import formats
-    from tui.config import Connection
+    from storescope.tui import formats
+    from storescope.tui.config import Connection
 
 
 class _LazyModule:
@@ -90,12 +90,12 @@ class _LazyModule:
         return value
 
 
-formats = _LazyModule("tui.formats")  # type: ignore[assignment]  # noqa: F811
-_config: Any = _LazyModule("tui.config")
+formats = _LazyModule("storescope.tui.formats")  # type: ignore[assignment]  # noqa: F811
+_config: Any = _LazyModule("storescope.tui.config")
 
 if TYPE_CHECKING:
-    from backends.base import Backend
-    from backends.types import Node, Page
+    from storescope.backends.base import Backend
+    from storescope.backends.types import Node, Page
 
 PROG = "storescope"
 COMMANDS = ("demo", "ls", "browse", "query", "snapshot")
@@ -588,7 +588,7 @@ class PageWriter:
                 + ", ".join(new)
                 + " (use --format jsonl to keep every field)"
             )
-        from backends.types import MISSING
+        from storescope.backends.types import MISSING
 
         picks = [index.get(c) for c in self._columns]
         for row in rows:
@@ -732,8 +732,8 @@ def _where(text: str, at: int) -> str:
 def _run_statements(
     backend: Backend, text: str, args: argparse.Namespace, out: Output, documents: bool
 ) -> None:
-    from backends.errors import QueryFailed
-    from backends.types import Page
+    from storescope.backends.errors import QueryFailed
+    from storescope.backends.types import Page
 
     statements = backend.split(text)
     if not statements:
@@ -816,7 +816,7 @@ def _interruptible(backend: Backend, work: Any) -> None:
         while worker.is_alive():
             worker.join(0.2)
     except KeyboardInterrupt:
-        from backends.base import Capability
+        from storescope.backends.base import Capability
 
         if Capability.CANCEL in backend.capabilities:
             try:
@@ -863,7 +863,7 @@ def cmd_open(
 
 
 def _run_app(urls: list[str], read_only: bool) -> int:
-    from tui.app import StorescopeApp
+    from storescope.tui.app import StorescopeApp
 
     app = StorescopeApp(urls, read_only=read_only)
     app.run()
@@ -910,7 +910,7 @@ class _Progress:
 
 
 def cmd_demo(args: argparse.Namespace, read_only: bool) -> int:
-    from backends import demo, sandbox
+    from storescope.backends import demo, sandbox
 
     try:
         try:
@@ -966,7 +966,7 @@ def _save_snapshot(
             "cannot write the snapshot",
             out_path,
         )
-    from tui.snapshot import take_snapshot
+    from storescope.tui.snapshot import take_snapshot
 
     svg, text = take_snapshot(urls, keys=keys.split(), size=size, read_only=read_only)
     with open(out_path, "w", encoding="utf-8") as f:

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from backends.secrets import url_secrets as _url_secrets
+from storescope.backends.secrets import url_secrets as _url_secrets
 
 _KEYS = frozenset({"url", "read_only", "password_env", "password_command", "password_timeout"})
 DEFAULT_PASSWORD_TIMEOUT = 30.0
@@ -64,7 +64,7 @@ class Connection:
     secrets: tuple[str, ...] = ()
 
     def __repr__(self) -> str:  # never show the password, even in a traceback
-        from backends import redact_url
+        from storescope.backends import redact_url
 
         return f"Connection(url={redact_url(self.url)!r}, read_only={self.read_only})"
 

@@ -42,7 +42,7 @@ from decimal import Decimal
 from json.encoder import encode_basestring
 from typing import Any
 
-from backends.types import (
+from storescope.backends.types import (
     MISSING,
     BinaryValue,
     ObjectIdValue,

@@ -17,7 +17,7 @@ from textual.message import Message
 if TYPE_CHECKING:
     from typing import Any
 
-    from backends.types import ChangePlan, Node, Page, Record, RecordSchema, ServerInfo
+    from storescope.backends.types import ChangePlan, Node, Page, Record, RecordSchema, ServerInfo
 
 
 @dataclass(frozen=True, slots=True)

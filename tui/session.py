@@ -25,14 +25,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
-from backends import open_backend, redact_url
-from backends.base import Capability
-from backends.errors import BackendError, ConnectionLost
-from backends.secrets import scrub, url_secrets
+from storescope.backends import open_backend, redact_url
+from storescope.backends.base import Capability
+from storescope.backends.errors import BackendError, ConnectionLost
+from storescope.backends.secrets import scrub, url_secrets
 
 if TYPE_CHECKING:
-    from backends.base import Backend
-    from backends.types import ServerInfo
+    from storescope.backends.base import Backend
+    from storescope.backends.types import ServerInfo
 
 T = TypeVar("T")
 

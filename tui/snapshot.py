@@ -79,7 +79,7 @@ def _freeze_cursor_blink(app: App[Any]) -> None:
 async def _take(
     urls: list[str], keys: list[str], size: tuple[int, int], read_only: bool
 ) -> tuple[str, str]:
-    from tui.app import StorescopeApp
+    from storescope.tui.app import StorescopeApp
 
     app = StorescopeApp(urls, read_only=read_only)
     async with app.run_test(size=size, notifications=True) as pilot:

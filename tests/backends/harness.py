@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from backends.base import Backend
-from backends.types import Page
+from storescope.backends.base import Backend
+from storescope.backends.types import Page
 
 
 class StoreHarness(Protocol):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from backends import fake
-from backends.base import Backend
-from backends.types import Column, Page
+from storescope.backends import fake
+from storescope.backends.base import Backend
+from storescope.backends.types import Column, Page
 
 DATASET = "conformance"
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pymongo
 
-from backends.base import Backend
-from backends.sandbox import Server
-from backends.types import Page
+from storescope.backends.base import Backend
+from storescope.backends.sandbox import Server
+from storescope.backends.types import Page
 
 DATABASE = "conformance"
 TAGS = ("red", "green", "blue")

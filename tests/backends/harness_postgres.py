@@ -11,9 +11,9 @@ from typing import Any
 import psycopg2
 from psycopg2 import sql
 
-from backends import sandbox
-from backends.base import Backend
-from backends.types import Page
+from storescope.backends import sandbox
+from storescope.backends.base import Backend
+from storescope.backends.types import Page
 
 DATABASE = "conformance"
 SCHEMA = "public"

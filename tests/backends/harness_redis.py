@@ -11,10 +11,10 @@ from typing import Any
 
 import redis
 
-from backends import sandbox
-from backends.base import Backend
-from backends.redis import decode_name, encode_name, glob_escape
-from backends.types import Page
+from storescope.backends import sandbox
+from storescope.backends.base import Backend
+from storescope.backends.redis import decode_name, encode_name, glob_escape
+from storescope.backends.types import Page
 
 SEED_DB = 1
 EMPTY_DB = 15

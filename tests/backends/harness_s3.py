@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from backends.base import Backend
-from backends.sandbox import Server
-from backends.types import Page
+from storescope.backends.base import Backend
+from storescope.backends.sandbox import Server
+from storescope.backends.types import Page
 
 BUCKET = "conformance"
 EMPTY_BUCKET = "conformance-empty"

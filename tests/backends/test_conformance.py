@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from backends import open_backend
-from backends.base import Backend
-from backends.errors import BackendError, ConnectionFailed, NotFound
-from backends.paths import decode_path, encode_path
-from backends.types import Node, Page
+from storescope.backends import open_backend
+from storescope.backends.base import Backend
+from storescope.backends.errors import BackendError, ConnectionFailed, NotFound
+from storescope.backends.paths import decode_path, encode_path
+from storescope.backends.types import Node, Page
 
 BIG = 10_000
 
@@ -185,6 +185,6 @@ def test_silent_server_fails_within_5_seconds(harness: Any) -> None:
 
 
 def test_capabilities_are_flags_not_probes(harness: Any, backend: Backend) -> None:
-    from backends.base import Capability
+    from storescope.backends.base import Capability
 
     assert isinstance(type(backend).capabilities, Capability)

@@ -18,7 +18,7 @@ import pymongo
 import pytest
 import redis
 
-from backends import demo, sandbox
+from storescope.backends import demo, sandbox
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,17 +19,24 @@ import bson
 import pymongo
 import pytest
 
-from backends import open_backend, sandbox
-from backends.base import Capability
-from backends.errors import (
+from storescope.backends import open_backend, sandbox
+from storescope.backends.base import Capability
+from storescope.backends.errors import (
     ConnectionFailed,
     ConnectionLost,
     NotFound,
     NotSupported,
     QueryFailed,
 )
-from backends.mongo import MongoBackend, bson_to_neutral, neutral_to_bson
-from backends.types import MISSING, BinaryValue, NodeKind, ObjectIdValue, Page, TaggedValue
+from storescope.backends.mongo import MongoBackend, bson_to_neutral, neutral_to_bson
+from storescope.backends.types import (
+    MISSING,
+    BinaryValue,
+    NodeKind,
+    ObjectIdValue,
+    Page,
+    TaggedValue,
+)
 
 DB = "storescope_mongo_tests"
 

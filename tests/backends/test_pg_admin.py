@@ -16,10 +16,10 @@ import psycopg2
 import psycopg2.extensions
 import pytest
 
-from backends import open_backend, sandbox
-from backends.errors import Cancelled, NotFound, QueryFailed, ReadOnly
-from backends.postgres import PostgresBackend
-from backends.types import CreateIndex, DropIndex, IndexInfo, IndexSpec, PlanNode
+from storescope.backends import open_backend, sandbox
+from storescope.backends.errors import Cancelled, NotFound, QueryFailed, ReadOnly
+from storescope.backends.postgres import PostgresBackend
+from storescope.backends.types import CreateIndex, DropIndex, IndexInfo, IndexSpec, PlanNode
 from tests.pg_helpers import admin_connection, database_url
 
 DB = "pgadmintests"

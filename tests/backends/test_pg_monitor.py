@@ -16,10 +16,10 @@ import psycopg2
 import psycopg2.errors
 import pytest
 
-from backends import open_backend, sandbox
-from backends.errors import NotSupported, PermissionDenied, ReadOnly
-from backends.postgres import PostgresBackend
-from backends.types import MetricKind, Stats, StatsTable
+from storescope.backends import open_backend, sandbox
+from storescope.backends.errors import NotSupported, PermissionDenied, ReadOnly
+from storescope.backends.postgres import PostgresBackend
+from storescope.backends.types import MetricKind, Stats, StatsTable
 from tests.pg_helpers import admin_connection, database_url
 
 DB = "pgmonitor"

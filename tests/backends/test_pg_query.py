@@ -15,10 +15,10 @@ import psycopg2
 import psycopg2.extensions
 import pytest
 
-from backends import open_backend, sandbox
-from backends.errors import Cancelled, ConnectionLost, QueryFailed, ReadOnly
-from backends.postgres import PostgresBackend
-from backends.types import StatementKind, TransactionState
+from storescope.backends import open_backend, sandbox
+from storescope.backends.errors import Cancelled, ConnectionLost, QueryFailed, ReadOnly
+from storescope.backends.postgres import PostgresBackend
+from storescope.backends.types import StatementKind, TransactionState
 from tests.pg_helpers import admin_connection, database_url
 
 DB = "pgquerytests"

@@ -15,8 +15,8 @@ from typing import Any
 import psycopg2
 import pytest
 
-from backends import open_backend, sandbox
-from backends.errors import (
+from storescope.backends import open_backend, sandbox
+from storescope.backends.errors import (
     ConnectionLost,
     NotFound,
     NotSupported,
@@ -24,9 +24,9 @@ from backends.errors import (
     QueryFailed,
     ReadOnly,
 )
-from backends.postgres import PostgresBackend
-from backends.postgres.records import RecordsMixin
-from backends.types import (
+from storescope.backends.postgres import PostgresBackend
+from storescope.backends.postgres.records import RecordsMixin
+from storescope.backends.types import (
     DEFAULT,
     Change,
     CreateIndex,

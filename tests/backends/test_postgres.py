@@ -14,8 +14,8 @@ from typing import Any
 import psycopg2
 import pytest
 
-from backends import open_backend, sandbox
-from backends.errors import (
+from storescope.backends import open_backend, sandbox
+from storescope.backends.errors import (
     ConnectionFailed,
     ConnectionLost,
     NotFound,
@@ -24,9 +24,9 @@ from backends.errors import (
     QueryFailed,
     ReadOnly,
 )
-from backends.postgres import PostgresBackend
-from backends.postgres.core import PREVIEW_BYTES, PREVIEW_CHARS
-from backends.types import NodeKind, Truncated
+from storescope.backends.postgres import PostgresBackend
+from storescope.backends.postgres.core import PREVIEW_BYTES, PREVIEW_CHARS
+from storescope.backends.types import NodeKind, Truncated
 from tests.pg_helpers import admin_connection, database_url
 
 DB = "pgtests"

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import redis
 
-from backends import open_backend, sandbox
-from backends.base import Backend, Capability
-from backends.errors import (
+from storescope.backends import open_backend, sandbox
+from storescope.backends.base import Backend, Capability
+from storescope.backends.errors import (
     ConnectionFailed,
     ConnectionLost,
     NotFound,
@@ -23,9 +23,9 @@ from backends.errors import (
     PermissionDenied,
     QueryFailed,
 )
-from backends.paths import decode_path, encode_path
-from backends.redis import TRUNCATED_MARKER, RedisBackend
-from backends.types import Node, NodeKind, Page, Truncated
+from storescope.backends.paths import decode_path, encode_path
+from storescope.backends.redis import TRUNCATED_MARKER, RedisBackend
+from storescope.backends.types import Node, NodeKind, Page, Truncated
 
 RawFactory = Callable[[int], redis.Redis]
 
@@ -77,7 +77,7 @@ def walk(backend: Backend, path: tuple[str, ...], limit: int) -> tuple[list[tupl
 
 
 def test_module_name_does_not_shadow_redis_py() -> None:
-    import backends.redis as module
+    import storescope.backends.redis as module
 
     driver = vars(module)["redis"]
     assert driver.__name__ == "redis" and hasattr(driver, "Redis")

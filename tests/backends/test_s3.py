@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from backends import open_backend, sandbox
-from backends.errors import (
+from storescope.backends import open_backend, sandbox
+from storescope.backends.errors import (
     ConnectionFailed,
     ConnectionLost,
     NotFound,
@@ -27,9 +27,9 @@ from backends.errors import (
     PermissionDenied,
     QueryFailed,
 )
-from backends.paths import decode_path, encode_path
-from backends.s3 import LIST_CHILDREN_CAP, S3Backend
-from backends.types import Node, NodeKind
+from storescope.backends.paths import decode_path, encode_path
+from storescope.backends.s3 import LIST_CHILDREN_CAP, S3Backend
+from storescope.backends.types import Node, NodeKind
 from tests.backends.harness_s3 import ensure_bucket, list_keys, put_objects, raw_client
 
 TREE = "s3-tree"

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from backends import sandbox
+from storescope.backends import sandbox
 
 
 def _alive(pid: int) -> bool:
@@ -85,7 +85,7 @@ def test_servers_are_stopped_when_the_process_is_killed_by_sigterm(tmp_path) -> 
     script = textwrap.dedent(
         """
         import sys, time
-        from backends import sandbox
+        from storescope.backends import sandbox
         s = sandbox.start_redis()
         print(s.pid, s.tmpdir, flush=True)
         time.sleep(60)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from backends import open_backend, redact_url
-from backends.errors import NotSupported
-from backends.paths import decode_path, encode_path
+from storescope.backends import open_backend, redact_url
+from storescope.backends.errors import NotSupported
+from storescope.backends.paths import decode_path, encode_path
 
 
 @pytest.mark.parametrize(
@@ -61,7 +61,7 @@ def test_slash_and_percent_inside_a_name_are_encoded() -> None:
 
 
 def test_display_path_reads_like_the_store_spells_it() -> None:
-    from backends.paths import display_path
+    from storescope.backends.paths import display_path
 
     assert (
         display_path(("shop-data", "logs/", "2026/", "app-01.log"))
@@ -85,7 +85,7 @@ def test_every_secret_looking_parameter_is_redacted(url: str) -> None:
 
 
 def test_scrub_removes_url_secrets_even_from_an_unparseable_url() -> None:
-    from backends.secrets import scrub, url_secrets
+    from storescope.backends.secrets import scrub, url_secrets
 
     url = "postgresql://bob:s3cr%zzet@[::1/db"
     message = f'invalid percent-encoded token: "s3cr%zzet" in {url}'

@@ -79,7 +79,7 @@ def row(name: str, ours: float, raw: float, unit: str, target: str) -> None:
 
 
 def make_pg(rows: int) -> tuple[object, str]:
-    from backends import sandbox
+    from storescope.backends import sandbox
 
     server = sandbox.start_postgres()
     import psycopg2
@@ -150,7 +150,7 @@ def bench_launch(runs: int) -> None:
         run_child(argv, env=env, tty=True)
         return float(stamp.read_text()) - t0
 
-    ours_argv = [sys.executable, "-m", "tui.cli", "fake://demo"]
+    ours_argv = [sys.executable, "-m", "storescope", "fake://demo"]
     bare_argv = [sys.executable, "-c", BARE_APP]
     once(ours_argv), once(bare_argv)  # warm the page cache
     ours = [once(ours_argv) for _ in range(runs)]
@@ -196,7 +196,7 @@ def bench_browse_all(url: str) -> None:
         "-c",
         HWM_WRAPPER,
         "-m",
-        "tui.cli",
+        "storescope",
         "browse",
         url,
         "postgres/public/big",

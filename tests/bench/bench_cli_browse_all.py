@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from backends import sandbox  # noqa: E402
+from storescope.backends import sandbox  # noqa: E402
 
 # Peak RSS from /proc/self/status: a child's getrusage ru_maxrss is not usable,
 # because Linux carries the pre-exec high-water mark (the forking parent's,
@@ -64,7 +64,7 @@ print(n, file=sys.stderr)
 CLI = (
     """
 import sys
-from tui.cli import main
+from storescope.tui.cli import main
 rc = main(sys.argv[1:])
 sys.stdout.flush()
 """
@@ -102,7 +102,7 @@ def _count_cli_rows(url: str) -> int:
         [
             sys.executable,
             "-m",
-            "tui.cli",
+            "storescope",
             "browse",
             url,
             "bench/public/big",

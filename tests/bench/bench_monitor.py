@@ -57,7 +57,7 @@ def _drain(term: Terminal, seconds: float) -> int:
 def app_cpu(url: str, seconds: float) -> tuple[float, float, int, int]:
     """(% of one core with the monitor shown, % idle on the data panel,
     bytes drawn while monitoring, bytes drawn idle)."""
-    term = Terminal([sys.executable, "-m", "tui.cli", url])
+    term = Terminal([sys.executable, "-m", "storescope", url])
     try:
         term.read_until_quiet(0.5, marker=b"postgres")
         _drain(term, 1.0)
@@ -81,7 +81,7 @@ def app_cpu(url: str, seconds: float) -> tuple[float, float, int, int]:
 
 def raw_cpu(url: str, seconds: float) -> tuple[float, int]:
     """(% of one core, samples): backend.stats() every 2 s in this process."""
-    from backends import open_backend
+    from storescope.backends import open_backend
 
     backend = open_backend(url)
     backend.connect()
@@ -109,7 +109,7 @@ def main() -> int:
     server = None
     url = args.url
     if not url:
-        from backends import sandbox
+        from storescope.backends import sandbox
 
         server = sandbox.start_postgres()
         url = server.url

@@ -84,7 +84,7 @@ def probe(url: str) -> dict[str, float]:
     out: dict[str, float] = {}
     env_home = tempfile.mkdtemp(prefix="bench-query-")
     os.environ["XDG_DATA_HOME"] = env_home  # a history of its own
-    term = Terminal([sys.executable, "-m", "tui.cli", url])
+    term = Terminal([sys.executable, "-m", "storescope", url])
     term.read_until_quiet(0.5, marker=DB.encode())
     send(term, F3, quiet=0.5, marker=b"Run")
     time.sleep(2.0)  # completion names (1,000 tables) load in the background
@@ -133,7 +133,7 @@ def probe(url: str) -> dict[str, float]:
 
 def index_latency() -> dict[str, float]:
     """The completion index itself: building it and one lookup, 1,000 tables."""
-    from tui.widgets.sql_completion import SQL_KEYWORDS, CompletionIndex
+    from storescope.tui.widgets.sql_completion import SQL_KEYWORDS, CompletionIndex
 
     names = [(f"t{i:04d}", "table") for i in range(1, 1001)]
     names += [
@@ -183,7 +183,7 @@ def main() -> int:
     if len(sys.argv) > 1:
         server_url = sys.argv[1]
     else:
-        from backends import sandbox
+        from storescope.backends import sandbox
 
         server = sandbox.start_postgres()
         server_url = server.url

@@ -98,7 +98,7 @@ class Terminal:
 
 def probe(url: str) -> dict[str, float]:
     out: dict[str, float] = {}
-    term = Terminal([sys.executable, "-m", "tui.cli", url])
+    term = Terminal([sys.executable, "-m", "storescope", url])
     # Catalog: the sandbox server has one database ("postgres") -> public ->
     # big, wide (tables sorted by name).
     term.read_until_quiet(0.5, marker=b"postgres")

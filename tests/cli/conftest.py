@@ -1,7 +1,7 @@
 """Fixtures of the CLI tests: small data seeded with the raw drivers into the
 CLI's own namespaces of the shared sandbox servers (PG and Mongo database
 "clitest", Redis db 3, S3 bucket "clitest"), and a helper that runs
-``python -m tui.cli`` in a subprocess the way a user's shell would."""
+``python -m storescope`` in a subprocess the way a user's shell would."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from backends import sandbox
+from storescope.backends import sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,7 +49,7 @@ def run_cli(
     timeout: float = 120,
     cwd: Path = ROOT,
 ) -> CliResult:
-    """Run ``python -m tui.cli ARGS`` with this process's environment (the
+    """Run ``python -m storescope ARGS`` with this process's environment (the
     AWS dummies of tests/conftest.py included), plus ``env``."""
     import time
 
@@ -57,7 +57,7 @@ def run_cli(
     full_env["PYTHONPATH"] = str(ROOT)
     start = time.monotonic()
     done = subprocess.run(
-        [sys.executable, "-m", "tui.cli", *args],
+        [sys.executable, "-m", "storescope", *args],
         capture_output=True,
         text=True,
         errors="surrogateescape",

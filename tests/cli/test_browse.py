@@ -270,7 +270,7 @@ def test_all_memory_stays_flat_on_a_big_table(pg_cli: str) -> None:
     # this (big) pytest process's.
     code = (
         "import sys\n"
-        "from tui.cli import main\n"
+        "from storescope.tui.cli import main\n"
         "rc = main(sys.argv[1:])\n"
         "sys.stdout.flush()\n"
         "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"

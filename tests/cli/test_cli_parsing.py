@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from tui.cli import _ordered_targets, _split_command, scrub
+from storescope.tui.cli import _ordered_targets, _split_command, scrub
 
 from .conftest import ROOT
 
@@ -40,7 +40,7 @@ def test_ls_on_a_terminal_prints_aligned_columns_under_a_header() -> None:
     leader, follower = os.openpty()
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "tui.cli", "ls", "fake://demo", "shop/public"],
+            [sys.executable, "-m", "storescope", "ls", "fake://demo", "shop/public"],
             stdout=follower,
             stderr=subprocess.PIPE,
             cwd=ROOT,

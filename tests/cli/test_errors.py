@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from backends import sandbox
+from storescope.backends import sandbox
 
 from .conftest import PG_DB, ROOT, run_cli
 
@@ -153,7 +153,7 @@ def test_closed_pipe_ends_quietly(pg_cli: str) -> None:
         [
             sys.executable,
             "-m",
-            "tui.cli",
+            "storescope",
             "browse",
             pg_cli,
             MANY,
@@ -183,7 +183,7 @@ def test_ctrl_c_exits_130_without_a_traceback(pg_cli: str) -> None:
         [
             sys.executable,
             "-m",
-            "tui.cli",
+            "storescope",
             "browse",
             pg_cli,
             MANY,
@@ -214,7 +214,7 @@ def test_ctrl_c_exits_130_without_a_traceback(pg_cli: str) -> None:
 def test_ls_and_browse_never_load_textual(pg_cli: str) -> None:
     code = (
         "import sys, io, contextlib\n"
-        "from tui.cli import main\n"
+        "from storescope.tui.cli import main\n"
         "out = io.StringIO()\n"
         "with contextlib.redirect_stdout(out):\n"
         f"    assert main(['ls', {pg_cli!r}, {PG_DB!r}]) == 0\n"

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from backends.types import (
+from storescope.backends.types import (
     MISSING,
     BinaryValue,
     ObjectIdValue,
@@ -16,7 +16,7 @@ from backends.types import (
     TaggedValue,
     Truncated,
 )
-from tui import formats
+from storescope.tui import formats
 
 
 def _row(columns: list[str], values: tuple[object, ...], *, documents: bool = False) -> str:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from backends.paths import decode_path
+from storescope.backends.paths import decode_path
 
 from .conftest import BUCKET, MONGO_DB, PG_DB, REDIS_DB, run_cli
 

@@ -8,8 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from backends import sandbox
-from tui.config import ProfileError, SecretError, load_profiles, resolve_profile, with_password
+from storescope.backends import sandbox
+from storescope.tui.config import (
+    ProfileError,
+    SecretError,
+    load_profiles,
+    resolve_profile,
+    with_password,
+)
 
 from .conftest import PG_DB, run_cli
 

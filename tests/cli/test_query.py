@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from backends import sandbox
+from storescope.backends import sandbox
 
 from .conftest import ROOT, pg_db_url, run_cli
 
@@ -129,7 +129,7 @@ def test_a_big_result_streams_in_flat_memory(url: str) -> None:
         # the CLI's own peak, not that of anything this test process ran.
         code = (
             "import resource, subprocess, sys\n"
-            "done = subprocess.run([sys.executable, '-m', 'tui.cli', 'query', sys.argv[1],"
+            "done = subprocess.run([sys.executable, '-m', 'storescope', 'query', sys.argv[1],"
             " sys.argv[2], '--format', 'jsonl'], stdout=subprocess.DEVNULL,"
             " stderr=subprocess.PIPE, text=True)\n"
             "assert done.returncode == 0, done.stderr\n"
@@ -200,7 +200,7 @@ def test_text_from_standard_input(url: str, tmp_path: Path) -> None:
     script.write_text("SELECT name FROM people WHERE id = 1;\n")
     with script.open() as stdin:
         done = subprocess.run(
-            [sys.executable, "-m", "tui.cli", "query", url, "-", "--format", "jsonl"],
+            [sys.executable, "-m", "storescope", "query", url, "-", "--format", "jsonl"],
             stdin=stdin,
             capture_output=True,
             text=True,
@@ -236,7 +236,7 @@ def test_ctrl_c_cancels_the_running_statement_and_exits_130(
     url: str, pg_server: sandbox.Server
 ) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "query", url, "SELECT 'cli-sleeper', pg_sleep(60)"],
+        [sys.executable, "-m", "storescope", "query", url, "SELECT 'cli-sleeper', pg_sleep(60)"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=ROOT,

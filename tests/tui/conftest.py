@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 
 from textual.pilot import Pilot
 
-from screens.explorer import Explorer
-from tui.app import StorescopeApp
-from tui.snapshot import drive, screen_text, wait_until_idle
+from storescope.screens.explorer import Explorer
+from storescope.tui.app import StorescopeApp
+from storescope.tui.snapshot import drive, screen_text, wait_until_idle
 
 __all__ = ["drive", "run_app", "screen_text", "wait_until_idle", "explorer_of", "open_table"]
 

@@ -13,13 +13,13 @@ from typing import Any
 from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
-from backends.base import Capability
-from backends.types import IndexInfo
-from tui.session import Session
-from tui.snapshot import wait_until_idle
-from tui.widgets.explain_view import ExplainView
-from tui.widgets.index_panel import IndexPanel
-from tui.widgets.panel import Panel, PanelContext
+from storescope.backends.base import Capability
+from storescope.backends.types import IndexInfo
+from storescope.tui.session import Session
+from storescope.tui.snapshot import wait_until_idle
+from storescope.tui.widgets.explain_view import ExplainView
+from storescope.tui.widgets.index_panel import IndexPanel
+from storescope.tui.widgets.panel import Panel, PanelContext
 
 from .test_explain_view import analyzed_plan
 

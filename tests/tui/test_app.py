@@ -9,11 +9,11 @@ from textual.command import Command, CommandList, CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from backends import fake
-from backends.types import MISSING
-from screens.help import HelpScreen
-from tui.widgets import ConnectionTabs
-from tui.widgets.catalog_tree import EntryState
+from storescope.backends import fake
+from storescope.backends.types import MISSING
+from storescope.screens.help import HelpScreen
+from storescope.tui.widgets import ConnectionTabs
+from storescope.tui.widgets.catalog_tree import EntryState
 
 from .conftest import drive, explorer_of, open_table, run_app, screen_text, wait_until_idle
 
@@ -335,7 +335,7 @@ async def test_clicking_a_tab_or_pressing_brackets_switches_connection() -> None
 async def test_quitting_with_work_a_panel_would_lose_asks_first() -> None:
     """q with staged changes (or an open transaction) in some panel asks
     before quitting; Esc keeps the app running, Enter quits."""
-    from screens.dialogs import ConfirmScreen
+    from storescope.screens.dialogs import ConfirmScreen
 
     async with run_app(["fake://demo"]) as (app, pilot):
         explorer = explorer_of(app)

@@ -8,9 +8,9 @@ from typing import Any
 
 from textual.app import App, ComposeResult
 
-from backends.types import Explained, PlanNode
-from tui.snapshot import drive, screen_text, wait_until_idle
-from tui.widgets.explain_view import ExplainView, PlanTree
+from storescope.backends.types import Explained, PlanNode
+from storescope.tui.snapshot import drive, screen_text, wait_until_idle
+from storescope.tui.widgets.explain_view import ExplainView, PlanTree
 
 
 def analyzed_plan() -> Explained:
@@ -178,7 +178,7 @@ async def test_a_plan_of_hundreds_of_nodes_opens_on_the_slowest_and_expands_on_r
 
 
 def test_nothing_is_marked_when_no_node_has_numbers() -> None:
-    from tui.widgets.explain_view import most_expensive
+    from storescope.tui.widgets.explain_view import most_expensive
 
     plan: Any = Explained("x", PlanNode("Result"))
     assert most_expensive(plan) is None

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 from textual.widgets import Input
 
-from backends import sandbox
-from screens.change_plan import ChangePlanScreen
+from storescope.backends import sandbox
+from storescope.screens.change_plan import ChangePlanScreen
+from storescope.tui.widgets.index_panel import IndexPanel
 from tests.pg_helpers import execute
-from tui.widgets.index_panel import IndexPanel
 
 from .conftest import drive, open_table, run_app, screen_text
 

@@ -17,13 +17,13 @@ import psycopg2.errors
 import pytest
 from textual.pilot import Pilot
 
-from backends import sandbox
-from backends.postgres.monitor import SESSIONS_COLUMNS
-from backends.types import Metric, MetricKind, Stats
-from screens.dialogs import ConfirmScreen
-from tui.app import StorescopeApp
-from tui.widgets.monitor_history import MetricHistory, format_metric
-from tui.widgets.monitor_panel import MonitorPanel
+from storescope.backends import sandbox
+from storescope.backends.postgres.monitor import SESSIONS_COLUMNS
+from storescope.backends.types import Metric, MetricKind, Stats
+from storescope.screens.dialogs import ConfirmScreen
+from storescope.tui.app import StorescopeApp
+from storescope.tui.widgets.monitor_history import MetricHistory, format_metric
+from storescope.tui.widgets.monitor_panel import MonitorPanel
 
 from .conftest import drive, explorer_of, run_app, screen_text
 
@@ -289,7 +289,7 @@ def test_history_is_bounded_to_ten_minutes() -> None:
 
 
 def test_durations_read_at_a_glance() -> None:
-    from tui.widgets.monitor_table import format_duration
+    from storescope.tui.widgets.monitor_table import format_duration
 
     assert format_duration(timedelta(seconds=4.25)) == "4.2 s"
     assert format_duration(timedelta(seconds=185)) == "3:05"
@@ -307,7 +307,7 @@ def _names(columns: tuple[str, ...], order: tuple[int, ...]) -> list[str]:
 
 
 def test_a_narrow_table_shows_duration_state_wait_and_query_first() -> None:
-    from tui.widgets.monitor_columns import plan
+    from storescope.tui.widgets.monitor_columns import plan
 
     narrow = plan(SESSIONS, 0, SESSION_CELLS, 56)
     assert _names(SESSIONS, narrow.order)[:5] == [
@@ -336,7 +336,7 @@ def test_a_narrow_table_shows_duration_state_wait_and_query_first() -> None:
 
 
 def test_blocking_and_locks_put_the_wait_first_too() -> None:
-    from tui.widgets.monitor_columns import plan
+    from storescope.tui.widgets.monitor_columns import plan
 
     blocking = (
         "blocked pid",
@@ -363,7 +363,7 @@ def test_blocking_and_locks_put_the_wait_first_too() -> None:
 
 
 def test_other_stores_column_names_are_ranked_the_same_way() -> None:
-    from tui.widgets.monitor_columns import Role, plan, roles
+    from storescope.tui.widgets.monitor_columns import Role, plan, roles
 
     current_op = ("opid", "ns", "client", "active", "secs_running", "waitingForLock", "command")
     assert roles(current_op, 0) == [
@@ -382,7 +382,7 @@ def test_other_stores_column_names_are_ranked_the_same_way() -> None:
 
 
 def test_help_lists_the_table_digits_on_one_short_row() -> None:
-    from screens.help import binding_rows
+    from storescope.screens.help import binding_rows
 
     rows = binding_rows(MonitorPanel.BINDINGS, lambda b: b.key_display or b.key)
     digits = [(keys, what) for keys, what in rows if "table" in what.lower() and "1" in keys]

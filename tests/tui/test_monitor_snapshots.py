@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from backends.base import Capability
-from backends.fake import FakeBackend
-from backends.postgres.monitor import SESSIONS_COLUMNS
-from backends.types import Metric, MetricKind, Stats, StatsTable
-from tui.app import StorescopeApp
-from tui.snapshot import drive
-from tui.widgets.monitor_panel import MonitorPanel
+from storescope.backends.base import Capability
+from storescope.backends.fake import FakeBackend
+from storescope.backends.postgres.monitor import SESSIONS_COLUMNS
+from storescope.backends.types import Metric, MetricKind, Stats, StatsTable
+from storescope.tui.app import StorescopeApp
+from storescope.tui.snapshot import drive
+from storescope.tui.widgets.monitor_panel import MonitorPanel
 
 T0 = 1_800_000_000.0
 STARTED = datetime(2026, 11, 22, 9, 30, 0, tzinfo=UTC)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from backends.types import MISSING, Column, Page
-from tui.widgets.page_window import MAX_WIDTH, PageWindow
+from storescope.backends.types import MISSING, Column, Page
+from storescope.tui.widgets.page_window import MAX_WIDTH, PageWindow
 
 COLS = (Column("id", "int", primary_key=True), Column("name", "text"))
 

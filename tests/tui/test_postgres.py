@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from backends import sandbox
+from storescope.backends import sandbox
 from tests.pg_helpers import execute as _execute
 
 from .conftest import drive, open_table, run_app, screen_text

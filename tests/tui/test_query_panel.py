@@ -12,10 +12,10 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import TabPane
 
-from backends import sandbox
+from storescope.backends import sandbox
+from storescope.tui.app import StorescopeApp
+from storescope.tui.widgets.query_panel import QueryPanel
 from tests.pg_helpers import execute as _execute
-from tui.app import StorescopeApp
-from tui.widgets.query_panel import QueryPanel
 
 from .conftest import drive, explorer_of, run_app, screen_text, wait_until_idle
 

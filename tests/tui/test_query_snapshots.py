@@ -15,12 +15,12 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 from textual.widgets import Footer
 
-from backends import open_backend, sandbox
-from tui.session import Session
-from tui.snapshot import drive
-from tui.widgets import query_results
-from tui.widgets.panel import Panel, PanelContext
-from tui.widgets.query_panel import QueryPanel
+from storescope.backends import open_backend, sandbox
+from storescope.tui.session import Session
+from storescope.tui.snapshot import drive
+from storescope.tui.widgets import query_results
+from storescope.tui.widgets.panel import Panel, PanelContext
+from storescope.tui.widgets.query_panel import QueryPanel
 
 DB = "querysnaptest"
 

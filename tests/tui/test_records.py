@@ -12,15 +12,15 @@ import psycopg2
 import pytest
 from textual.pilot import Pilot
 
-from backends import sandbox
-from backends.types import Update
-from screens.change_plan import ChangePlanScreen
-from screens.dialogs import ConfirmScreen
-from screens.record_editor import RecordEditorScreen
-from screens.record_view import RecordViewScreen
+from storescope.backends import sandbox
+from storescope.backends.types import Update
+from storescope.screens.change_plan import ChangePlanScreen
+from storescope.screens.dialogs import ConfirmScreen
+from storescope.screens.record_editor import RecordEditorScreen
+from storescope.screens.record_view import RecordViewScreen
+from storescope.tui.app import StorescopeApp
+from storescope.tui.widgets.data_panel import DataPanel
 from tests.pg_helpers import execute as _execute
-from tui.app import StorescopeApp
-from tui.widgets.data_panel import DataPanel
 
 from .conftest import drive, explorer_of, open_table, run_app, screen_text, wait_until_idle
 

@@ -16,7 +16,7 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
 
-from backends.types import (
+from storescope.backends.types import (
     ChangePlan,
     Delete,
     FieldInfo,
@@ -27,13 +27,13 @@ from backends.types import (
     Truncated,
     Update,
 )
-from screens.change_plan import ChangePlanScreen
-from screens.record_editor import RecordEditorScreen
-from screens.record_view import RecordViewScreen
-from tui.app import StorescopeApp
-from tui.messages import RecordViewRequested
-from tui.snapshot import drive
-from tui.widgets.data_panel import DataPanel
+from storescope.screens.change_plan import ChangePlanScreen
+from storescope.screens.record_editor import RecordEditorScreen
+from storescope.screens.record_view import RecordViewScreen
+from storescope.tui.app import StorescopeApp
+from storescope.tui.messages import RecordViewRequested
+from storescope.tui.snapshot import drive
+from storescope.tui.widgets.data_panel import DataPanel
 
 from .test_snapshots import BIG
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from textual.message import Message
 
-from backends import fake
-from tui.session import tab_title
-from tui.widgets import ConnectionTabs, DataGrid
+from storescope.backends import fake
+from storescope.tui.session import tab_title
+from storescope.tui.widgets import ConnectionTabs, DataGrid
 
 from .conftest import drive, explorer_of, open_table, run_app, screen_text, wait_until_idle
 
@@ -145,7 +145,7 @@ def test_quitting_the_real_app_does_not_wait_for_a_call_in_flight(tmp_path: Path
     dead server would hold up the exit (pymongo: ~10 s)."""
     stamp = tmp_path / "painted"
     env = {**os.environ, "STORESCOPE_PAINT_STAMP": str(stamp), "TERM": "xterm-256color"}
-    argv = [sys.executable, "-m", "tui.cli", "fake://inflight?delay=4000&close_delay=5000"]
+    argv = [sys.executable, "-m", "storescope", "fake://inflight?delay=4000&close_delay=5000"]
     pid, fd = pty.fork()
     if pid == 0:  # the child: become the app, never return into pytest
         try:

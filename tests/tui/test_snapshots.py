@@ -11,8 +11,8 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from tui.app import StorescopeApp
-from tui.snapshot import drive
+from storescope.tui.app import StorescopeApp
+from storescope.tui.snapshot import drive
 
 # From the top of the catalog: expand shop, then its "public" schema.
 OPEN_PUBLIC = ["down", "down", "right", "down", "down", "down", "right"]

@@ -20,8 +20,8 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from backends.errors import BackendError
-from backends.types import Node, NodeKind
+from storescope.backends.errors import BackendError
+from storescope.backends.types import Node, NodeKind
 
 from ..messages import ChildrenFailed, ChildrenLoaded, WorkFailed
 

@@ -17,7 +17,14 @@ from typing import Any
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 
-from backends.types import MISSING, BinaryValue, ObjectIdValue, StreamEntry, TaggedValue, Truncated
+from storescope.backends.types import (
+    MISSING,
+    BinaryValue,
+    ObjectIdValue,
+    StreamEntry,
+    TaggedValue,
+    Truncated,
+)
 
 #: Characters (or bytes) of a value ever formatted for a cell.
 SCAN = 200

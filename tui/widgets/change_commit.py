@@ -15,16 +15,16 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.message import Message
 
-from backends.errors import BackendError
-from backends.paths import display_path
-from backends.types import AppliedPlan, Change
-from tui.messages import PlanReviewRequested, WorkFailed
-from tui.widgets.panel import Panel
+from storescope.backends.errors import BackendError
+from storescope.backends.paths import display_path
+from storescope.backends.types import AppliedPlan, Change
+from storescope.tui.messages import PlanReviewRequested, WorkFailed
+from storescope.tui.widgets.panel import Panel
 
 if TYPE_CHECKING:
-    from backends.types import ChangePlan, RecordKey
-    from tui.widgets.data_grid import DataGrid
-    from tui.widgets.staging import StagedChanges
+    from storescope.backends.types import ChangePlan, RecordKey
+    from storescope.tui.widgets.data_grid import DataGrid
+    from storescope.tui.widgets.staging import StagedChanges
 
 
 class ChangeCommitting(Panel):

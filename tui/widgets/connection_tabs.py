@@ -18,7 +18,7 @@ from rich.cells import cell_len as text_width
 from textual.message import Message
 from textual.reactive import reactive
 
-from tui.widgets.label_bar import Label, LabelBar
+from storescope.tui.widgets.label_bar import Label, LabelBar
 
 GLYPHS: dict[str, tuple[str, str]] = {
     # connection state -> (glyph, style); theme variables only

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from textual import events
 
-    from backends.types import Column, Page
+    from storescope.backends.types import Column, Page
 
 _KIND_CLASS: dict[CellKind, str] = {
     CellKind.NULL: "datagrid--null",

@@ -26,19 +26,19 @@ from textual.message import Message
 from textual.widgets import Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from backends.base import Capability
-from backends.errors import BackendError
-from backends.paths import display_path
-from backends.types import RecordSchema
-from tui.messages import PageFailed, PageLoaded, PageRequest, WorkFailed
-from tui.widgets.cell_editor import CellEditor
-from tui.widgets.data_grid import DataGrid
-from tui.widgets.record_editing import RecordEditing
+from storescope.backends.base import Capability
+from storescope.backends.errors import BackendError
+from storescope.backends.paths import display_path
+from storescope.backends.types import RecordSchema
+from storescope.tui.messages import PageFailed, PageLoaded, PageRequest, WorkFailed
+from storescope.tui.widgets.cell_editor import CellEditor
+from storescope.tui.widgets.data_grid import DataGrid
+from storescope.tui.widgets.record_editing import RecordEditing
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
 
-    from tui.widgets.panel import PanelContext
+    from storescope.tui.widgets.panel import PanelContext
 
 __all__ = ["CellEditor", "DataPanel"]
 

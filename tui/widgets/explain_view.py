@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from textual.app import ComposeResult
     from textual.widgets.tree import TreeNode
 
-    from backends.types import Explained, PlanNode
+    from storescope.backends.types import Explained, PlanNode
 
 #: A row estimate this many times too high or too low is highlighted.
 MISESTIMATE = 10.0

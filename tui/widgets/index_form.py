@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
-from backends.types import IndexSpec
+from storescope.backends.types import IndexSpec
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult

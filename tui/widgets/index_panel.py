@@ -28,19 +28,25 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from backends.base import Capability
-from backends.errors import BackendError
-from backends.paths import display_path
-from backends.types import ChangePlan, CreateIndex, DropIndex, IndexInfo
-from tui.messages import ConfirmRequested, PlanReviewRequested, WorkFailed
-from tui.widgets.index_form import IndexForm
-from tui.widgets.index_table import LEGEND, IndexTable, flag_explanation, kind_text, size_text
-from tui.widgets.panel import Panel, PanelContext
+from storescope.backends.base import Capability
+from storescope.backends.errors import BackendError
+from storescope.backends.paths import display_path
+from storescope.backends.types import ChangePlan, CreateIndex, DropIndex, IndexInfo
+from storescope.tui.messages import ConfirmRequested, PlanReviewRequested, WorkFailed
+from storescope.tui.widgets.index_form import IndexForm
+from storescope.tui.widgets.index_table import (
+    LEGEND,
+    IndexTable,
+    flag_explanation,
+    kind_text,
+    size_text,
+)
+from storescope.tui.widgets.panel import Panel, PanelContext
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
 
-    from backends.base import Backend
+    from storescope.backends.base import Backend
 
 NO_TABLE = "Open a table to see its indexes."
 READ_ONLY = "This connection is read-only: indexes cannot be created or dropped."

@@ -19,7 +19,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 if TYPE_CHECKING:
-    from backends.types import IndexInfo
+    from storescope.backends.types import IndexInfo
 
 _PLAIN = Style()
 

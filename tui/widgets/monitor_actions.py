@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tui.widgets.cells import single_line
-from tui.widgets.monitor_table import format_duration
+from storescope.tui.widgets.cells import single_line
+from storescope.tui.widgets.monitor_table import format_duration
 
 if TYPE_CHECKING:
-    from tui.widgets.monitor_table import StatsTableView
+    from storescope.tui.widgets.monitor_table import StatsTableView
 
 #: Characters of a query quoted in a confirmation.
 CONFIRM_QUERY_CHARS = 120

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-from backends.types import Metric, MetricKind, Stats
-from tui.widgets.cells import human_size
+from storescope.backends.types import Metric, MetricKind, Stats
+from storescope.tui.widgets.cells import human_size
 
 #: Seconds of history kept per metric (at most ``MAX_POINTS`` points).
 HISTORY_SECONDS = 600.0

@@ -19,8 +19,8 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
-from tui.widgets.label_bar import Label, LabelBar
-from tui.widgets.monitor_history import MetricSeries, format_metric
+from storescope.tui.widgets.label_bar import Label, LabelBar
+from storescope.tui.widgets.monitor_history import MetricSeries, format_metric
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult

@@ -30,21 +30,21 @@ from textual.message import Message
 from textual.widgets import ContentSwitcher, DataTable, Input, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from backends.errors import BackendError
-from tui.messages import ConfirmRequested, WorkFailed
-from tui.widgets.cells import single_line
-from tui.widgets.monitor_actions import confirmation
-from tui.widgets.monitor_columns import is_detail_column
-from tui.widgets.monitor_history import MetricHistory
-from tui.widgets.monitor_metrics import MetricGrid, StoppedLine, TableBar, TableTab
-from tui.widgets.monitor_table import StatsTableView
-from tui.widgets.panel import Panel, PanelContext
+from storescope.backends.errors import BackendError
+from storescope.tui.messages import ConfirmRequested, WorkFailed
+from storescope.tui.widgets.cells import single_line
+from storescope.tui.widgets.monitor_actions import confirmation
+from storescope.tui.widgets.monitor_columns import is_detail_column
+from storescope.tui.widgets.monitor_history import MetricHistory
+from storescope.tui.widgets.monitor_metrics import MetricGrid, StoppedLine, TableBar, TableTab
+from storescope.tui.widgets.monitor_table import StatsTableView
+from storescope.tui.widgets.panel import Panel, PanelContext
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
     from textual.timer import Timer
 
-    from backends.types import Stats, StatsTable
+    from storescope.backends.types import Stats, StatsTable
 
 
 class MonitorPanel(Panel):

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual.widgets import DataTable
 
-from backends.types import StatsTable
-from tui.widgets.cells import format_value, human_size, single_line
-from tui.widgets.monitor_columns import ColumnLayout, plan, short_label
+from storescope.backends.types import StatsTable
+from storescope.tui.widgets.cells import format_value, human_size, single_line
+from storescope.tui.widgets.monitor_columns import ColumnLayout, plan, short_label
 
 if TYPE_CHECKING:
     from textual import events

@@ -20,12 +20,12 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING, Any
 
-from backends.types import MISSING
+from storescope.backends.types import MISSING
 
 from .cells import CellKind, format_value, text_width
 
 if TYPE_CHECKING:
-    from backends.types import Column, Page
+    from storescope.backends.types import Column, Page
 
 #: Widest a column gets (cells); longer values end in "…".
 MAX_WIDTH = 40

@@ -26,11 +26,11 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from backends.base import Capability
-from tui.widgets.label_bar import Label, LabelBar
+from storescope.backends.base import Capability
+from storescope.tui.widgets.label_bar import Label, LabelBar
 
 if TYPE_CHECKING:
-    from tui.session import Session
+    from storescope.tui.session import Session
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +48,27 @@ class PanelSpec:
 
 #: The panels, in the order of the bar. Keys are the explorer's bindings.
 PANELS: tuple[PanelSpec, ...] = (
-    PanelSpec("data", "Data", "f2", Capability.NONE, "tui.widgets.data_panel", "DataPanel"),
-    PanelSpec("query", "Query", "f3", Capability.QUERY, "tui.widgets.query_panel", "QueryPanel"),
     PanelSpec(
-        "indexes", "Indexes", "f4", Capability.INDEXES, "tui.widgets.index_panel", "IndexPanel"
+        "data", "Data", "f2", Capability.NONE, "storescope.tui.widgets.data_panel", "DataPanel"
     ),
     PanelSpec(
-        "monitor", "Monitor", "f6", Capability.MONITOR, "tui.widgets.monitor_panel", "MonitorPanel"
+        "query", "Query", "f3", Capability.QUERY, "storescope.tui.widgets.query_panel", "QueryPanel"
+    ),
+    PanelSpec(
+        "indexes",
+        "Indexes",
+        "f4",
+        Capability.INDEXES,
+        "storescope.tui.widgets.index_panel",
+        "IndexPanel",
+    ),
+    PanelSpec(
+        "monitor",
+        "Monitor",
+        "f6",
+        Capability.MONITOR,
+        "storescope.tui.widgets.monitor_panel",
+        "MonitorPanel",
     ),
 )
 

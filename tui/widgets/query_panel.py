@@ -50,18 +50,24 @@ from textual.widget import Widget
 from textual.widgets import Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
-from backends.base import Capability
-from backends.errors import BackendError, Cancelled, ConnectionFailed, ConnectionLost, QueryFailed
-from backends.paths import display_path
-from backends.types import StatementKind, TransactionState
-from tui.messages import ConfirmRequested, PageRequest, TextRequested, WorkFailed
-from tui.widgets import query_results
-from tui.widgets.data_grid import DataGrid
-from tui.widgets.panel import Panel, PanelContext
-from tui.widgets.query_history import History, HistoryPicker, history_key
-from tui.widgets.query_results import ResultState, ResultView, one_line
-from tui.widgets.sql_completion import SQL_KEYWORDS, CompletionIndex, CompletionList
-from tui.widgets.sql_editor import SqlEditor
+from storescope.backends.base import Capability
+from storescope.backends.errors import (
+    BackendError,
+    Cancelled,
+    ConnectionFailed,
+    ConnectionLost,
+    QueryFailed,
+)
+from storescope.backends.paths import display_path
+from storescope.backends.types import StatementKind, TransactionState
+from storescope.tui.messages import ConfirmRequested, PageRequest, TextRequested, WorkFailed
+from storescope.tui.widgets import query_results
+from storescope.tui.widgets.data_grid import DataGrid
+from storescope.tui.widgets.panel import Panel, PanelContext
+from storescope.tui.widgets.query_history import History, HistoryPicker, history_key
+from storescope.tui.widgets.query_results import ResultState, ResultView, one_line
+from storescope.tui.widgets.sql_completion import SQL_KEYWORDS, CompletionIndex, CompletionList
+from storescope.tui.widgets.sql_editor import SqlEditor
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -69,9 +75,9 @@ if TYPE_CHECKING:
     from textual.app import ComposeResult
     from textual.timer import Timer
 
-    from backends.base import Backend
-    from backends.types import Explained, Page, Result, Statement
-    from tui.session import Session
+    from storescope.backends.base import Backend
+    from storescope.backends.types import Explained, Page, Result, Statement
+    from storescope.tui.session import Session
 
 #: Largest .sql file opened into the editor.
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -592,7 +598,7 @@ class QueryPanel(Panel):
             return
         result = event.result
         state.result = result
-        from backends.types import Page
+        from storescope.backends.types import Page
 
         state.first_page = Page(result.columns, result.rows, result.next_cursor)
         view = self.views[event.number]
@@ -1164,7 +1170,7 @@ def _os_message(error: BaseException) -> str:
 
 def _explain_widget(explained: Explained, number: int) -> Widget:
     try:
-        from tui.widgets.explain_view import ExplainView  # type: ignore[import-not-found,unused-ignore]
+        from storescope.tui.widgets.explain_view import ExplainView  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         lines: list[str] = []
 

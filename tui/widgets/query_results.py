@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from textual.app import ComposeResult
     from textual.timer import Timer
 
-    from backends.types import Page, Result, Statement
+    from storescope.backends.types import Page, Result, Statement
 
 
 def format_elapsed(seconds: float) -> str:

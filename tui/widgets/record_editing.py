@@ -24,25 +24,25 @@ from textual.message import Message
 from textual.widgets import Input
 from textual.worker import get_current_worker
 
-from backends.errors import BackendError
-from backends.paths import display_path
-from backends.types import DEFAULT, Insert, Record, Update
-from tui.messages import (
+from storescope.backends.errors import BackendError
+from storescope.backends.paths import display_path
+from storescope.backends.types import DEFAULT, Insert, Record, Update
+from storescope.tui.messages import (
     ConfirmRequested,
     RecordFormRequested,
     RecordViewRequested,
     WorkFailed,
 )
-from tui.widgets.cell_editor import CellEditor
-from tui.widgets.cells import CellKind, format_value
-from tui.widgets.change_commit import ChangeCommitting
-from tui.widgets.data_grid import RowMarks
-from tui.widgets.staging import NOTHING, StagedChanges, edit_text, key_of
+from storescope.tui.widgets.cell_editor import CellEditor
+from storescope.tui.widgets.cells import CellKind, format_value
+from storescope.tui.widgets.change_commit import ChangeCommitting
+from storescope.tui.widgets.data_grid import RowMarks
+from storescope.tui.widgets.staging import NOTHING, StagedChanges, edit_text, key_of
 
 if TYPE_CHECKING:
     from textual.widgets import Static
 
-    from backends.types import RecordKey, RecordSchema
+    from storescope.backends.types import RecordKey, RecordSchema
 
 #: What a cell editor edits: (table, the record's key or a staged insert, field).
 _Target = tuple[tuple[str, ...], "RecordKey | Insert", str]

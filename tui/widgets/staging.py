@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
-from backends.types import (
+from storescope.backends.types import (
     DEFAULT,
     MISSING,
     BinaryValue,
