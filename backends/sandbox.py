@@ -584,3 +584,47 @@ def start(
             s.stop()
         raise SandboxError("; ".join(errors))
     return results
+
+
+def versions() -> dict[str, str]:
+    """What the sandbox would run, by the binaries' and packages' own word:
+    the versions CI prints before the tests, so a red run after a new release
+    of a server or emulator says which one moved."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def run(argv: list[str]) -> str:
+        try:
+            out = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError) as e:
+            return f"unavailable ({e})"
+        lines = (out.stdout or out.stderr).strip().splitlines()
+        return lines[0] if lines else "?"
+
+    def package(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    found: dict[str, str] = {}
+    try:
+        bindir = find_pg_bindir()
+        found["postgresql"] = f"{run([str(bindir / 'postgres'), '--version'])} ({bindir})"
+    except SandboxError as e:
+        found["postgresql"] = str(e)
+    try:
+        redis = find_redis_server()
+        # Debian's binary picks its mode from argv[0]: its path ends in redis-server.
+        found["redis-server"] = f"{run([str(redis), '--version'])} ({redis})"
+    except SandboxError as e:
+        found["redis-server"] = str(e)
+    found["secantusdb"] = package("secantusdb")
+    found["moto"] = package("moto")
+    return found
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--versions"]:
+        sys.exit("usage: python -m storescope.backends.sandbox --versions")
+    for name, text in versions().items():
+        print(f"{name}: {text}")

@@ -16,6 +16,15 @@ for _k, _v in sandbox.S3_DUMMY_ENV.items():
 os.environ.pop("AWS_PROFILE", None)
 
 
+def pytest_report_header() -> list[str]:
+    """The versions this run tests on: a red run after a new release of a
+    library, server or emulator says at the top which one moved."""
+    from storescope.tui.cli import version_report
+
+    servers = [f"{name} {text}" for name, text in sandbox.versions().items()]
+    return ["versions: " + " | ".join([*version_report().splitlines(), *servers])]
+
+
 def _server(kind: str) -> Iterator[sandbox.Server]:
     server = sandbox.STARTERS[kind]()
     try:

@@ -375,20 +375,47 @@ options:
   --read-only     refuse every write (accepted by every command)
   --profile NAME  a saved connection (~/.config/storescope/config.toml)
   -h, --help      this help; '{PROG} COMMAND --help' for a command's options
-  --version       the version
+  --version       the version, with Python's and the drivers'
 
 URL schemes: {", ".join(f"{s}://" for s in SCHEMES)}
 Exit status: 0 ok, 1 backend error, 2 bad usage, 130 interrupted.
 """
 
 
-def _version() -> str:
+#: The libraries a bug report needs, by distribution name (psycopg2 is either
+#: of two distributions). Their versions come from the installed metadata, so
+#: ``--version`` imports none of them.
+VERSION_PACKAGES = (
+    ("textual", ("textual",)),
+    ("psycopg2", ("psycopg2-binary", "psycopg2")),
+    ("pymongo", ("pymongo",)),
+    ("redis", ("redis",)),
+    ("botocore", ("botocore",)),
+)
+
+
+def version_report() -> str:
+    """``storescope --version``: storescope's version, then Python's and each
+    library's on a line of its own, or ``not installed``."""
+    import platform
     from importlib.metadata import PackageNotFoundError, version
 
-    try:
-        return version("storescope")
-    except PackageNotFoundError:
-        return "unknown"
+    import storescope
+
+    lines = [
+        f"{PROG} {storescope.__version__}",
+        f"Python {platform.python_version()} ({platform.python_implementation()}, {sys.platform})",
+    ]
+    for name, distributions in VERSION_PACKAGES:
+        found = "not installed"
+        for dist in distributions:
+            try:
+                found = version(dist)
+                break
+            except PackageNotFoundError:
+                continue
+        lines.append(f"{name} {found}")
+    return "\n".join(lines) + "\n"
 
 
 def _split_command(argv: list[str]) -> tuple[str | None, list[str], bool]:
@@ -909,7 +936,22 @@ class _Progress:
         sys.stderr.flush()
 
 
+#: What ``storescope demo`` needs beyond the core install: the [demo] extra's
+#: servers (SecantusDB and moto run in-process from their packages).
+DEMO_MODULES = ("secantus", "moto", "flask", "flask_cors")
+
+
 def cmd_demo(args: argparse.Namespace, read_only: bool) -> int:
+    import importlib.util
+
+    missing = [m for m in DEMO_MODULES if importlib.util.find_spec(m) is None]
+    if missing:
+        _say(
+            f"{PROG}: the demo needs the [demo] extra ({', '.join(missing)} missing): "
+            f"pip install 'storescope[demo]'"
+        )
+        return EXIT_BACKEND
+
     from storescope.backends import demo, sandbox
 
     try:
@@ -1005,7 +1047,7 @@ def _dispatch(argv: list[str], secrets: list[str]) -> int:
         sys.stdout.write(_TOP_HELP)
         return EXIT_OK
     if command == "--version":
-        sys.stdout.write(f"{PROG} {_version()}\n")
+        sys.stdout.write(version_report())
         return EXIT_OK
     parser = _parser(command)
     args = parser.parse_intermixed_args(rest)

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from storescope.backends import sandbox
+from tests.processes import default_signals
 
 from .conftest import PG_DB, ROOT, run_cli
 
@@ -197,6 +198,7 @@ def test_ctrl_c_exits_130_without_a_traceback(pg_cli: str) -> None:
         stderr=subprocess.PIPE,
         cwd=ROOT,
         env=_env(),
+        preexec_fn=default_signals,
     )
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.readline()

@@ -19,6 +19,7 @@ import psycopg2
 import pytest
 
 from storescope.backends import sandbox
+from tests.processes import default_signals
 
 from .conftest import ROOT, pg_db_url, run_cli
 
@@ -241,6 +242,7 @@ def test_ctrl_c_cancels_the_running_statement_and_exits_130(
         stderr=subprocess.PIPE,
         cwd=ROOT,
         env=_env(),
+        preexec_fn=default_signals,
     )
     watcher = psycopg2.connect(pg_server.url)
     watcher.autocommit = True
