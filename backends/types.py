@@ -83,6 +83,10 @@ class ServerInfo:
     product: str  # "PostgreSQL", "MongoDB", "Redis", "S3"
     version: str
     details: tuple[tuple[str, str], ...] = ()
+    #: On a read-only connection, what the status line adds to "read-only"
+    #: when it needs saying, e.g. "app guard; role can write": the
+    #: guard is storescope's, and the server would let this login write.
+    read_only_note: str = ""
 
 
 class _Missing:

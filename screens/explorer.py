@@ -232,6 +232,7 @@ class Explorer(Vertical):
         # would push everything else off an 80-column line.
         version = info.version.split()[0] if info.version.split() else ""
         self.status.server = self.session.scrub(f"{info.product} {version}".strip())
+        self.status.read_only_note = info.read_only_note
         if not self.grid.is_open:
             self.grid.clear(CHOOSE_TABLE)
         if event.reconnected and self.catalog.loaded:

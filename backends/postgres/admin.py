@@ -81,43 +81,10 @@ from ..types import (
     IndexSpec,
     PlannedStep,
     PlanNode,
-    StatementKind,
 )
 from .core import PostgresCore, _scrubbed
-from .query import _analyse, _Run
 
 # -- EXPLAIN --------------------------------------------------------------------------
-
-# EXPLAIN's JSON column, kept as the server's text (psycopg2 would parse it):
-# ``Explained.raw`` is exactly what PostgreSQL printed.
-_JSON_TEXT = psycopg2.extensions.new_type((114,), "STORESCOPE_JSON_TEXT", lambda v, _c: v)
-
-_SAVEPOINT = "storescope_explain"
-
-_READ_STARTS = frozenset({"SELECT", "VALUES", "TABLE", "WITH"})
-
-
-def _one_statement(text: str) -> tuple[str, int, bool]:
-    """The single statement of ``text`` without its trailing ``;``/comments,
-    its offset in ``text``, and whether it may write. EXPLAIN takes one
-    statement: a second one would run un-explained (and, with ANALYZE, for
-    real). Split by the query editor's PostgreSQL-aware lexer, where
-    ``'C:\\'`` is a whole string (stock sqlparse would read on past it)."""
-    parts = _analyse(text)
-    if not parts:
-        raise QueryFailed("there is no statement to explain")
-    if len(parts) > 1:
-        raise QueryFailed(
-            f"EXPLAIN takes one statement; this text holds {len(parts)}",
-            position=parts[1][0].start,
-        )
-    stmt, shape = parts[0]
-    body = stmt.text[:-1] if stmt.text.endswith(";") else stmt.text
-    # Anything but a plain SELECT/VALUES/TABLE/WITH that reads (no
-    # data-modifying CTE, SELECT INTO or locking clause) may write.
-    reads = shape.kind is StatementKind.READ and shape.lead in _READ_STARTS and shape.scroll
-    return body, stmt.start, not reads
-
 
 _PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_$]*")
 
@@ -609,99 +576,18 @@ class AdminMixin(PostgresCore):
 
     @_scrubbed
     def explain(self, statement: str, *, analyze: bool = False, buffers: bool = False) -> Explained:
-        body, start, writes = _one_statement(statement)
-        if analyze and self.read_only and writes:
-            raise ReadOnly(
-                "this connection is read-only and EXPLAIN ANALYZE would execute this "
-                "statement (it would be rolled back); EXPLAIN without ANALYZE works"
-            )
-        with self._interactive_call(end_reads=True):
-            db = self._primary()
-            conn = self._conn(db)
-            options = ["FORMAT JSON"]
-            if analyze:
-                options.append("ANALYZE")
-            if buffers and (analyze or conn.server_version >= 130000):
-                options.append("BUFFERS")  # before PG 13 BUFFERS needs ANALYZE
-            prefix = f"EXPLAIN ({', '.join(options)}) "
-            run = _Run()
-            try:
-                raw = self._run_explain(conn, prefix + body, contained=analyze, run=run)
-            except psycopg2.Error as e:
-                raise self._explain_error(e, conn, db, len(prefix), start, run) from e
+        raw = self._explain_json(statement, analyze=analyze, buffers=buffers)
         return _explained(statement, raw, analyze)
 
     # Hooks QueryMixin (before this class in PostgresBackend's MRO) fills in:
-    # the call lock with the idle read transaction's end, and cancel().
+    # EXPLAIN runs on the query session, with its statement checks, call
+    # lock and cancel(); whether a user's transaction is open there.
 
-    @contextlib.contextmanager
-    def _interactive_call(self, *, end_reads: bool = False) -> Iterator[None]:
-        yield
+    def _explain_json(self, statement: str, *, analyze: bool, buffers: bool) -> str:
+        raise NotSupported("EXPLAIN needs the query session")
 
-    @contextlib.contextmanager
-    def _cancellable(self) -> Iterator[_Run]:
-        yield _Run()
-
-    def _run_explain(self, conn: Any, query: str, *, contained: bool, run: _Run) -> str:
-        """Run ``query`` and return its JSON text. ``contained``: inside a
-        transaction (or savepoint) that is rolled back, so what it executes
-        leaves no trace. In a user's transaction the savepoint also keeps a
-        failing EXPLAIN from aborting that transaction. On a read-only
-        connection it always runs in a read-only transaction: planning may
-        evaluate (immutable) functions. ``run`` says whether it was cancelled."""
-        cur = conn.cursor()
-        psycopg2.extensions.register_type(_JSON_TEXT, cur)
-        idle = conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE
-        if not idle:
-            cur.execute(f"SAVEPOINT {_SAVEPOINT}")
-            try:
-                row = self._explain_row(cur, query, run)
-            finally:
-                cur.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
-                cur.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
-        elif contained or self.read_only or not conn.autocommit:
-            if conn.autocommit:
-                cur.execute("BEGIN READ ONLY" if self.read_only else "BEGIN")
-            try:
-                row = self._explain_row(cur, query, run)
-            finally:
-                cur.execute("ROLLBACK")
-        else:
-            row = self._explain_row(cur, query, run)
-        if row is None:
-            raise QueryFailed("EXPLAIN returned no plan")
-        return str(row[0])
-
-    def _explain_row(self, cur: Any, query: str, run: _Run) -> Any:
-        """The EXPLAIN itself, the one part ``cancel()`` may stop."""
-        failed: psycopg2.Error | None = None
-        with self._cancellable() as running:
-            try:
-                cur.execute(query)  # no parameters: a '%' in the text stays as is
-            except psycopg2.Error as e:
-                failed = e
-        run.cancelled = running.cancelled  # final once the statement is over
-        if failed is not None:
-            raise failed
-        return cur.fetchone()
-
-    def _explain_error(
-        self, e: psycopg2.Error, conn: Any, db: str, prefix: int, start: int, run: _Run
-    ) -> BackendError:
-        """PostgreSQL's error, with its position moved from the text we sent
-        (1-based, after a ``prefix``-character "EXPLAIN (...) ") to the user's
-        text (0-based, where the statement begins at ``start``)."""
-        error = self._translate(e, conn, db)
-        if type(error) is not QueryFailed:
-            return error
-        position = None
-        diag = getattr(e, "diag", None)
-        raw = getattr(diag, "statement_position", None)
-        if raw is not None and str(raw).isdigit() and int(raw) - 1 >= prefix:
-            position = int(raw) - 1 - prefix + start
-        cancelled = e.pgcode == "57014" and (run.cancelled or "user request" in error.message)
-        cls = Cancelled if cancelled else QueryFailed
-        return cls(error.message, position=position)
+    def _query_transaction_open(self) -> bool:
+        return False
 
     # -- INDEXES --------------------------------------------------------------------------
 
@@ -960,8 +846,11 @@ class AdminMixin(PostgresCore):
         """``conn`` in autocommit for one index statement. CONCURRENTLY cannot
         run in a transaction block, and a build waits for every open
         transaction of the database, which would include a user's transaction
-        on this very connection: so an open one is refused, not joined."""
-        if conn.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+        on this very connection or the query session: so an open one is
+        refused, not joined."""
+        if conn.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE or (
+            step.db == self._primary() and self._query_transaction_open()
+        ):
             raise QueryFailed(
                 f"a transaction is open on database {step.db}: commit or roll it back "
                 "before changing indexes",

@@ -139,6 +139,23 @@ _SHORT_CATEGORIES = frozenset("EINDTB")
 _SHORT_TEXT = frozenset({2950})
 
 
+# Whether the login could write in this database if storescope did not stop
+# it: a superuser, CREATE on the database or on a schema, or INSERT, UPDATE,
+# DELETE or TRUNCATE on any table (stops at the first one found).
+_SQL_ROLE_CAN_WRITE = """
+SELECT (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user)
+    OR pg_catalog.has_database_privilege(current_database(), 'CREATE')
+    OR EXISTS (SELECT 1 FROM pg_catalog.pg_namespace n
+                WHERE left(n.nspname, 3) <> 'pg_' AND n.nspname <> 'information_schema'
+                  AND pg_catalog.has_schema_privilege(n.oid, 'CREATE'))
+    OR EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.relkind IN ('r', 'p')
+                  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+                  AND pg_catalog.has_table_privilege(c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE'))
+"""
+
+
 def _build_casters() -> tuple[Any, ...]:
     """Typecasters that return the server's text instead of a wrong or failing
     Python value: psycopg2 maps 'infinity' to datetime.max, '24:00' to
@@ -564,6 +581,14 @@ class PostgresCore(Backend):
         version = conn.get_parameter_status("server_version") or str(conn.server_version)
         host = info.host or ""
         server = f"{host}:{info.port}" if not host.startswith("/") else f"{host} (socket)"
+        read_only, note = "no", ""
+        if self.read_only:
+            read_only = "yes (the server's: this role cannot write)"
+            if self._query(db, _SQL_ROLE_CAN_WRITE)[0][0]:
+                # Said where the user looks: read-only is storescope's
+                # refusal and a read-only transaction, not the server's.
+                read_only = "yes (storescope's guard; this role could write)"
+                note = "app guard; role can write"
         return ServerInfo(
             product=self.product,
             version=version,
@@ -571,8 +596,9 @@ class PostgresCore(Backend):
                 ("database", info.dbname),
                 ("user", info.user),
                 ("server", server),
-                ("read-only", "yes" if self.read_only else "no"),
+                ("read-only", read_only),
             ),
+            read_only_note=note,
         )
 
     # -- catalog -------------------------------------------------------------------------
@@ -678,6 +704,11 @@ class PostgresCore(Backend):
         conn = self._open(db, check_exists=db != primary)
         self._conns[db] = conn
         return conn
+
+    def _own_pids(self) -> set[int]:
+        """The backend pids of this backend's own sessions."""
+        conns = [*self._conns.values(), *self._cursor_conns.values()]
+        return {int(c.info.backend_pid) for c in conns if not c.closed}
 
     def _cursor_conn(self, db: str) -> Any:
         """The connection of ``db`` that holds server-side cursors in a transaction."""

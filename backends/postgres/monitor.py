@@ -387,7 +387,7 @@ class MonitorMixin(PostgresCore):
             raise NotFound(f"{session_id!r} is not a session id (a backend pid)") from e
         if action == "terminate" and self.read_only:
             raise ReadOnly(f"terminating session {pid} is not allowed on a read-only connection")
-        own = {c.info.backend_pid for c in [*self._conns.values(), *self._cursor_conns.values()]}
+        own = self._own_pids()
         if pid in own:
             raise NotSupported(f"session {pid} is this connection's own session")
         db = self._primary()

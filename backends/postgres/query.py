@@ -1,28 +1,57 @@
 """PostgreSQL QUERY, CANCEL and TRANSACTIONS: the SQL editor's statements.
 
-**Splitting.** ``split()`` tokenizes with sqlparse's lexer, set up for
-PostgreSQL: standard strings where a backslash is an ordinary character
-(``'C:\\'`` ends there), ``E'...'`` strings where it escapes, ``"..."``
-identifiers, ``--`` comments only (``#`` is an operator here), dollar-quoted
-bodies. The splitting itself is ours, not sqlparse's ``StatementSplitter``,
-which is written for T-SQL/MySQL/PL-SQL blocks: it would not split after
-``BEGIN ISOLATION LEVEL SERIALIZABLE;`` nor after a column called ``go``. A
-``;`` ends a statement outside parentheses and outside a SQL-standard function
-body (``CREATE FUNCTION ... BEGIN ATOMIC ... END``). Known gap: nested block
-comments (``/* /* */ */``) end at the first ``*/``.
+**Why pglast and psycopg 3 (read-only on a hostile text).** A read-only
+session is only as safe as the line it draws between statements. A
+hand-written splitter that lexes SQL differently from the server (nested
+``/* /* */ */`` comments, ``standard_conforming_strings = off``) let the
+server run a ``COMMIT; BEGIN READ WRITE; INSERT ...`` that the splitter had
+taken for a comment or a string. So:
+
+- ``split()`` and every judgement of a statement use ``pglast``, which is
+  libpg_query: the server's own scanner and grammar. Its reading is that of a
+  server with ``standard_conforming_strings = on``; a read-only session
+  refuses to run anything while the server's setting is off, and refuses any
+  statement that changes it (or ``role``, ``session_authorization``,
+  ``(default_)transaction_read_only``, or the transaction).
+- The statements a user types run on a connection of their own, opened with
+  psycopg 3, whose cursor always uses the **extended query protocol**: one
+  Parse message per statement, and the server itself answers "cannot insert
+  multiple commands into a prepared statement" when a text is more than one
+  statement. If pglast and the server ever disagree on where a statement
+  ends, the server refuses the text instead of running the rest. psycopg2
+  has no way to send the extended protocol without parameters (a plain
+  ``execute`` is the simple protocol, which runs every statement in the
+  text); psycopg 3 does it with no parameters too, but only from a cursor
+  that forces it (``_ExtendedCursor``: it overrides one private method, so
+  pyproject bounds psycopg to the versions it was checked with and
+  ``tests/backends/test_pg_read_only.py`` fails if the server ever runs two
+  statements again). Catalog, browsing, records and the monitor keep
+  psycopg2 on their own connections: they only send SQL storescope wrote.
+- The price: our statements around a user's (``BEGIN READ ONLY``,
+  ``DECLARE ... FOR <statement>``, ``FETCH``) are separate round-trips, a few
+  tenths of a millisecond each on a local server.
+
+**Splitting.** pglast's parse gives each statement's extent; ``Statement``
+offsets start at its first token and end after its ``;`` (comments around it
+left out), in characters of the script. A text pglast cannot parse is split
+at the ``;`` tokens of the server's scanner instead, and each piece that
+still does not parse is kept whole, unclassified (kind ``OTHER``): a
+read-write session sends it so the user sees the server's own syntax error
+and position; a read-only session refuses to send what it cannot judge.
 
 **Streaming.** A statement that ``DECLARE`` accepts (SELECT, VALUES, TABLE,
 WITH ... SELECT) runs as ``DECLARE c SCROLL CURSOR FOR <statement>`` and its
 pages come with ``FETCH FORWARD limit+1`` (the extra row says whether more
 follows, and is kept for the next page), so the first rows of a 5M-row result
 arrive without the server sending the rest. Outside a user's transaction the
-cursor lives in a short read transaction of ours (``BEGIN; DECLARE ...; FETCH``
-in one round-trip) that ends, with ``COMMIT``, when the result has been read to
-the end, when another statement is executed, on ``release()``, or
-``read_idle_timeout`` (5 s) after its last page was handed out. Until then it
-holds a snapshot and share locks on the tables read (another session's
-ALTER TABLE or CREATE INDEX CONCURRENTLY waits). ``transaction_state()`` does
-not count it.
+cursor lives in a short read transaction of ours that ends when the result
+has been read to the end, when another statement is executed, on
+``release()``, or ``read_idle_timeout`` (5 s) after its last page was handed
+out; it ends with ``COMMIT`` on a read-write session (the first run of a
+statement is the user's, see below) and with ``ROLLBACK`` on a read-only one.
+Until then it holds a snapshot and share locks on the tables read (another
+session's ALTER TABLE or CREATE INDEX CONCURRENTLY waits).
+``transaction_state()`` does not count it.
 
 Why a timer: ``idle_in_transaction_session_timeout`` would end the whole
 session (its temporary tables and SETs with it), and moving result cursors to
@@ -30,7 +59,7 @@ a second connection would hide the session's temporary tables and settings
 from the statement. So each call of this mixin (and ``explain``) holds a call
 lock and, when it leaves our read transaction open, arms a ``threading.Timer``;
 the timer takes the lock without waiting (a running call re-arms it when it
-ends), skips while another method is using the connection, and commits. Calls
+ends), skips while another method is using the connection, and ends it. Calls
 also end an overdue read themselves on entry. The only effect a user sees: a
 page asked for later re-runs the statement (read-only, see below). Owners
 should still ``release()`` what they stop reading (the CLI does at
@@ -47,13 +76,13 @@ is re-declared in that transaction.
 **Cancel.** "Is a statement running" and the cancel request happen under one
 lock, and so do setting and clearing the running flag (with the request flag
 cleared at each start), so a cancel never reaches the next statement nor an
-internal follow-up query. EXPLAIN runs through the same mechanism. Inside a user's transaction (typed
-``BEGIN`` or ``begin()``) the cursor is declared in that transaction and
-closed when read to the end. A locking SELECT (``FOR UPDATE``...) cannot be
-scrollable, so it gets a ``NO SCROLL`` cursor that re-runs to go backwards.
-Such a result's ``status`` is PostgreSQL's tag ``SELECT n`` when the first page
-holds every row, and a bare ``SELECT`` while more follow (the count is known
-only at the end).
+internal follow-up query. EXPLAIN runs through the same mechanism. Inside a
+user's transaction (typed ``BEGIN`` or ``begin()``) the cursor is declared in
+that transaction and closed when read to the end. A locking SELECT (``FOR
+UPDATE``...) cannot be scrollable, so it gets a ``NO SCROLL`` cursor that
+re-runs to go backwards. Such a result's ``status`` is PostgreSQL's tag
+``SELECT n`` when the first page holds every row, and a bare ``SELECT`` while
+more follow (the count is known only at the end).
 
 Cursors are opaque strings naming a result (its ``handle``) and a row offset.
 An older page is read again with ``MOVE ABSOLUTE``. When the cursor's state is
@@ -66,30 +95,40 @@ user's own cursor, DDL) runs on a plain cursor. libpq receives such a result
 whole; of its rows at most ``plain_rows_kept`` (10,000) are kept, converted,
 for paging, and a notice says when more were cut.
 
-**Sessions.** Everything runs on the primary database's autocommit connection,
-so SET, temporary tables and prepared statements persist between statements.
-A connection that dies raises ``ConnectionLost`` and the next call reconnects
-(a fresh session: SET and temporary tables are gone).
+**Values.** The same neutral values as the rest of the backend: psycopg 3's
+own for numbers (``Decimal`` for numeric), booleans, text, bytea (bytes),
+json (parsed), dates and times (aware for ``timestamptz``), intervals
+(``timedelta``), and lists for arrays of those; the server's text for every
+other type (ranges, uuid, inet, money, records...) and for the values Python
+cannot hold or would change (``infinity``, BC dates, ``24:00``, intervals of
+months or years).
 
-**Read-only connections.** The core sets ``default_transaction_read_only``;
-on top of that, outside a user's transaction every statement runs inside
-``BEGIN READ ONLY; <statement>`` ... ``COMMIT`` of ours, so PostgreSQL itself
-checks it: a ``COMMIT`` inside DO/CALL fails ("invalid transaction
-termination") instead of starting a writable transaction, and VACUUM or ALTER
-SYSTEM cannot run. A typed ``BEGIN`` is followed by ``SET TRANSACTION READ
-ONLY``, and ``begin()`` says ``BEGIN READ ONLY``. Refused before they run:
-``BEGIN/SET ... READ WRITE``, anything naming ``transaction_read_only`` or
-``default_transaction_read_only`` (SET, RESET, ``set_config``) but SHOW, ``SET
-SESSION CHARACTERISTICS``, ``RESET ALL``, ``DISCARD ALL``, ALTER SYSTEM, COPY
-(a server file or PROGRAM), VACUUM, ANALYZE, CLUSTER, REINDEX, CHECKPOINT,
-LOAD and two-phase commit. The session setting is checked before each call
-and after each statement and page (the server reports it from PostgreSQL 14;
-asked with SHOW before): a change slipped through a function
-(``set_config('default_...' || 'read_only', 'off', false)``) is undone and
-reported; it ran in a read-only transaction, so it wrote nothing. Not covered:
-what PostgreSQL allows a read-only transaction to do outside the database
-(``pg_terminate_backend()``, ``lo_export()``, dblink...): use a role without
-those privileges for that.
+**Sessions.** Everything a user types runs on one autocommit session of its
+own (the query session), so SET, temporary tables and cursors persist between
+statements; catalog reads never run on it. A connection that dies raises
+``ConnectionLost`` and the next call reconnects (a fresh session: SET and
+temporary tables are gone).
+
+**Read-only connections.** The session starts with
+``default_transaction_read_only``; on top of that, outside a user's
+transaction every statement runs inside a ``BEGIN READ ONLY`` of ours that
+ends in ``ROLLBACK``, never ``COMMIT``, so whatever transactional slipped
+through (a large object, a NOTIFY) is undone, and a ``COMMIT`` inside a
+function fails. Before anything is sent, judged from pglast's parse tree:
+only reading statements run (SELECT/VALUES/TABLE/WITH without a
+data-modifying CTE, SHOW, EXPLAIN, cursors, harmless SET/RESET/DISCARD,
+UNLISTEN); transaction control, SET of the settings above, ``RESET ALL``,
+``DISCARD ALL``, NOTIFY/LISTEN, PREPARE/EXECUTE/DEALLOCATE, DO, CALL, COPY,
+VACUUM, ALTER SYSTEM and every write or schema change are refused, and so is
+any call, anywhere in the tree (subqueries, CTEs, EXPLAIN bodies), of a
+function in ``SIDE_EFFECT_FUNCTIONS``: what PostgreSQL lets a read-only
+transaction do outside the database. ``begin()``/``rollback()`` (storescope's
+own) still open and end a read-only transaction; ``commit()`` rolls back.
+The session setting is checked before each call and after each statement
+and page: a change slipped through a function defined in the database is
+undone and reported. Not covered: functions and views defined in the
+database that call such functions, or extensions' functions not in the
+table. Use a role without those privileges for production.
 """
 
 from __future__ import annotations
@@ -100,82 +139,113 @@ import contextlib
 import dataclasses
 import itertools
 import json
+import math
 import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
-import psycopg2
-import psycopg2.extensions
-from sqlparse import keywords as sqlparse_keywords
-from sqlparse import tokens as T
-from sqlparse.lexer import Lexer
+import psycopg
+import psycopg.conninfo
+import psycopg.types.datetime as pg_datetime
+from pglast import ast as pg_ast
+from pglast import parser as pg_parser
+from psycopg import postgres as pg_types
+from psycopg import pq
+from psycopg.types.string import TextLoader
 
-from ..errors import BackendError, Cancelled, NotSupported, QueryFailed, ReadOnly
+from ..errors import (
+    BackendError,
+    Cancelled,
+    ConnectionFailed,
+    ConnectionLost,
+    NotFound,
+    NotSupported,
+    PermissionDenied,
+    QueryFailed,
+    ReadOnly,
+)
 from ..types import Column, Page, Result, Statement, StatementKind, TransactionState
 from .core import _NEUTRAL_SCALARS, PostgresCore, _encode_cursor, _scrubbed, bounded
 
-_STATUS = psycopg2.extensions
+_TX = pq.TransactionStatus
 _EXPIRED = "this result has expired; run the statement again"
 _WRITES = "this result cannot be re-read: the statement writes; run it again to see more"
 _READ_ONLY = "this connection is read-only"
 
-# -- lexing and splitting ---------------------------------------------------------------
+# -- side effects a read-only transaction allows -------------------------------------------
 
-_LEXER: Any = None
+#: Functions a read-only session refuses to call, wherever they appear in a
+#: statement (by name, in any schema: a same-named function of one's own is
+#: refused too). PostgreSQL lets a read-only transaction run them, and what
+#: they do outlives its ROLLBACK, or happens outside the database.
+#: ``nextval``/``setval`` are not here: the server refuses them in a
+#: read-only transaction (for all but temporary sequences).
+SIDE_EFFECT_FUNCTIONS = frozenset(
+    {
+        # replication slots and origins: persistent, hold WAL back
+        "pg_create_physical_replication_slot", "pg_create_logical_replication_slot",
+        "pg_drop_replication_slot", "pg_copy_physical_replication_slot",
+        "pg_copy_logical_replication_slot", "pg_replication_slot_advance",
+        "pg_logical_slot_get_changes", "pg_logical_slot_get_binary_changes",
+        "pg_sync_replication_slots", "pg_logical_emit_message",
+        "pg_replication_origin_create", "pg_replication_origin_drop",
+        "pg_replication_origin_advance", "pg_replication_origin_session_setup",
+        "pg_replication_origin_session_reset", "pg_replication_origin_xact_setup",
+        "pg_replication_origin_xact_reset",
+        # statistics: resets and restores
+        "pg_stat_reset", "pg_stat_reset_shared", "pg_stat_reset_single_table_counters",
+        "pg_stat_reset_single_function_counters", "pg_stat_reset_slru",
+        "pg_stat_reset_replication_slot", "pg_stat_reset_subscription_stats",
+        "pg_stat_reset_backend_stats", "pg_stat_statements_reset",
+        "pg_restore_relation_stats", "pg_clear_relation_stats",
+        "pg_restore_attribute_stats", "pg_clear_attribute_stats",
+        # server configuration and logs
+        "pg_reload_conf", "pg_rotate_logfile", "pg_rotate_logfile_old", "pg_logfile_rotate",
+        "pg_log_backend_memory_contexts", "set_config",
+        # WAL, backups, recovery
+        "pg_switch_wal", "pg_switch_xlog", "pg_create_restore_point",
+        "pg_start_backup", "pg_stop_backup", "pg_backup_start", "pg_backup_stop",
+        "pg_wal_replay_pause", "pg_wal_replay_resume", "pg_xlog_replay_pause",
+        "pg_xlog_replay_resume", "pg_promote",
+        # signalling other backends
+        "pg_cancel_backend", "pg_terminate_backend", "pg_signal_backend",
+        # large objects that write (lo_import/lo_export touch server files)
+        "lo_import", "lo_export", "lo_create", "lo_creat", "lo_unlink", "lo_from_bytea",
+        "lo_put", "lowrite", "lo_truncate", "lo_truncate64",
+        # notifications (delivered at commit; refused rather than relied upon)
+        "pg_notify",
+        # server files (adminpack)
+        "pg_file_write", "pg_file_rename", "pg_file_unlink", "pg_file_sync",
+        # other connections (dblink): whatever they run is not read-only
+        "dblink", "dblink_exec", "dblink_connect", "dblink_connect_u", "dblink_open",
+        "dblink_fetch", "dblink_close", "dblink_send_query", "dblink_get_result",
+        "dblink_disconnect", "dblink_cancel_query",
+        # SQL text run inside a function, which this check cannot see
+        "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema", "ts_stat",
+        "crosstab", "crosstab2", "crosstab3", "crosstab4", "connectby",
+    }
+)  # fmt: skip
 
+#: Settings a read-only session never changes: how later text is lexed, who
+#: the session is, and read-only itself.
+_LOCKED_SETTINGS = frozenset(
+    {
+        "standard_conforming_strings",
+        "backslash_quote",
+        "default_transaction_read_only",
+        "transaction_read_only",
+        "session_authorization",
+        "role",
+    }
+)
 
-def _pg_lexer() -> Any:
-    """sqlparse's lexer with PostgreSQL's string, identifier and comment rules
-    (its default instance is shared process-wide, so this is a separate one)."""
-    global _LEXER
-    if _LEXER is None:
-        regex: list[tuple[str, Any]] = [
-            # E'...' strings: backslash escapes; tried before words so the E
-            # does not become a name of its own.
-            (r"E'(?:''|\\.|[^'\\])*'", T.String.Single),
-        ]
-        for rx, ttype in sqlparse_keywords.SQL_REGEX:
-            if rx.startswith("(--|# )"):
-                rx = "--" + rx[len("(--|# )") :]  # '#' is an operator in PostgreSQL
-            elif rx.startswith(("`", "´", "(?<![\\w\\])])")):
-                continue  # MySQL and SQLite quoting
-            elif ttype is T.String.Single:
-                rx = r"'(?:''|[^'])*'"  # standard_conforming_strings: no backslash escape
-            elif ttype is T.String.Symbol:
-                if rx.startswith("("):
-                    continue
-                rx = r'"(?:""|[^"])*"'
-            regex.append((rx, ttype))
-        lexer: Any = Lexer()
-        lexer.default_initialization()
-        lexer.set_SQL_REGEX(regex)
-        _LEXER = lexer
-    return _LEXER
+# -- splitting and classifying (pglast: the server's scanner and grammar) --------------------
 
-
-def _skippable(ttype: Any) -> bool:
-    """Whitespace and comments, which neither start nor end a statement."""
-    return ttype in T.Whitespace or ttype in T.Comment
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Token:
-    ttype: Any
-    value: str
-    start: int
-    depth: int  # parenthesis depth at the token (before it, for '(')
-
-    @property
-    def words(self) -> list[str]:
-        """Upper-cased words of a keyword or name token ("ORDER BY" is two)."""
-        if self.ttype in T.Keyword or (
-            self.ttype in T.Name and self.ttype is not T.Name.Placeholder
-        ):
-            return self.value.upper().split()
-        return []
+_COMMENTS = frozenset({"C_COMMENT", "SQL_COMMENT"})
+_SEMICOLON = "ASCII_59"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -184,228 +254,331 @@ class _Shape:
 
     kind: StatementKind
     destructive: bool
-    words: tuple[tuple[str, int], ...]  # (WORD, depth), comments and literals left out
+    node: Any = None  # pglast's statement node; None when it could not parse the text
+    error: tuple[str, int | None] | None = None  # pglast's message, position in the script
     declare: bool = False  # DECLARE CURSOR accepts it: rows are streamed
     scroll: bool = True  # no locking clause: the cursor may be SCROLL
 
-    @property
-    def lead(self) -> str:
-        return self.words[0][0] if self.words else ""
+    def isa(self, *types: type) -> bool:
+        return isinstance(self.node, types)
 
 
-def _tokens(text: str) -> Iterator[_Token]:
-    pos = 0
-    depth = 0
-    for ttype, value in _pg_lexer().get_tokens(text):
-        if ttype is T.Punctuation and value == ")":
-            depth = max(0, depth - 1)
-        yield _Token(ttype, value, pos, depth)
-        if ttype is T.Punctuation and value == "(":
-            depth += 1
-        pos += len(value)
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Token:
+    start: int
+    end: int  # exclusive
+    name: str
 
 
-def _statements(text: str) -> Iterator[list[_Token]]:
-    """The token lists of ``text``'s statements, each ending at its ``;``."""
-    current: list[_Token] = []
-    routine = False  # CREATE [OR REPLACE] FUNCTION/PROCEDURE: may have BEGIN ATOMIC
-    atomic = 0  # BEGIN ATOMIC ... END nesting (with CASE ... END inside it)
-    begin_seen = False
-    lead: list[str] = []
-    for tok in _tokens(text):
-        current.append(tok)
-        if _skippable(tok.ttype):
-            continue
-        words = tok.words
-        if len(lead) < 4:
-            lead += words
-            routine = lead[:1] == ["CREATE"] and any(
-                w in ("FUNCTION", "PROCEDURE") for w in lead[1:4]
-            )
-        if routine and words:
-            if begin_seen and words[0] == "ATOMIC" or atomic and words[0] == "CASE":
-                atomic += 1
-            elif atomic and words[0] == "END":
-                atomic -= 1
-            begin_seen = words[-1] == "BEGIN"
-        elif routine:
-            begin_seen = False
-        if tok.ttype is T.Punctuation and tok.value == ";" and tok.depth == 0 and atomic <= 0:
-            yield current
-            current, lead, routine, atomic, begin_seen = [], [], False, 0, False
-    if current:
-        yield current
+def _tokens(text: str) -> list[_Token]:
+    """The server scanner's tokens of ``text``, comments left out (raises
+    ``pg_parser.ParseError`` on an unterminated string or comment)."""
+    return [
+        _Token(t.start, t.end + 1, t.name)  # pglast's ends are inclusive
+        for t in pg_parser.scan(text)
+        if t.name not in _COMMENTS
+    ]
 
 
-def _statement(text: str, toks: list[_Token]) -> tuple[Statement, _Shape] | None:
-    real = [t for t in toks if not _skippable(t.ttype)]
-    if not [t for t in real if not (t.ttype is T.Punctuation and t.value == ";")]:
-        return None  # empty, or only comments
-    start = real[0].start
-    end = real[-1].start + len(real[-1].value)
-    shape = _shape(real)
-    stmt = Statement(
-        text=text[start:end],
-        start=start,
-        end=end,
-        kind=shape.kind,
-        destructive=shape.destructive,
-    )
-    return stmt, shape
+def _walk(node: Any) -> Iterator[Any]:
+    """``node`` and every node under it."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, pg_ast.Node):
+            yield item
+            stack.extend(getattr(item, name) for name in item)
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
 
 
-def _analyse(text: str) -> list[tuple[Statement, _Shape]]:
+def _regions(text: str, tokens: list[_Token]) -> list[tuple[int, int, Any, Any]]:
+    """(start, end, node, error) of each statement pglast finds; when the
+    whole text does not parse, of each piece between ``;`` tokens, each
+    parsed on its own."""
+    try:
+        raws = pg_parser.parse_sql(text)
+    except pg_parser.ParseError:
+        pass
+    else:
+        out: list[tuple[int, int, Any, Any]] = []
+        for r in raws:
+            lo = int(r.stmt_location or 0)
+            out.append((lo, lo + r.stmt_len if r.stmt_len else len(text), r.stmt, None))
+        return out
     out = []
-    for toks in _statements(text):
-        found = _statement(text, toks)
-        if found is not None:
-            out.append(found)
+    piece: list[_Token] = []
+    for tok in [*tokens, None]:
+        if tok is not None and tok.name != _SEMICOLON:
+            piece.append(tok)
+            continue
+        if piece:
+            lo, hi = piece[0].start, piece[-1].end
+            node, error = None, None
+            try:
+                found = pg_parser.parse_sql(text[lo:hi])
+            except pg_parser.ParseError as e:
+                at = e.args[1] if len(e.args) > 1 and isinstance(e.args[1], int) else None
+                error = (str(e.args[0]), None if at is None else lo + at)
+            else:
+                if len(found) == 1:
+                    node = found[0].stmt
+                else:
+                    error = ("this text could not be split into statements", lo)
+            out.append((lo, hi, node, error))
+        piece = []
     return out
 
 
-# -- classifying ------------------------------------------------------------------------
+def _analyse(text: str) -> list[tuple[Statement, _Shape]]:
+    """The statements of ``text`` with their shapes, as the server reads them."""
+    try:
+        tokens = _tokens(text)
+    except pg_parser.ParseError as e:  # an unterminated string or comment
+        body = text.strip()
+        if not body:
+            return []
+        start = text.index(body[0])
+        at = e.args[1] if len(e.args) > 1 and isinstance(e.args[1], int) else None
+        shape = _Shape(StatementKind.OTHER, False, error=(str(e.args[0]), at))
+        end = start + len(body)
+        return [(Statement(text=text[start:end], start=start, end=end), shape)]
+    out = []
+    for lo, hi, node, error in _regions(text, tokens):
+        inside = [t for t in tokens if lo <= t.start < hi]
+        while inside and inside[0].name == _SEMICOLON:
+            inside.pop(0)
+        if not inside:
+            continue
+        start, end = inside[0].start, inside[-1].end
+        following = [t for t in tokens if t.start >= end]
+        if following and following[0].name == _SEMICOLON:
+            end = following[0].end
+        shape = (
+            _shape(node) if node is not None else _Shape(StatementKind.OTHER, False, error=error)
+        )
+        stmt = Statement(
+            text=text[start:end],
+            start=start,
+            end=end,
+            kind=shape.kind,
+            destructive=shape.destructive,
+        )
+        out.append((stmt, shape))
+    return out
 
-_READ_LEADS = frozenset({"SELECT", "VALUES", "TABLE", "SHOW"})
-_DML = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE"})
-_DDL_LEADS = frozenset(
-    {"CREATE", "ALTER", "DROP", "TRUNCATE", "COMMENT", "GRANT", "REVOKE", "SECURITY", "IMPORT"}
-)
-_TRANSACTION_LEADS = frozenset(
-    {"BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE"}
-)
-_INNER_LEADS = frozenset(
-    {"SELECT", "INSERT", "UPDATE", "DELETE", "MERGE", "VALUES", "TABLE", "WITH", "CREATE",
-     "DECLARE", "EXECUTE"}
-)  # fmt: skip
-_DECLARABLE = frozenset({"SELECT", "VALUES", "TABLE", "WITH"})
-_LOCKS = frozenset({"UPDATE", "SHARE", "NO", "KEY"})
-# Statements a read-only connection refuses up front: PostgreSQL allows them
-# in a read-only transaction (or runs them outside any), yet they change the
-# server (VACUUM, ANALYZE, CLUSTER and REINDEX rewrite data or statistics;
-# CHECKPOINT; LOAD runs a library's code).
-_SERVER_LEADS = frozenset(
-    {"VACUUM", "ANALYZE", "ANALYSE", "CLUSTER", "REINDEX", "CHECKPOINT", "LOAD"}
-)
+
+def _option_on(option: Any) -> bool:
+    """A boolean EXPLAIN option (``ANALYZE``, ``ANALYZE true``, ``ANALYZE off``...)."""
+    arg = getattr(option, "arg", None)
+    if arg is None:
+        return True
+    value = getattr(arg, "val", arg)
+    for attr in ("sval", "boolval", "ival"):
+        if hasattr(value, attr):
+            raw = getattr(value, attr)
+            return str(raw).lower() not in ("false", "off", "0", "no")
+    return True
 
 
-def _shape(real: list[_Token]) -> _Shape:
-    words = tuple((w, t.depth) for t in real for w in t.words)
-    kind, destructive = _classify(list(words))
-    lead = words[0][0] if words else ""
-    locking = any(
-        w == "FOR" and i + 1 < len(words) and words[i + 1][0] in _LOCKS
-        for i, (w, _) in enumerate(words)
+def _explain_analyzes(node: Any) -> bool:
+    return any(
+        getattr(o, "defname", "") in ("analyze", "analyse") and _option_on(o)
+        for o in node.options or ()
     )
+
+
+def _modifies(node: Any) -> bool:
+    """A data-modifying CTE anywhere in a SELECT (``WITH d AS (DELETE ...)``)."""
+    return any(
+        isinstance(n, pg_ast.CommonTableExpr)
+        and isinstance(
+            n.ctequery, pg_ast.InsertStmt | pg_ast.UpdateStmt | pg_ast.DeleteStmt | pg_ast.MergeStmt
+        )
+        for n in _walk(node)
+    )
+
+
+_DDL_PREFIXES = (
+    "Create", "Alter", "Drop", "Define", "Rename", "Comment", "Grant", "SecLabel",
+    "ImportForeignSchema", "Reassign",
+)  # fmt: skip
+_DDL_NODES = (
+    pg_ast.IndexStmt,
+    pg_ast.ViewStmt,
+    pg_ast.RuleStmt,
+    pg_ast.CompositeTypeStmt,
+    pg_ast.TruncateStmt,
+)
+
+
+def _classify(node: Any) -> tuple[StatementKind, bool]:
+    """(kind, destructive) of a parsed statement."""
+    if isinstance(node, pg_ast.SelectStmt):
+        writes = node.intoClause is not None or _modifies(node)
+        return (StatementKind.WRITE if writes else StatementKind.READ), False
+    if isinstance(node, pg_ast.UpdateStmt | pg_ast.DeleteStmt):
+        return StatementKind.WRITE, node.whereClause is None
+    if isinstance(node, pg_ast.InsertStmt | pg_ast.MergeStmt | pg_ast.RefreshMatViewStmt):
+        return StatementKind.WRITE, False
+    if isinstance(node, pg_ast.CopyStmt):
+        return (StatementKind.WRITE if node.is_from else StatementKind.READ), False
+    if isinstance(node, pg_ast.ExplainStmt):
+        if _explain_analyzes(node):
+            return _classify(node.query)  # it really runs
+        return StatementKind.READ, False
+    if isinstance(node, pg_ast.VariableShowStmt):
+        return StatementKind.READ, False
+    if isinstance(node, pg_ast.TransactionStmt):
+        return StatementKind.TRANSACTION, False
+    name = type(node).__name__
+    if isinstance(node, _DDL_NODES) or name.startswith(_DDL_PREFIXES):
+        destructive = name.startswith("Drop") or isinstance(node, pg_ast.TruncateStmt)
+        if isinstance(node, pg_ast.AlterTableStmt):
+            destructive = any(
+                "Drop" in getattr(getattr(cmd, "subtype", None), "name", "")
+                for cmd in node.cmds or ()
+            )
+        return StatementKind.DDL, destructive
+    return StatementKind.OTHER, False
+
+
+def _shape(node: Any) -> _Shape:
+    kind, destructive = _classify(node)
+    declare = (
+        kind is StatementKind.READ
+        and isinstance(node, pg_ast.SelectStmt)
+        and node.intoClause is None
+    )
+    locking = any(isinstance(n, pg_ast.LockingClause) for n in _walk(node))
     return _Shape(
         kind=kind,
         destructive=destructive,
-        words=words,
-        declare=kind is StatementKind.READ and lead in _DECLARABLE,
+        node=node,
+        declare=declare,
         scroll=not locking,
     )
 
 
-def _classify(words: list[tuple[str, int]]) -> tuple[StatementKind, bool]:
-    """(kind, destructive) of a statement from its words and their depths."""
-    if not words:
-        return StatementKind.OTHER, False
-    lead, base = words[0]
-    top = [w for w, d in words if d == base]  # words outside any parenthesis
-    if lead == "SELECT":
-        return (StatementKind.WRITE if "INTO" in top else StatementKind.READ), False
-    if lead in _READ_LEADS:
-        return StatementKind.READ, False
-    if lead == "WITH":
-        return _classify_with(words, base)
-    if lead in ("UPDATE", "DELETE"):
-        return StatementKind.WRITE, "WHERE" not in top
-    if lead in _DML or lead == "REFRESH":
-        return StatementKind.WRITE, False
-    if lead == "COPY":
-        return (StatementKind.WRITE if "FROM" in top else StatementKind.READ), False
-    if lead == "EXPLAIN":
-        return _classify_explain(words)
-    if lead in _DDL_LEADS:
-        destructive = lead in ("DROP", "TRUNCATE") or (lead == "ALTER" and "DROP" in top)
-        return StatementKind.DDL, destructive
-    if lead in _TRANSACTION_LEADS or (lead == "PREPARE" and top[1:2] == ["TRANSACTION"]):
-        return StatementKind.TRANSACTION, False
-    return StatementKind.OTHER, False
+def _function_name(call: Any) -> str:
+    names = [getattr(n, "sval", "") for n in call.funcname or ()]
+    return str(names[-1]) if names else ""
 
 
-def _classify_with(words: list[tuple[str, int]], base: int) -> tuple[StatementKind, bool]:
-    # The main statement is the first statement word outside the CTEs'
-    # parentheses; a data-modifying CTE makes the whole statement a write.
-    main_at = next(
-        (i for i, (w, d) in enumerate(words) if i and d == base and w in _INNER_LEADS), None
-    )
-    writes = any(
-        w in _DML and not (w == "UPDATE" and i and words[i - 1][0] in ("FOR", "KEY"))
-        for i, (w, _) in enumerate(words)
-    )
-    if main_at is None:
-        return StatementKind.OTHER, False
-    main = words[main_at][0]
-    rest = [w for w, d in words[main_at + 1 :] if d == base]
-    if main == "SELECT" and "INTO" in rest:
-        writes = True
-    destructive = main in ("UPDATE", "DELETE") and "WHERE" not in rest
-    return (StatementKind.WRITE if writes else StatementKind.READ), destructive
+def _read_only_refusal(stmt: Statement, shape: _Shape) -> str | None:
+    """Why a read-only session refuses ``stmt`` before sending it, or None."""
+    words = stmt.text.rstrip(";").split()
+    what = words[0].upper() if words else ""
+    if what in ("ALTER", "CREATE", "DROP", "PREPARE") and len(words) > 1 and words[1].isalpha():
+        what += f" {words[1].upper()}"
+    node = shape.node
+    if node is None:
+        message = shape.error[0] if shape.error else "it could not be parsed"
+        return f"{_READ_ONLY}: this statement cannot be checked ({message}), so it is not sent"
+    for n in _walk(node):
+        if isinstance(n, pg_ast.FuncCall) and _function_name(n) in SIDE_EFFECT_FUNCTIONS:
+            return (
+                f"{_READ_ONLY}: {_function_name(n)}() acts outside a read-only transaction, "
+                "so it is refused"
+            )
+    if isinstance(node, pg_ast.TransactionStmt):
+        return (
+            f"{_READ_ONLY}: transaction statements ({what}) are refused; "
+            "storescope opens and ends read-only transactions itself"
+        )
+    if isinstance(node, pg_ast.VariableSetStmt):
+        return _setting_refusal(node)
+    if isinstance(node, pg_ast.ExplainStmt):
+        if not _explain_analyzes(node):
+            return None  # only planned
+        inner = _shape(node.query)
+        return _read_only_refusal(stmt, inner) if inner.node is not None else None
+    if isinstance(node, pg_ast.DeclareCursorStmt):
+        inner = _shape(node.query)
+        return None if inner.declare else f"{_READ_ONLY}: this cursor's statement writes"
+    if isinstance(node, pg_ast.DiscardStmt):
+        if "ALL" in str(getattr(node.target, "name", "")):
+            return f"{_READ_ONLY}: DISCARD ALL is refused (it resets read-only)"
+        return None
+    if shape.declare or isinstance(
+        node,
+        pg_ast.VariableShowStmt | pg_ast.FetchStmt | pg_ast.ClosePortalStmt | pg_ast.UnlistenStmt,
+    ):
+        return None
+    if shape.kind in (StatementKind.WRITE, StatementKind.DDL):
+        return f"{_READ_ONLY}: {what} writes, so it is refused"
+    return f"{_READ_ONLY}: {what} is refused"
 
 
-def _classify_explain(words: list[tuple[str, int]]) -> tuple[StatementKind, bool]:
-    inner_at = next(
-        (i for i, (w, d) in enumerate(words) if i and d == 0 and w in _INNER_LEADS), None
-    )
-    options = words[1:inner_at] if inner_at is not None else words[1:]
-    analyze = any(
-        w in ("ANALYZE", "ANALYSE")
-        and not (i + 1 < len(options) and options[i + 1][0] in ("FALSE", "OFF"))
-        for i, (w, _) in enumerate(options)
-    )
-    if analyze and inner_at is not None:
-        return _classify(words[inner_at:])  # it really runs
-    return StatementKind.READ, False
+def _setting_refusal(node: Any) -> str | None:
+    kind = str(getattr(node.kind, "name", node.kind))
+    name = str(node.name or "").lower()
+    if kind == "VAR_RESET_ALL":
+        return f"{_READ_ONLY}: RESET ALL is refused (it resets read-only)"
+    if name == "session characteristics":
+        return f"{_READ_ONLY}: SET SESSION CHARACTERISTICS is refused"
+    if name in _LOCKED_SETTINGS:
+        return f"{_READ_ONLY}: {name} cannot be changed on a read-only connection"
+    if name.startswith("transaction"):
+        for option in node.args or ():
+            if getattr(option, "defname", "") == "transaction_read_only" and not _option_on(option):
+                return f"{_READ_ONLY}: READ WRITE transactions are refused"
+    return None
 
 
 # -- values -----------------------------------------------------------------------------
 
 # Columns of these types hold values that are never long nor driver objects.
 _PLAIN_OIDS = frozenset({16, 20, 21, 23, 26, 700, 701, 1700, 1082, 1083, 1114, 1184, 1186, 1266})
-# Arrays of types psycopg2 already turns into neutral values.
+# Arrays of types that load as neutral values (lists of them).
 _NEUTRAL_ARRAYS = frozenset(
     {1000, 1001, 1002, 1003, 1005, 1007, 1009, 1014, 1015, 1016, 1021, 1022, 1028, 1231,
      1182, 1183, 1115, 1185, 1187, 1270, 199, 3807}
 )  # fmt: skip
 _NEUTRAL_OIDS = _NEUTRAL_SCALARS | _NEUTRAL_ARRAYS | {705}  # 705: unknown, i.e. text
 
-_TEXT_CASTERS: tuple[frozenset[int], tuple[Any, ...]] = (frozenset(), ())
+
+def _keeping_text(base: type[Any], keep: Callable[[str], bool]) -> type[Any]:
+    """A loader of ``base``'s type that returns the server's text where
+    ``keep`` says Python's value would be wrong, or where loading fails."""
+
+    class KeepingText(base):  # type: ignore[misc]
+        def load(self, data: Any) -> Any:
+            text = bytes(data).decode("utf-8", "replace")
+            if keep(text):
+                return text
+            try:
+                return super().load(data)
+            except (ValueError, OverflowError, psycopg.DataError):
+                return text
+
+    KeepingText.__name__ = f"KeepingText{base.__name__}"
+    return KeepingText
 
 
-def _text_casters() -> tuple[Any, ...]:
-    """Typecasters (for a cursor) that keep the server's text for every type
-    psycopg2 would turn into a driver object: ranges (``NumericRange``), and
-    uuid, inet or hstore if someone registered them globally. Types nobody
-    registered already arrive as text. Rebuilt when the global registry grows."""
-    global _TEXT_CASTERS
-    registry = psycopg2.extensions.string_types
-    oids = frozenset(int(o) for o in registry) - _NEUTRAL_OIDS
-    if oids != _TEXT_CASTERS[0]:
-        ext = psycopg2.extensions
+def _neutral_loaders(adapters: Any) -> None:
+    """Make ``adapters`` (a connection's) load what the rest of the backend
+    returns: the server's text for every built-in type outside the neutral
+    ones, and text for dates and times Python cannot hold (see the module
+    docstring). Types psycopg does not know already arrive as text."""
+    for info in pg_types.types:
+        for oid in (info.oid, getattr(info, "array_oid", 0)):
+            if oid and oid not in _NEUTRAL_OIDS:
+                adapters.register_loader(oid, TextLoader)
 
-        def text(value: str | None, cur: Any) -> str | None:
-            return value
+    # 'infinity', '-infinity' and '... BC' are the texts not ending in a digit.
+    def date_like(v: str) -> bool:
+        return v[-1:] > "9"
 
-        casters: list[Any] = []
-        for oid in sorted(oids):
-            name = str(getattr(registry[oid], "name", ""))
-            if name.endswith(("ARRAY", "[]")):
-                element = ext.new_type((0,), f"STORESCOPE_TEXT_{oid}_ELEM", text)
-                casters.append(ext.new_array_type((oid,), f"STORESCOPE_TEXT_{oid}", element))
-            else:
-                casters.append(ext.new_type((oid,), f"STORESCOPE_TEXT_{oid}", text))
-        _TEXT_CASTERS = (oids, tuple(casters))
-    return _TEXT_CASTERS[1]
+    for oid, base, keep in (
+        (1082, pg_datetime.DateLoader, date_like),
+        (1114, pg_datetime.TimestampLoader, date_like),
+        (1184, pg_datetime.TimestamptzLoader, date_like),
+        (1083, pg_datetime.TimeLoader, lambda v: v.startswith("24:")),
+        (1266, pg_datetime.TimetzLoader, lambda v: v.startswith("24:")),
+        (1186, pg_datetime.IntervalLoader, lambda v: "mon" in v or "year" in v),
+    ):
+        adapters.register_loader(oid, _keeping_text(base, keep))
 
 
 def _cell(value: Any) -> Any:
@@ -426,6 +599,20 @@ def _convert(rows: Sequence[tuple[Any, ...]], positions: Sequence[int]) -> list[
             values[i] = _cell(values[i])
         out.append(tuple(values))
     return out
+
+
+class _ExtendedCursor(psycopg.Cursor[Any]):
+    """A cursor that always sends the extended query protocol (Parse, Bind,
+    Execute), even without parameters: the server then refuses a text that
+    holds more than one statement, instead of running them all as the
+    simple protocol does. psycopg chooses the simple protocol for a
+    parameterless ``execute`` in this one private method; forcing it here is
+    the smallest change (tests/backends/test_pg_read_only.py checks it)."""
+
+    def _execute_send(
+        self, query: Any, *, force_extended: bool = False, binary: Any = None
+    ) -> None:
+        super()._execute_send(query, force_extended=True, binary=binary)
 
 
 # -- results --------------------------------------------------------------------------------
@@ -517,6 +704,10 @@ LIMIT %s
 """
 
 
+_DML = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE"})
+_SAVEPOINT = "storescope_explain"
+
+
 class QueryMixin(PostgresCore):
     query_language: ClassVar[str] = "sql"
     #: Most rows kept of a statement that cannot stream (INSERT ... RETURNING,
@@ -530,11 +721,13 @@ class QueryMixin(PostgresCore):
     max_completions: ClassVar[int] = 20_000
     #: Seconds a half-read result may keep our read transaction open (its
     #: snapshot and share locks) after its last page was handed out; then the
-    #: transaction is committed and a later page re-runs the statement.
+    #: transaction is ended and a later page re-runs the statement.
     read_idle_timeout: float = 5.0
 
     def __init__(self, url: str, *, read_only: bool = False, connect_timeout: float = 5.0) -> None:
         super().__init__(url, read_only=read_only, connect_timeout=connect_timeout)
+        self._q_session: Any = None  # the query session (psycopg 3), opened on first use
+        self._q_notice_buffer: list[str] = []
         self._q_results: OrderedDict[str, _Query] = OrderedDict()
         # Bumped whenever a transaction holding cursors may have ended: a
         # cursor of an older epoch is gone (re-run or expired).
@@ -555,7 +748,7 @@ class QueryMixin(PostgresCore):
         self._q_lock = threading.RLock()
         self._q_idle_since: float | None = None
         self._q_timer: threading.Timer | None = None
-        self._q_expiry_error: psycopg2.Error | None = None
+        self._q_expiry_error: psycopg.Error | None = None
 
     def close(self) -> None:
         with self._q_lock:
@@ -563,7 +756,99 @@ class QueryMixin(PostgresCore):
             self._q_read_txn = None
             self._q_idle_since = None
             self._q_epoch += 1
+            conn, self._q_session = self._q_session, None
+            if conn is not None:
+                # Closing a session that already died can only fail in ways
+                # that do not matter: it is being thrown away.
+                with contextlib.suppress(psycopg.Error):
+                    conn.close()
             super().close()
+
+    # -- the query session ------------------------------------------------------------------
+
+    def _q_conn(self) -> Any:
+        """The query session (psycopg 3, extended protocol), opened on first use."""
+        conn = self._q_session
+        if conn is not None and not conn.closed:
+            return conn
+        params = dict(self._dsn_params())
+        params["dbname"] = self._primary()
+        params.setdefault("connect_timeout", str(max(2, math.ceil(self.connect_timeout))))
+        params.setdefault("application_name", "storescope")
+        try:
+            # prepare_threshold=None: psycopg would otherwise prepare a
+            # statement run five times, visible in pg_prepared_statements.
+            conn = psycopg.Connection.connect(
+                psycopg.conninfo.make_conninfo(**params),
+                autocommit=True,
+                prepare_threshold=None,
+                cursor_factory=_ExtendedCursor,
+            )
+        except psycopg.Error as e:
+            raise ConnectionFailed(self._q_message(e, full=True)) from e
+        try:
+            _neutral_loaders(conn.adapters)
+            conn.add_notice_handler(self._q_on_notice)
+            if self.read_only:
+                conn.execute("SET default_transaction_read_only = on")
+        except psycopg.Error as e:
+            conn.close()
+            raise ConnectionFailed(self._q_message(e)) from e
+        self._q_session = conn
+        self._q_read_txn = None
+        self._q_epoch += 1
+        return conn
+
+    def _own_pids(self) -> set[int]:
+        own = super()._own_pids()
+        conn = self._q_session
+        if conn is not None and not conn.closed:
+            own.add(int(conn.info.backend_pid))
+        return own
+
+    def _query_transaction_open(self) -> bool:
+        return self.transaction_state() is not TransactionState.IDLE
+
+    def _q_on_notice(self, diag: Any) -> None:
+        text = f"{diag.severity or 'NOTICE'}: {diag.message_primary or ''}"
+        if diag.message_detail:
+            text += f" DETAIL: {diag.message_detail}"
+        if diag.message_hint:
+            text += f" HINT: {diag.message_hint}"
+        self._q_notice_buffer.append(text)
+
+    def _q_message(self, e: psycopg.Error, *, full: bool = False) -> str:
+        primary = e.diag.message_primary
+        if primary:
+            return self._scrub(str(primary))
+        lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
+        text = " ".join(lines) if full else (lines[0] if lines else type(e).__name__)
+        return self._scrub(text)
+
+    def _q_drop(self, conn: Any) -> None:
+        """The session is gone (terminated, server shutting down): so are its
+        SET state, temporary tables and cursors. The next call reconnects."""
+        if self._q_read_txn is conn:
+            self._q_read_txn = None
+        if self._q_session is conn:
+            self._q_session = None
+        self._q_epoch += 1
+        with contextlib.suppress(psycopg.Error):
+            conn.close()
+
+    def _q_translate(self, e: psycopg.Error, conn: Any, db: str) -> BackendError:
+        message = self._q_message(e)
+        if conn.closed or conn.broken:
+            self._q_drop(conn)
+            return ConnectionLost(f"the connection to database {db} was lost: {message}")
+        code = e.sqlstate or ""
+        if code == "42501":
+            return PermissionDenied(message)
+        if code in ("42P01", "3F000", "3D000"):
+            return NotFound(message)
+        if code == "25006":
+            return ReadOnly(message)
+        return QueryFailed(message)
 
     # -- QUERY ------------------------------------------------------------------------------
 
@@ -587,13 +872,14 @@ class QueryMixin(PostgresCore):
             )
         with self._interactive_call(end_reads=True):
             db = self._primary()
-            conn = self._conn(db)
+            conn = self._q_conn()
             if not parts:
                 return Result(statement=statement)
             stmt, shape = parts[0]
             if self.read_only:
-                self._q_refuse_read_write(stmt, shape)
-            if shape.lead == "COPY" and any(w in ("STDIN", "STDOUT") for w, _ in shape.words):
+                self._q_refuse_read_write(conn, stmt, shape)
+            node = shape.node
+            if isinstance(node, pg_ast.CopyStmt) and node.filename is None and not node.is_program:
                 raise QueryFailed(
                     "COPY ... FROM STDIN / TO STDOUT needs a client-side stream; "
                     "use COPY with a server file, or psql's \\copy",
@@ -607,7 +893,7 @@ class QueryMixin(PostgresCore):
                 rerun=shape.declare,
                 scroll=shape.scroll,
             )
-            del conn.notices[:]
+            self._q_notice_buffer.clear()
             started = time.perf_counter()
             if not shape.declare:
                 return self._q_plain(conn, db, query, shape, stmt, limit, started)
@@ -628,7 +914,7 @@ class QueryMixin(PostgresCore):
                 handle=query.handle if more else None,
                 status="SELECT" if more else f"SELECT {len(rows)}",
                 elapsed=elapsed,
-                notices=self._q_notices(conn),
+                notices=self._q_notices(),
             )
 
     @_scrubbed
@@ -645,7 +931,7 @@ class QueryMixin(PostgresCore):
                 rows = query.kept[offset : offset + limit + 1]
             else:
                 db = self._primary()
-                conn = self._conn(db)
+                conn = self._q_conn()
                 live = query.live
                 if live is not None and not self._q_alive(live, conn):
                     query.live = live = None
@@ -694,6 +980,104 @@ class QueryMixin(PostgresCore):
                 out.append((name, kind))
         return out
 
+    # -- EXPLAIN (AdminMixin.explain's statement, on the query session) ----------------------
+
+    def _explain_json(self, statement: str, *, analyze: bool, buffers: bool) -> str:
+        """EXPLAIN (FORMAT JSON) of the one statement in ``statement``, as
+        text. EXPLAIN takes one statement: a second one would run
+        un-explained (and, with ANALYZE, for real)."""
+        parts = _analyse(statement)
+        if not parts:
+            raise QueryFailed("there is no statement to explain")
+        if len(parts) > 1:
+            raise QueryFailed(
+                f"EXPLAIN takes one statement; this text holds {len(parts)}",
+                position=parts[1][0].start,
+            )
+        stmt, shape = parts[0]
+        body = stmt.text[:-1] if stmt.text.endswith(";") else stmt.text
+        # Anything but a plain SELECT/VALUES/TABLE/WITH that reads (no
+        # data-modifying CTE, SELECT INTO or locking clause) may write.
+        if analyze and self.read_only and not (shape.declare and shape.scroll):
+            raise ReadOnly(
+                "this connection is read-only and EXPLAIN ANALYZE would execute this "
+                "statement (it would be rolled back); EXPLAIN without ANALYZE works"
+            )
+        with self._interactive_call(end_reads=True):
+            db = self._primary()
+            conn = self._q_conn()
+            if self.read_only:
+                self._q_refuse_read_write(conn, stmt, shape, planned_only=not analyze)
+            options = ["FORMAT JSON"]
+            if analyze:
+                options.append("ANALYZE")
+            if buffers and (analyze or conn.info.server_version >= 130000):
+                options.append("BUFFERS")  # before PG 13 BUFFERS needs ANALYZE
+            prefix = f"EXPLAIN ({', '.join(options)}) "
+            run = _Run()
+            try:
+                return self._q_run_explain(conn, prefix + body, contained=analyze, run=run)
+            except psycopg.Error as e:
+                raise self._q_explain_error(e, conn, db, len(prefix), stmt.start, run) from e
+
+    def _q_run_explain(self, conn: Any, query: str, *, contained: bool, run: _Run) -> str:
+        """Run ``query`` and return its JSON text. ``contained``: inside a
+        transaction (or savepoint) that is rolled back, so what it executes
+        leaves no trace. In a user's transaction the savepoint also keeps a
+        failing EXPLAIN from aborting that transaction. On a read-only
+        connection it always runs in a read-only transaction: planning may
+        evaluate (immutable) functions. ``run`` says whether it was cancelled."""
+        cur = conn.cursor()
+        cur.adapters.register_loader(114, TextLoader)  # the plan as json text
+        if conn.info.transaction_status != _TX.IDLE:
+            cur.execute(f"SAVEPOINT {_SAVEPOINT}")
+            try:
+                row = self._q_explain_row(cur, query, run)
+            finally:
+                cur.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+                cur.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+        elif contained or self.read_only:
+            cur.execute("BEGIN READ ONLY" if self.read_only else "BEGIN")
+            try:
+                row = self._q_explain_row(cur, query, run)
+            finally:
+                cur.execute("ROLLBACK")
+        else:
+            row = self._q_explain_row(cur, query, run)
+        if row is None:
+            raise QueryFailed("EXPLAIN returned no plan")
+        return str(row[0])
+
+    def _q_explain_row(self, cur: Any, query: str, run: _Run) -> Any:
+        """The EXPLAIN itself, the one part ``cancel()`` may stop."""
+        failed: psycopg.Error | None = None
+        with self._cancellable() as running:
+            try:
+                cur.execute(query)
+            except psycopg.Error as e:
+                failed = e
+        run.cancelled = running.cancelled  # final once the statement is over
+        if failed is not None:
+            raise failed
+        return cur.fetchone()
+
+    def _q_explain_error(
+        self, e: psycopg.Error, conn: Any, db: str, prefix: int, start: int, run: _Run
+    ) -> BackendError:
+        """PostgreSQL's error, with its position moved from the text we sent
+        (1-based, after a ``prefix``-character "EXPLAIN (...) ") to the user's
+        text (0-based, where the statement begins at ``start``)."""
+        error = self._q_translate(e, conn, db)
+        if type(error) is not QueryFailed:
+            return error
+        position = None
+        raw = e.diag.statement_position
+        if raw is not None and str(raw).isdigit() and int(raw) - 1 >= prefix:
+            position = int(raw) - 1 - prefix + start
+        cancelled = e.sqlstate == "57014" and (run.cancelled or "user request" in error.message)
+        cls = Cancelled if cancelled else QueryFailed
+        return cls(error.message, position=position)
+
     # -- CANCEL -----------------------------------------------------------------------------
 
     @_scrubbed
@@ -701,14 +1085,14 @@ class QueryMixin(PostgresCore):
         with self._q_cancel_lock:
             if not self._q_running:
                 return
-            conn = self._conns.get(self._primary_db or "")
+            conn = self._q_session
             if conn is None or conn.closed:
                 return
             self._q_cancel_requested = True
             try:
-                conn.cancel()
-            except psycopg2.Error as e:
-                raise QueryFailed(f"could not cancel: {self._message(e)}") from e
+                conn.cancel_safe(timeout=max(2.0, self.connect_timeout))
+            except psycopg.Error as e:
+                raise QueryFailed(f"could not cancel: {self._q_message(e)}") from e
 
     @contextlib.contextmanager
     def _cancellable(self) -> Iterator[_Run]:
@@ -734,6 +1118,12 @@ class QueryMixin(PostgresCore):
 
     @_scrubbed
     def commit(self) -> None:
+        """Commit the user's transaction; on a read-only connection end it
+        with ROLLBACK instead: whatever a read-only transaction did (a large
+        object, a NOTIFY) is undone, never committed."""
+        if self.read_only:
+            self._q_transaction_command("ROLLBACK")
+            return
         if self._q_transaction_command("COMMIT") == "ROLLBACK":
             raise QueryFailed(
                 "the transaction had failed, so COMMIT rolled it back: nothing was committed",
@@ -745,24 +1135,24 @@ class QueryMixin(PostgresCore):
         self._q_transaction_command("ROLLBACK")
 
     def transaction_state(self) -> TransactionState:
-        conn = self._conns.get(self._primary_db or "")
+        conn = self._q_session
         if conn is None or conn.closed:
             return TransactionState.IDLE
         status = conn.info.transaction_status
-        if status == _STATUS.TRANSACTION_STATUS_ACTIVE:
+        if status == _TX.ACTIVE:
             return self._q_last_state  # a statement is running: as it was before
-        if status == _STATUS.TRANSACTION_STATUS_INERROR:
+        if status == _TX.INERROR:
             return TransactionState.FAILED
-        if status == _STATUS.TRANSACTION_STATUS_INTRANS and self._q_read_txn is not conn:
+        if status == _TX.INTRANS and self._q_read_txn is not conn:
             return TransactionState.OPEN
         return TransactionState.IDLE
 
     def _q_transaction_command(self, command: str) -> str:
         with self._interactive_call(end_reads=True):
             db = self._primary()
-            conn = self._conn(db)
-            cur = self._q_cursor_on(conn)
-            self._q_run(conn, db, cur, command, statement=command)
+            conn = self._q_conn()
+            cur = conn.cursor()
+            self._q_run(conn, db, cur, [(command, 0)], statement=command)
             self._q_epoch += 1
             self._q_last_state = self.transaction_state()
             return str(cur.statusmessage or "")
@@ -771,7 +1161,7 @@ class QueryMixin(PostgresCore):
 
     @contextlib.contextmanager
     def _interactive_call(self, *, end_reads: bool = False) -> Iterator[None]:
-        """One call on the primary connection: holds the call lock (the idle
+        """One call on the query session: holds the call lock (the idle
         timer waits), first ends a read transaction idle too long (or, with
         ``end_reads``, any: another statement is about to run) and puts a
         read-only session's setting back; afterwards arms the idle timer."""
@@ -779,9 +1169,9 @@ class QueryMixin(PostgresCore):
             self._q_disarm()
             try:
                 failed, self._q_expiry_error = self._q_expiry_error, None
-                conn = self._conns.get(self._primary_db or "")
+                conn = self._q_session
                 if failed is not None and conn is not None:
-                    raise self._translate(failed, conn, self._primary())
+                    raise self._q_translate(failed, conn, self._primary())
                 if conn is not None and not conn.closed:
                     db = self._primary()
                     idle = self._q_idle_since
@@ -819,7 +1209,7 @@ class QueryMixin(PostgresCore):
         timer.start()
 
     def _q_on_idle_timer(self) -> None:
-        """The timer thread: commit our read transaction if it is still idle.
+        """The timer thread: end our read transaction if it is still idle.
         Never waits for a running call (it re-arms the timer when it ends)."""
         if not self._q_lock.acquire(blocking=False):
             return
@@ -831,43 +1221,52 @@ class QueryMixin(PostgresCore):
             if conn is None or conn.closed or idle is None:
                 return
             left = idle + self.read_idle_timeout - time.monotonic()
-            if left > 0 or conn.info.transaction_status == _STATUS.TRANSACTION_STATUS_ACTIVE:
+            if left > 0 or conn.info.transaction_status == _TX.ACTIVE:
                 # Early, or another method is using the connection right now.
                 self._q_schedule(max(left, 0.1))
                 return
             self._q_read_txn, self._q_idle_since = None, None
             self._q_epoch += 1
-            if conn.info.transaction_status != _STATUS.TRANSACTION_STATUS_INTRANS:
+            if conn.info.transaction_status != _TX.INTRANS:
                 return
             try:
-                conn.cursor().execute("COMMIT")
-            except psycopg2.Error as e:
+                conn.execute(self._q_read_end)
+            except psycopg.Error as e:
                 # Reported by the next call (this thread has no caller).
                 self._q_expiry_error = e
         finally:
             self._q_lock.release()
 
+    @property
+    def _q_read_end(self) -> str:
+        """How our read transactions end: a read-only one never commits."""
+        return "ROLLBACK" if self.read_only else "COMMIT"
+
     # -- running ----------------------------------------------------------------------------
 
-    def _q_cursor_on(self, conn: Any) -> Any:
-        cur = conn.cursor()
-        for caster in _text_casters():
-            psycopg2.extensions.register_type(caster, cur)
-        return cur
-
     def _q_run(
-        self, conn: Any, db: str, cur: Any, text: str, *, statement: str, offset: int | None = 0
+        self,
+        conn: Any,
+        db: str,
+        cur: Any,
+        steps: Sequence[tuple[str, int | None]],
+        *,
+        statement: str,
     ) -> None:
-        """Execute ``text``, where the user's ``statement`` starts after
-        ``offset`` characters of ours (``None``: it is not in there), translating
+        """Execute each ``(text, offset)`` of ``steps`` in turn, one statement
+        each, where the user's ``statement`` starts after ``offset``
+        characters of ours (``None``: it is not in there), translating
         errors. The one place that blocks on a user's statement, so the one
         place ``cancel()`` interrupts."""
-        failed: psycopg2.Error | None = None
+        failed: psycopg.Error | None = None
+        offset: int | None = None
         with self._cancellable() as run:
-            try:
-                cur.execute(text)
-            except psycopg2.Error as e:
-                failed = e
+            for text, at in steps:
+                try:
+                    cur.execute(text)
+                except psycopg.Error as e:
+                    failed, offset = e, at
+                    break
         try:
             if failed is not None:
                 raise self._q_failed(
@@ -878,7 +1277,7 @@ class QueryMixin(PostgresCore):
 
     def _q_failed(
         self,
-        e: psycopg2.Error,
+        e: psycopg.Error,
         conn: Any,
         db: str,
         statement: str,
@@ -886,28 +1285,22 @@ class QueryMixin(PostgresCore):
         *,
         cancelled: bool,
     ) -> BackendError:
-        if conn.closed or e.pgcode in ("57P01", "57P02", "57P03"):
-            # The session is gone (terminated, server shutting down): so are
-            # its SET state, temporary tables and cursors. Next call reconnects.
-            if self._q_read_txn is conn:
-                self._q_read_txn = None
-            self._q_epoch += 1
-            if not conn.closed:
-                conn.close()
-            return self._translate(e, conn, db)
+        if conn.closed or conn.broken or e.sqlstate in ("57P01", "57P02", "57P03"):
+            self._q_drop(conn)
+            return ConnectionLost(f"the connection to database {db} was lost: {self._q_message(e)}")
         self._q_recover(conn, db)
         message = self._q_detailed(e)
-        if e.pgcode == "57014" and (cancelled or "user request" in message):
+        if e.sqlstate == "57014" and (cancelled or "user request" in message):
             return Cancelled(message)
-        if e.pgcode == "25006":
+        if e.sqlstate == "25006":
             return ReadOnly(message)
         position = None
-        raw = getattr(getattr(e, "diag", None), "statement_position", None)
+        raw = e.diag.statement_position
         if raw and offset is not None:
             at = int(raw) - 1 - offset
             if 0 <= at <= len(statement):
                 position = at
-        title = "Permission denied" if e.pgcode == "42501" else None
+        title = "Permission denied" if e.sqlstate == "42501" else None
         return QueryFailed(message, title, position=position)
 
     def _q_recover(self, conn: Any, db: str) -> None:
@@ -917,110 +1310,111 @@ class QueryMixin(PostgresCore):
             return
         self._q_read_txn = None
         self._q_epoch += 1
-        if conn.info.transaction_status == _STATUS.TRANSACTION_STATUS_IDLE:
+        if conn.info.transaction_status == _TX.IDLE:
             return
         try:
-            conn.cursor().execute("ROLLBACK")
-        except psycopg2.Error as e:
-            raise self._translate(e, conn, db) from e
+            conn.execute("ROLLBACK")
+        except psycopg.Error as e:
+            raise self._q_translate(e, conn, db) from e
 
-    def _q_detailed(self, e: psycopg2.Error) -> str:
+    def _q_detailed(self, e: psycopg.Error) -> str:
         """PostgreSQL's message, with its DETAIL and HINT as psql shows them."""
-        diag = getattr(e, "diag", None)
-        text = self._message(e)
-        if diag is not None:
-            if diag.message_detail:
-                text += f" DETAIL: {diag.message_detail}"
-            if diag.message_hint:
-                text += f" HINT: {diag.message_hint}"
+        text = self._q_message(e)
+        if e.diag.message_detail:
+            text += f" DETAIL: {e.diag.message_detail}"
+        if e.diag.message_hint:
+            text += f" HINT: {e.diag.message_hint}"
         return self._scrub(text)
 
     def _q_alive(self, live: _Live, conn: Any) -> bool:
         return live.conn is conn and not conn.closed and live.epoch == self._q_epoch
 
-    def _q_notices(self, conn: Any) -> tuple[str, ...]:
-        notices = tuple(self._scrub(" ".join(str(n).split())) for n in conn.notices)
-        del conn.notices[:]
+    def _q_notices(self) -> tuple[str, ...]:
+        notices = tuple(self._scrub(" ".join(n.split())) for n in self._q_notice_buffer)
+        self._q_notice_buffer.clear()
         return notices
 
     def _q_end_read_transaction(self, conn: Any, db: str) -> None:
-        """Commit our read transaction (closing its cursors) before anything else runs."""
+        """End our read transaction (closing its cursors) before anything else runs."""
         if self._q_read_txn is None:
             return
         txn, self._q_read_txn = self._q_read_txn, None
         self._q_epoch += 1
         if txn is not conn or conn.closed:
             return
-        if conn.info.transaction_status == _STATUS.TRANSACTION_STATUS_IDLE:
+        if conn.info.transaction_status == _TX.IDLE:
             return
         try:
-            conn.cursor().execute("COMMIT")
-        except psycopg2.Error as e:
-            raise self._translate(e, conn, db) from e
+            conn.execute(self._q_read_end)
+        except psycopg.Error as e:
+            raise self._q_translate(e, conn, db) from e
 
     def _q_declare(self, conn: Any, db: str, query: _Query, offset: int, limit: int) -> list[Any]:
         """Declare ``query``'s cursor and fetch the page at ``offset`` (the
         ``limit + 1``-th row, if any, is kept for the next page)."""
         status = conn.info.transaction_status
-        internal = status == _STATUS.TRANSACTION_STATUS_IDLE or (
-            self._q_read_txn is conn and status == _STATUS.TRANSACTION_STATUS_INTRANS
-        )
-        begin = ""
+        internal = status == _TX.IDLE or (self._q_read_txn is conn and status == _TX.INTRANS)
         rerun = query.declared
-        if status == _STATUS.TRANSACTION_STATUS_IDLE:
+        steps: list[tuple[str, int | None]] = []
+        if status == _TX.IDLE:
             # The first run is the user's statement, writes and all (a SELECT
             # may write through a function). A re-run must not write again:
             # in a read-only transaction such a statement fails instead.
-            begin = "BEGIN READ ONLY; " if self.read_only or rerun else "BEGIN; "
+            steps.append(("BEGIN READ ONLY" if self.read_only or rerun else "BEGIN", None))
         name = f"storescope_q{next(self._q_cursor_names)}"
-        prefix = f"{begin}DECLARE {name} {'' if query.scroll else 'NO '}SCROLL CURSOR FOR "
-        move = f"; MOVE FORWARD {offset} IN {name}" if offset else ""
-        text = f"{prefix}{query.body}{move}; FETCH FORWARD {limit + 1} FROM {name}"
-        cur = self._q_cursor_on(conn)
+        prefix = f"DECLARE {name} {'' if query.scroll else 'NO '}SCROLL CURSOR FOR "
+        steps.append((prefix + query.body, len(prefix)))
+        if offset:
+            steps.append((f"MOVE FORWARD {offset} IN {name}", None))
+        steps.append((f"FETCH FORWARD {limit + 1} FROM {name}", None))
+        cur = conn.cursor()
         if query.live is not None:
             self._q_close_live(query)
-        if begin:
+        if status == _TX.IDLE:
             self._q_read_txn = conn  # before running: a failure must roll it back
         try:
-            self._q_run(conn, db, cur, text, statement=query.statement, offset=len(prefix))
+            self._q_run(conn, db, cur, steps, statement=query.statement)
         except ReadOnly as e:
-            if not rerun or self.read_only or not begin:
+            if not rerun or self.read_only or status != _TX.IDLE:
                 raise
             query.rerun = False  # it will fail the same way every time
             raise QueryFailed(_WRITES, title="Result expired") from e
         query.declared = True
         query.live = _Live(name=name, conn=conn, epoch=self._q_epoch, internal=internal)
+        rows = cur.fetchall()
         if not query.columns:
             query.columns, query.convert = self._q_columns(conn, db, cur.description)
-        return self._q_take(query, query.live, offset, cur.fetchall(), limit)
+        return self._q_take(query, query.live, offset, rows, limit)
 
     def _q_continue(
         self, conn: Any, db: str, query: _Query, live: _Live, offset: int, limit: int
     ) -> list[Any]:
         """The page at ``offset`` from a cursor still open."""
         rows: list[Any] = []
+        steps: list[tuple[str, int | None]]
         if offset == live.delivered:
             rows, live.buffer = live.buffer, []
-            text = f"FETCH FORWARD {limit + 1 - len(rows)} FROM {live.name}"
+            steps = [(f"FETCH FORWARD {limit + 1 - len(rows)} FROM {live.name}", None)]
         elif query.scroll:
             live.buffer = []
-            text = (
-                f"MOVE ABSOLUTE {offset} IN {live.name}; FETCH FORWARD {limit + 1} FROM {live.name}"
-            )
+            steps = [
+                (f"MOVE ABSOLUTE {offset} IN {live.name}", None),
+                (f"FETCH FORWARD {limit + 1} FROM {live.name}", None),
+            ]
         elif offset > live.delivered:
             skip = offset - live.delivered
             kept = live.buffer[skip:]
             moved = max(0, skip - len(live.buffer))
             rows, live.buffer = kept, []
-            move = f"MOVE FORWARD {moved} IN {live.name}; " if moved else ""
-            text = f"{move}FETCH FORWARD {limit + 1 - len(rows)} FROM {live.name}"
+            steps = [(f"MOVE FORWARD {moved} IN {live.name}", None)] if moved else []
+            steps.append((f"FETCH FORWARD {limit + 1 - len(rows)} FROM {live.name}", None))
         else:  # backwards on a NO SCROLL cursor: start it again
             return self._q_declare(conn, db, query, offset, limit)
         if len(rows) > limit:
             fetched: list[Any] = []
         else:
-            cur = self._q_cursor_on(conn)
-            self._q_run(conn, db, cur, text, statement=query.statement, offset=None)
+            cur = conn.cursor()
+            self._q_run(conn, db, cur, steps, statement=query.statement)
             fetched = cur.fetchall()
         converted = _convert(fetched, query.convert)
         return self._q_take(query, live, offset, rows + converted, limit, converted=True)
@@ -1062,21 +1456,21 @@ class QueryMixin(PostgresCore):
         try:
             if live.internal and not others:
                 self._q_end_read_transaction(conn, db)
-            elif conn.info.transaction_status != _STATUS.TRANSACTION_STATUS_INERROR:
-                conn.cursor().execute(f"CLOSE {live.name}")
-        except psycopg2.Error as e:
-            raise self._translate(e, conn, db) from e
+            elif conn.info.transaction_status != _TX.INERROR:
+                conn.execute(f"CLOSE {live.name}")
+        except psycopg.Error as e:
+            raise self._q_translate(e, conn, db) from e
 
     def _q_close_live(self, query: _Query) -> None:
         live, query.live = query.live, None
         if live is None or not self._q_alive(live, live.conn):
             return
-        if live.conn.info.transaction_status == _STATUS.TRANSACTION_STATUS_INERROR:
+        if live.conn.info.transaction_status == _TX.INERROR:
             return
         try:
-            live.conn.cursor().execute(f"CLOSE {live.name}")
-        except psycopg2.Error as e:
-            raise self._translate(e, live.conn, self._primary()) from e
+            live.conn.execute(f"CLOSE {live.name}")
+        except psycopg.Error as e:
+            raise self._q_translate(e, live.conn, self._primary()) from e
 
     def _q_remember(self, query: _Query) -> None:
         self._q_results[query.handle] = query
@@ -1104,16 +1498,16 @@ class QueryMixin(PostgresCore):
             self._q_type_names, self._q_type_names_conn = {}, conn
         unknown = sorted({o for o in oids if o not in self._q_type_names})
         if unknown:
-            cur = conn.cursor()
             try:
-                cur.execute(
+                cur = conn.execute(
                     "SELECT t.oid::int8, pg_catalog.format_type(t.oid, NULL)"
-                    " FROM pg_catalog.pg_type t WHERE t.oid = ANY(%s::oid[])",
+                    " FROM pg_catalog.pg_type t WHERE t.oid::int8 = ANY(%s)",
                     (unknown,),
                 )
-            except psycopg2.Error as e:
-                raise self._translate(e, conn, db) from e
-            self._q_type_names.update({int(o): str(n) for o, n in cur.fetchall()})
+                found = cur.fetchall()
+            except psycopg.Error as e:
+                raise self._q_translate(e, conn, db) from e
+            self._q_type_names.update({int(o): str(n) for o, n in found})
         columns = tuple(
             Column(name=d.name, type_name=self._q_type_names.get(o, str(o)))
             for d, o in zip(description, oids, strict=True)
@@ -1133,38 +1527,36 @@ class QueryMixin(PostgresCore):
     ) -> Result:
         """A statement DECLARE does not take: run as it is, rows bounded."""
         before = conn.info.transaction_status
-        cur = self._q_cursor_on(conn)
+        cur = conn.cursor()
         text = query.statement[: stmt.end]
         transaction = shape.kind is StatementKind.TRANSACTION
         # Read-only: outside a user's transaction every statement runs in a
-        # read-only transaction of ours, so whatever it does PostgreSQL
-        # checks it (a COMMIT inside DO/CALL fails, VACUUM cannot run).
-        wrap = self.read_only and not transaction and before == _STATUS.TRANSACTION_STATUS_IDLE
-        prefix = "BEGIN READ ONLY; " if wrap else ""
+        # read-only transaction of ours that ends in ROLLBACK, so whatever it
+        # does PostgreSQL checks it and nothing transactional is kept.
+        wrap = self.read_only and not transaction and before == _TX.IDLE
+        steps: list[tuple[str, int | None]] = [("BEGIN READ ONLY", None)] if wrap else []
+        steps.append((text, 0))
         if wrap:
             self._q_read_txn = conn  # a failure rolls it back
         try:
-            self._q_run(conn, db, cur, prefix + text, statement=query.statement, offset=len(prefix))
+            self._q_run(conn, db, cur, steps, statement=query.statement)
         finally:
             # A transaction's end closes its cursors, and so do CLOSE ALL and DISCARD.
-            if transaction or shape.lead in ("CLOSE", "DISCARD"):
+            if transaction or shape.isa(pg_ast.ClosePortalStmt, pg_ast.DiscardStmt):
                 self._q_epoch += 1
-        if self.read_only and shape.lead in ("BEGIN", "START"):
-            try:  # a typed BEGIN opens a read-only transaction whatever the defaults say
-                conn.cursor().execute("SET TRANSACTION READ ONLY")
-            except psycopg2.Error as e:
-                raise self._translate(e, conn, db) from e
         after = conn.info.transaction_status
-        if after == _STATUS.TRANSACTION_STATUS_IDLE and before != after:
+        if after == _TX.IDLE and before != after:
             self._q_epoch += 1
-        notices = list(self._q_notices(conn))
+        notices = list(self._q_notices())
         rows: list[Any] = []
+        rowcount = cur.rowcount
         if cur.description is not None:
+            kept = cur.fetchmany(self.plain_rows_kept)
             query.columns, query.convert = self._q_columns(conn, db, cur.description)
-            rows = _convert(cur.fetchmany(self.plain_rows_kept), query.convert)
-            if cur.rowcount > len(rows):
+            rows = _convert(kept, query.convert)
+            if rowcount > len(rows):
                 notices.append(
-                    f"only the first {len(rows)} of {cur.rowcount} rows were kept; "
+                    f"only the first {len(rows)} of {rowcount} rows were kept; "
                     "a SELECT streams all of its rows"
                 )
         elapsed = time.perf_counter() - started
@@ -1175,12 +1567,13 @@ class QueryMixin(PostgresCore):
         if self.read_only:
             self._q_check_still_read_only(conn, db)
         tag = status.split(" ", 1)[0]
-        rowcount = None
-        if (
-            shape.kind is StatementKind.WRITE or tag in _DML or tag == "COPY"
-        ) and cur.rowcount >= 0:
-            rowcount = int(cur.rowcount)
-        if tag == "ROLLBACK" and shape.lead in ("COMMIT", "END"):
+        count = None
+        if (shape.kind is StatementKind.WRITE or tag in _DML or tag == "COPY") and rowcount >= 0:
+            count = int(rowcount)
+        commit = shape.isa(pg_ast.TransactionStmt) and "COMMIT" in str(
+            getattr(shape.node.kind, "name", "")
+        )
+        if tag == "ROLLBACK" and commit:
             notices.append("the transaction had failed, so COMMIT rolled it back")
         more = len(rows) > limit
         if more:
@@ -1194,53 +1587,47 @@ class QueryMixin(PostgresCore):
             next_cursor=self._q_cursor(query, limit) if more else None,
             handle=query.handle if more else None,
             status=status,
-            rowcount=rowcount,
+            rowcount=count,
             elapsed=elapsed,
             notices=tuple(notices),
         )
 
     # -- read-only ----------------------------------------------------------------------------
 
-    def _q_refuse_read_write(self, stmt: Statement, shape: _Shape) -> None:
-        """Refuse, before it runs, what could make a read-only session
-        writable or act on the server outside a transaction's reach."""
-        words = [w for w, _ in shape.words]
-        lead = shape.lead
-        lowered = stmt.text.lower()
-        read_write = ("READ", "WRITE") in set(itertools.pairwise(words))
-        lifts = (
-            (read_write and (shape.kind is StatementKind.TRANSACTION or lead == "SET"))
-            # SET/RESET/set_config() of (default_)transaction_read_only, in
-            # any statement (SHOW only reads it).
-            or ("transaction_read_only" in lowered and lead != "SHOW")
-            or (lead in ("SET", "RESET") and "characteristics" in lowered)
-            or (lead in ("RESET", "DISCARD") and "ALL" in words)
-        )
-        if lifts:
-            raise ReadOnly(f"{_READ_ONLY}: statements that make it writable are refused")
-        what = ""
-        if lead in _SERVER_LEADS:
-            what = lead
-        elif lead == "ALTER" and words[1:2] == ["SYSTEM"]:
-            what = "ALTER SYSTEM"
-        elif lead == "COPY":
-            what = "COPY"  # TO a server file or PROGRAM writes outside the database
-        elif "PREPARED" in words or (lead == "PREPARE" and words[1:2] == ["TRANSACTION"]):
-            what = "two-phase commit"
-        if what:
-            raise ReadOnly(f"{_READ_ONLY}: {what} is refused")
+    def _q_refuse_read_write(
+        self, conn: Any, stmt: Statement, shape: _Shape, *, planned_only: bool = False
+    ) -> None:
+        """Refuse, before it is sent, what could make a read-only session
+        writable or act outside a read-only transaction's reach (see the
+        module docstring). ``planned_only``: the statement is only planned
+        (EXPLAIN without ANALYZE), so only its function calls count."""
+        if conn.info.parameter_status("standard_conforming_strings") != "on":
+            raise ReadOnly(
+                f"{_READ_ONLY}, and the server reads strings with "
+                "standard_conforming_strings off, unlike the parser storescope judges "
+                "statements with; nothing is run (set it on for this role or database)"
+            )
+        if planned_only:
+            calls = [
+                _function_name(n)
+                for n in _walk(shape.node)
+                if isinstance(n, pg_ast.FuncCall) and _function_name(n) in SIDE_EFFECT_FUNCTIONS
+            ]
+            if shape.node is not None and not calls:
+                return
+        reason = _read_only_refusal(stmt, shape)
+        if reason:
+            raise ReadOnly(reason)
 
     def _q_writable_session(self, conn: Any, db: str) -> bool:
         """Whether default_transaction_read_only is off (reported by the
         server from PostgreSQL 14; asked for before that)."""
-        if conn.server_version >= 140000:
-            return bool(conn.get_parameter_status("default_transaction_read_only") == "off")
+        if conn.info.server_version >= 140000:
+            return bool(conn.info.parameter_status("default_transaction_read_only") == "off")
         try:
-            cur = conn.cursor()
-            cur.execute("SHOW default_transaction_read_only")
-            row = cur.fetchone()
-        except psycopg2.Error as e:
-            raise self._translate(e, conn, db) from e
+            row = conn.execute("SHOW default_transaction_read_only").fetchone()
+        except psycopg.Error as e:
+            raise self._q_translate(e, conn, db) from e
         return row is not None and row[0] == "off"
 
     def _q_restore_read_only(self, conn: Any, db: str) -> bool:
@@ -1249,9 +1636,9 @@ class QueryMixin(PostgresCore):
         if not self._q_writable_session(conn, db):
             return False
         try:
-            conn.cursor().execute("SET default_transaction_read_only = on")
-        except psycopg2.Error as e:
-            raise self._translate(e, conn, db) from e
+            conn.execute("SET default_transaction_read_only = on")
+        except psycopg.Error as e:
+            raise self._q_translate(e, conn, db) from e
         return True
 
     def _q_check_still_read_only(self, conn: Any, db: str) -> None:

@@ -12,14 +12,19 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg2
-import psycopg2.extensions
 import pytest
 
 from storescope.backends import open_backend, sandbox
 from storescope.backends.errors import Cancelled, NotFound, QueryFailed, ReadOnly
 from storescope.backends.postgres import PostgresBackend
-from storescope.backends.types import CreateIndex, DropIndex, IndexInfo, IndexSpec, PlanNode
+from storescope.backends.types import (
+    CreateIndex,
+    DropIndex,
+    IndexInfo,
+    IndexSpec,
+    PlanNode,
+    TransactionState,
+)
 from tests.pg_helpers import admin_connection, database_url
 
 DB = "pgadmintests"
@@ -180,8 +185,7 @@ def test_explain_analyze_of_update_reports_rows_but_changes_nothing(
     # Rolled back, not left open: another session can write those rows at once.
     run(admin, "SET lock_timeout = '1s'")
     run(admin, f"UPDATE {t} SET balance = 5 WHERE id = 1")
-    conn = backend._conn(DB)
-    assert conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_IDLE
+    assert backend.transaction_state() is TransactionState.IDLE
 
 
 def test_explain_inside_a_user_transaction_keeps_it_open_and_intact(
@@ -190,21 +194,18 @@ def test_explain_inside_a_user_transaction_keeps_it_open_and_intact(
     t = fresh("ledger")
     run(admin, f"CREATE TABLE {t} (id int PRIMARY KEY)")
     run(admin, f"INSERT INTO {t} SELECT generate_series(1, 10)")
-    conn = backend._conn(DB)
-    cur = conn.cursor()
-    cur.execute("BEGIN")  # as if the user typed it in the query editor
+    backend.execute("BEGIN")  # typed in the query editor
     try:
-        cur.execute(f"INSERT INTO {t} VALUES (11)")
+        backend.execute(f"INSERT INTO {t} VALUES (11)")
         plan = backend.explain(f"DELETE FROM {t}", analyze=True)
         assert plan.root.children[0].actual_rows == 11  # sees the transaction's own row
         with pytest.raises(QueryFailed):
             backend.explain(f"SELECT nope FROM {t}")
         # Neither the ANALYZE nor the failed EXPLAIN touched the transaction.
-        assert conn.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_INTRANS
-        cur.execute(f"SELECT count(*) FROM {t}")
-        assert cur.fetchone()[0] == 11
+        assert backend.transaction_state() is TransactionState.OPEN
+        assert backend.execute(f"SELECT count(*) FROM {t}").rows == ((11,),)
     finally:
-        cur.execute("ROLLBACK")
+        backend.execute("ROLLBACK")
     assert one(admin, f"SELECT count(*) FROM {t}") == 10
 
 
@@ -435,13 +436,12 @@ def test_index_changes_refuse_to_join_an_open_transaction(
 ) -> None:
     t = fresh("busy")
     run(admin, f"CREATE TABLE {t} (id int PRIMARY KEY, v int)")
-    cur = backend._conn(DB).cursor()
-    cur.execute("BEGIN")
+    backend.execute("BEGIN")  # typed in the query editor
     try:
         with pytest.raises(QueryFailed, match="transaction is open"):
             backend.create_index((DB, "public", t), IndexSpec(("v",)))
     finally:
-        cur.execute("ROLLBACK")
+        backend.execute("ROLLBACK")
     assert len(backend.list_indexes((DB, "public", t))) == 1
 
 

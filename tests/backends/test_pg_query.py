@@ -11,8 +11,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg2
-import psycopg2.extensions
+import psycopg
 import pytest
 
 from storescope.backends import open_backend, sandbox
@@ -551,18 +550,21 @@ def test_read_only_cannot_be_lifted_from_inside_a_statement_or_a_page(
     b = _open(pg_server, read_only=True)
     try:
         # A COMMIT inside DO would end the read-only transaction and start a
-        # writable one: every statement runs in a read-only block, so it fails.
-        with pytest.raises(QueryFailed):
+        # writable one: DO is refused before it is sent.
+        with pytest.raises(ReadOnly):
             b.execute(
                 "DO $$ BEGIN COMMIT; EXECUTE 'SET transaction_' || 'read_only = off'; "
                 f"DELETE FROM {t} WHERE id <= 10; END $$"
             )
-        # A function flipping the session default while pages are fetched.
-        result = b.execute(
-            "SELECT CASE WHEN g = 500 THEN set_config('default_transaction_' || 'read_only',"
-            " 'off', false) END FROM generate_series(1, 1000) g",
-            limit=100,
+        # set_config() itself is refused; a function of the database's own
+        # flipping the session default while pages are fetched is undone.
+        run(
+            admin,
+            f"CREATE FUNCTION {t}_flip(g int) RETURNS text LANGUAGE sql AS $$ SELECT CASE"
+            " WHEN g = 500 THEN set_config('default_transaction_' || 'read_only', 'off', false)"
+            " END $$",
         )
+        result = b.execute(f"SELECT {t}_flip(g) FROM generate_series(1, 1000) g", limit=100)
         cursor = result.next_cursor
         with pytest.raises(ReadOnly, match="undone"):
             while cursor is not None:
@@ -581,10 +583,12 @@ def test_read_only_cannot_be_lifted_from_inside_a_statement_or_a_page(
         ):
             with pytest.raises(ReadOnly):
                 b.execute(statement)
-        # A typed BEGIN opens a read-only transaction.
-        b.execute("BEGIN")
+        # A typed BEGIN is refused; begin() opens a read-only transaction.
+        with pytest.raises(ReadOnly):
+            b.execute("BEGIN")
+        b.begin()
         assert b.execute("SHOW transaction_read_only").rows == (("on",),)
-        b.execute("ROLLBACK")
+        b.rollback()
         assert b.execute("SHOW default_transaction_read_only").rows == (("on",),)
     finally:
         b.close()
@@ -635,23 +639,17 @@ def test_a_writing_select_is_never_rerun(backend: PostgresBackend, admin: Any) -
     assert backend.transaction_state() is TransactionState.IDLE
 
 
-class _SlowCancelConnection(psycopg2.extensions.connection):  # type: ignore[misc]
-    """A real connection whose cancel request leaves 0.3 s late."""
-
-    def cancel(self) -> None:
-        time.sleep(0.3)
-        super().cancel()
-
-
 def test_a_late_cancel_never_stops_the_next_statement(
     pg_server: sandbox.Server, admin: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    connect = psycopg2.connect
+    """A real session whose cancel request leaves 0.3 s late."""
+    cancel_safe = psycopg.Connection.cancel_safe
 
-    def slow_cancel_connect(*args: Any, **kwargs: Any) -> Any:
-        return connect(*args, connection_factory=_SlowCancelConnection, **kwargs)
+    def slow_cancel(self: psycopg.Connection[Any], *args: Any, **kwargs: Any) -> None:
+        time.sleep(0.3)
+        cancel_safe(self, *args, **kwargs)
 
-    monkeypatch.setattr(psycopg2, "connect", slow_cancel_connect)
+    monkeypatch.setattr(psycopg.Connection, "cancel_safe", slow_cancel)
     b = _open(pg_server)
     try:
         outcome: list[BaseException | None] = []

@@ -247,9 +247,11 @@ def test_ctrl_c_cancels_the_running_statement_and_exits_130(
     watcher = psycopg2.connect(pg_server.url)
     watcher.autocommit = True
     cur = watcher.cursor()
+    # The rows of a streamed statement are produced by FETCH from its
+    # cursor, which is what pg_stat_activity shows (as with psql's FETCH_COUNT).
     query = (
-        "SELECT count(*) FROM pg_stat_activity"
-        " WHERE query LIKE '%cli-sleeper%' AND state = 'active' AND pid <> pg_backend_pid()"
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'"
+        f" AND state = 'active' AND datname = '{DB}' AND pid <> pg_backend_pid()"
     )
     try:
         deadline = time.monotonic() + 20
@@ -271,3 +273,63 @@ def test_ctrl_c_cancels_the_running_statement_and_exits_130(
         if proc.poll() is None:
             proc.kill()
         watcher.close()
+
+
+# -- read-only against hostile statements (issue 8, items 1 and 2) ------------------------
+
+_ATTACKS = (
+    "NOTIFY x /* /* */ ' */ ; COMMIT; BEGIN READ WRITE; "
+    "INSERT INTO victim VALUES (9, $$x$$); COMMIT; /* ' */",
+    "SELECT 1 /* /* */ ' */ ; COMMIT; BEGIN READ WRITE; "
+    "INSERT INTO victim VALUES (9, $$x$$); COMMIT; /* ' */",
+    "SET standard_conforming_strings = off; NOTIFY x, '\\'; COMMIT; BEGIN READ WRITE; "
+    "INSERT INTO victim VALUES (9, $$x$$); COMMIT; /* ' */",
+    "SELECT lo_import('/etc/hostname')",
+    "SELECT lo_create(0)",
+    "SELECT pg_create_physical_replication_slot('s')",
+    "SELECT pg_stat_reset()",
+    "SELECT pg_reload_conf()",
+    "SELECT pg_switch_wal()",
+    "SELECT pg_create_restore_point('x')",
+    "NOTIFY x",
+    "PREPARE p AS SELECT 1",
+    "SELECT * FROM (SELECT lo_create(0)) s",
+    "WITH c AS (SELECT lo_create(0)) SELECT * FROM c",
+    'SELECT "pg_catalog"."lo_create"(0)',
+)
+
+
+def test_read_only_query_writes_nothing_whatever_the_text(url: str) -> None:
+    """Every attack of the fault probe through ``storescope query --read-only``:
+    refused (exit 1, no traceback), and another session sees nothing written,
+    no large object, slot or notification, statistics and configuration as
+    they were."""
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute("DROP TABLE IF EXISTS victim")
+    cur.execute("CREATE TABLE victim (id int, v text)")
+    cur.execute("LISTEN x")
+
+    def traces() -> tuple[object, ...]:
+        cur.execute(
+            "SELECT (SELECT count(*) FROM victim),"
+            " (SELECT count(*) FROM pg_largeobject_metadata),"
+            " (SELECT count(*) FROM pg_replication_slots),"
+            " (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),"
+            " pg_conf_load_time(), pg_walfile_name(pg_current_wal_insert_lsn())"
+        )
+        return tuple(cur.fetchone() or ())
+
+    try:
+        before = traces()
+        for text in _ATTACKS:
+            r = run_cli("query", url, "--read-only", text)
+            assert r.returncode == 1, (text, r.stdout, r.stderr)
+            assert "Traceback" not in r.stderr
+            assert "read-only" in r.stderr or "multiple" in r.stderr, r.stderr
+            assert traces() == before, text
+        conn.poll()
+        assert conn.notifies == []
+    finally:
+        conn.close()

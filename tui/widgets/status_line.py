@@ -37,6 +37,8 @@ class StatusLine(Widget):
     server: reactive[str] = reactive("")
     url: reactive[str] = reactive("")
     read_only: reactive[bool] = reactive(False)
+    #: Said after "read-only" (the backend's ``ServerInfo.read_only_note``).
+    read_only_note: reactive[str] = reactive("")
     location: reactive[str] = reactive("")
     window: reactive[str] = reactive("")
     #: A short mode shown after the server (the query panel's transaction).
@@ -59,7 +61,8 @@ class StatusLine(Widget):
         if self.server:
             left.append((f"  {self.server}", ""))
         if self.read_only:
-            left.append(("  read-only", "bold $text-warning"))
+            note = f" ({self.read_only_note})" if self.read_only_note else ""
+            left.append((f"  read-only{note}", "bold $text-warning"))
         if self.mode:
             left.append((f"  {self.mode}", "bold $text-warning"))
         url = self.url
