@@ -1,4 +1,5 @@
-"""PostgreSQL backend (psycopg2).
+"""PostgreSQL backend (psycopg2; the statements a user types run on a
+psycopg 3 session of their own, see ``query``).
 
 ``core`` holds connections, the catalog and browsing (its docstring explains
 the paging strategies); each capability group is a subclass of

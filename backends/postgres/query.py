@@ -135,6 +135,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import contextlib
 import dataclasses
 import itertools
@@ -343,17 +344,17 @@ def _analyse(text: str) -> list[tuple[Statement, _Shape]]:
         shape = _Shape(StatementKind.OTHER, False, error=(str(e.args[0]), at))
         end = start + len(body)
         return [(Statement(text=text[start:end], start=start, end=end), shape)]
+    starts = [t.start for t in tokens]
     out = []
     for lo, hi, node, error in _regions(text, tokens):
-        inside = [t for t in tokens if lo <= t.start < hi]
-        while inside and inside[0].name == _SEMICOLON:
-            inside.pop(0)
-        if not inside:
+        first, past = bisect.bisect_left(starts, lo), bisect.bisect_left(starts, hi)
+        while first < past and tokens[first].name == _SEMICOLON:
+            first += 1
+        if first == past:
             continue
-        start, end = inside[0].start, inside[-1].end
-        following = [t for t in tokens if t.start >= end]
-        if following and following[0].name == _SEMICOLON:
-            end = following[0].end
+        start, end = tokens[first].start, tokens[past - 1].end
+        if past < len(tokens) and tokens[past].name == _SEMICOLON:
+            end = tokens[past].end
         shape = (
             _shape(node) if node is not None else _Shape(StatementKind.OTHER, False, error=error)
         )
@@ -389,13 +390,15 @@ def _explain_analyzes(node: Any) -> bool:
 
 
 def _modifies(node: Any) -> bool:
-    """A data-modifying CTE anywhere in a SELECT (``WITH d AS (DELETE ...)``)."""
+    """A data-modifying CTE in a SELECT (``WITH d AS (DELETE ...)``): the
+    server allows them only in the top-level WITH."""
+    ctes = node.withClause.ctes if node.withClause is not None else ()
     return any(
-        isinstance(n, pg_ast.CommonTableExpr)
-        and isinstance(
-            n.ctequery, pg_ast.InsertStmt | pg_ast.UpdateStmt | pg_ast.DeleteStmt | pg_ast.MergeStmt
+        isinstance(
+            cte.ctequery,
+            pg_ast.InsertStmt | pg_ast.UpdateStmt | pg_ast.DeleteStmt | pg_ast.MergeStmt,
         )
-        for n in _walk(node)
+        for cte in ctes or ()
     )
 
 
@@ -450,7 +453,7 @@ def _shape(node: Any) -> _Shape:
         and isinstance(node, pg_ast.SelectStmt)
         and node.intoClause is None
     )
-    locking = any(isinstance(n, pg_ast.LockingClause) for n in _walk(node))
+    locking = declare and any(isinstance(n, pg_ast.LockingClause) for n in _walk(node))
     return _Shape(
         kind=kind,
         destructive=destructive,
@@ -581,22 +584,24 @@ def _neutral_loaders(adapters: Any) -> None:
         adapters.register_loader(oid, _keeping_text(base, keep))
 
 
-def _cell(value: Any) -> Any:
+def _cell(value: Any, whole: bool = False) -> Any:
     if isinstance(value, memoryview):
         value = value.tobytes()
     elif isinstance(value, list):
-        return [_cell(v) for v in value]
-    return bounded(value)
+        return [_cell(v, whole) for v in value]
+    return value if whole else bounded(value)  # whole: execute(whole=True), issue 8 item 6
 
 
-def _convert(rows: Sequence[tuple[Any, ...]], positions: Sequence[int]) -> list[tuple[Any, ...]]:
+def _convert(
+    rows: Sequence[tuple[Any, ...]], positions: Sequence[int], whole: bool = False
+) -> list[tuple[Any, ...]]:
     if not positions:
         return list(rows)
     out = []
     for row in rows:
         values = list(row)
         for i in positions:
-            values[i] = _cell(values[i])
+            values[i] = _cell(values[i], whole)
         out.append(tuple(values))
     return out
 
@@ -649,6 +654,7 @@ class _Query:
     live: _Live | None = None
     kept: list[tuple[Any, ...]] | None = None  # a plain statement's rows
     declared: bool = False  # ran once: any later DECLARE is a re-run
+    whole: bool = False  # values never cut to previews (``execute(whole=True)``)
 
 
 @dataclasses.dataclass(slots=True)
@@ -856,7 +862,7 @@ class QueryMixin(PostgresCore):
         return [stmt for stmt, _ in _analyse(text)]
 
     @_scrubbed
-    def execute(self, statement: str, *, limit: int = 200) -> Result:
+    def execute(self, statement: str, *, limit: int = 200, whole: bool = False) -> Result:
         """Run one statement (see ``Backend.execute``). A streamed result
         keeps a read transaction open until it is read to the end, released
         (``release(result.handle)``), another statement runs, or
@@ -892,6 +898,7 @@ class QueryMixin(PostgresCore):
                 body=body,
                 rerun=shape.declare,
                 scroll=shape.scroll,
+                whole=whole,
             )
             self._q_notice_buffer.clear()
             started = time.perf_counter()
@@ -1416,7 +1423,7 @@ class QueryMixin(PostgresCore):
             cur = conn.cursor()
             self._q_run(conn, db, cur, steps, statement=query.statement)
             fetched = cur.fetchall()
-        converted = _convert(fetched, query.convert)
+        converted = _convert(fetched, query.convert, query.whole)
         return self._q_take(query, live, offset, rows + converted, limit, converted=True)
 
     def _q_take(
@@ -1430,7 +1437,7 @@ class QueryMixin(PostgresCore):
         converted: bool = False,
     ) -> list[Any]:
         if not converted:
-            rows = _convert(rows, query.convert)
+            rows = _convert(rows, query.convert, query.whole)
         live.delivered = offset + min(len(rows), limit)
         live.buffer = rows[limit:]
         return rows
@@ -1553,7 +1560,7 @@ class QueryMixin(PostgresCore):
         if cur.description is not None:
             kept = cur.fetchmany(self.plain_rows_kept)
             query.columns, query.convert = self._q_columns(conn, db, cur.description)
-            rows = _convert(kept, query.convert)
+            rows = _convert(kept, query.convert, query.whole)
             if rowcount > len(rows):
                 notices.append(
                     f"only the first {len(rows)} of {rowcount} rows were kept; "

@@ -79,7 +79,10 @@ SIDE_EFFECTS = (
     "SELECT (SELECT lo_create(0)) + 1",
     "SELECT count(*) FILTER (WHERE lo_create(0) > 0) FROM (VALUES (1)) v(x)",
     "EXPLAIN ANALYZE SELECT lo_create(0)",
+    "SELECT * FROM lo_create(0)",
 )
+# Refused by the server itself in a read-only transaction (planning them is harmless).
+SERVER_REFUSED = ("SELECT nextval('counter')", "SELECT setval('counter', 5)")
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +93,7 @@ def admin(pg_server: sandbox.Server) -> Iterator[Any]:
         cur.execute("DROP TABLE IF EXISTS victim")
         cur.execute("CREATE TABLE victim (id int, v text)")
         cur.execute("CREATE OR REPLACE PROCEDURE nothing() LANGUAGE sql AS $$ SELECT 1 $$")
+        cur.execute("CREATE SEQUENCE IF NOT EXISTS counter")
         yield conn
 
 
@@ -176,8 +180,8 @@ def test_the_nested_comment_script_splits_as_the_server_reads_it(
     ]
 
 
-@pytest.mark.parametrize("statement", SIDE_EFFECTS)
-def test_side_effects_are_refused_before_they_are_sent(
+@pytest.mark.parametrize("statement", SIDE_EFFECTS + SERVER_REFUSED)
+def test_side_effects_are_refused(
     statement: str, read_only: PostgresBackend, admin: Any, listener: Any
 ) -> None:
     before = _traces(admin)
@@ -289,3 +293,21 @@ def test_the_status_says_whose_guard_read_only_is(
         assert writer.server_info().read_only_note == ""  # not read-only: nothing to say
     finally:
         writer.close()
+
+
+def test_text_that_does_not_parse_is_not_sent_when_read_only(
+    url: str, read_only: PostgresBackend
+) -> None:
+    """A read-only session cannot judge what it cannot parse, so it does not
+    send it; a read-write session does, and shows the server's own error
+    and position."""
+    with pytest.raises(ReadOnly, match="cannot be checked"):
+        read_only.execute("SELEC 1")
+    b = open_backend(url)
+    try:
+        b.connect()
+        with pytest.raises(QueryFailed, match="syntax error") as failed:
+            b.execute("SELECT 1 FRM victim")
+        assert failed.value.position == len("SELECT 1 FRM ")  # at "victim"
+    finally:
+        b.close()
