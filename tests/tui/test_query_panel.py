@@ -435,3 +435,22 @@ async def test_select_all_buffer_ends_and_completion_by_context(db_url: str) -> 
             await drive(pilot, ["escape"])
         await drive(pilot, ["f6"])
         assert explorer_of(app).active_panel == "monitor", "F6 still shows the monitor"
+
+
+async def test_read_only_run_and_explain_of_the_probe_attack_write_nothing(db_url: str) -> None:
+    """Issue 8's nested-comment attack, with F5, F8 and F7 on a read-only
+    connection: refused, nothing written; the status line says read-only is
+    storescope's guard (the sandbox login is a superuser)."""
+    attack = (
+        "NOTIFY x /* /* */ ' */ ; COMMIT; BEGIN READ WRITE; "
+        "INSERT INTO ledger (amount) VALUES (9); COMMIT; /* ' */"
+    )
+    async with run_app([db_url], size=(120, 40), read_only=True) as (app, pilot):
+        panel = await open_query(app, pilot)
+        assert "read-only (app guard; role can write)" in screen_text(app).splitlines()[-2]
+        for key in ("f5", "f8", "f7", "shift+f7"):
+            await run_text(pilot, panel, attack, key=key)
+            await drive(pilot, ["escape"])  # a question or an error, whichever came
+            assert _execute(db_url, "SELECT count(*) FROM ledger WHERE amount = 9") == [[(0,)]]
+        await run_text(pilot, panel, "SELECT label FROM items WHERE id = 1")
+        assert "apple" in screen_text(app), "reading still works"
