@@ -581,23 +581,25 @@ class PostgresCore(Backend):
         version = conn.get_parameter_status("server_version") or str(conn.server_version)
         host = info.host or ""
         server = f"{host}:{info.port}" if not host.startswith("/") else f"{host} (socket)"
-        read_only, note = "no", ""
+        details = [
+            ("database", info.dbname),
+            ("user", info.user),
+            ("server", server),
+            ("read-only", "yes" if self.read_only else "no"),
+        ]
+        note = ""
         if self.read_only:
-            read_only = "yes (the server's: this role cannot write)"
             if self._query(db, _SQL_ROLE_CAN_WRITE)[0][0]:
                 # Said where the user looks: read-only is storescope's
                 # refusal and a read-only transaction, not the server's.
-                read_only = "yes (storescope's guard; this role could write)"
+                details.append(("enforced by", "storescope only: this role could write"))
                 note = "app guard; role can write"
+            else:
+                details.append(("enforced by", "the server too: this role cannot write"))
         return ServerInfo(
             product=self.product,
             version=version,
-            details=(
-                ("database", info.dbname),
-                ("user", info.user),
-                ("server", server),
-                ("read-only", read_only),
-            ),
+            details=tuple(details),
             read_only_note=note,
         )
 
