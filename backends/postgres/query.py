@@ -29,7 +29,9 @@ taken for a comment or a string. So:
   psycopg2 on their own connections: they only send SQL storescope wrote.
 - The price: our statements around a user's (``BEGIN READ ONLY``,
   ``DECLARE ... FOR <statement>``, ``FETCH``) are separate round-trips, a few
-  tenths of a millisecond each on a local server.
+  tenths of a millisecond each on a local server, and while a streamed
+  statement's rows are produced pg_stat_activity shows its ``FETCH`` (as
+  with psql's ``FETCH_COUNT``).
 
 **Splitting.** pglast's parse gives each statement's extent; ``Statement``
 offsets start at its first token and end after its ``;`` (comments around it
