@@ -12,14 +12,14 @@ With ``analyze`` the statement really runs, so it always runs inside a
 transaction that is rolled back afterwards (BEGIN ... ROLLBACK, or a savepoint
 when the connection is already inside a user's transaction): not only
 INSERT/UPDATE/DELETE/MERGE and SELECT INTO write, a SELECT can write through a
-volatile function too. The statement classifier below only decides the
-up-front refusal on a read-only connection; PostgreSQL's read-only session
-refuses whatever it misses (nextval(), a writing function) on its own; there
-every EXPLAIN runs in a read-only transaction. The text must hold exactly one
-statement, counted by the query editor's PostgreSQL-aware splitter (stock
-sqlparse reads ``'C:\\'`` as an unfinished string and would let a second
-statement through). EXPLAIN runs through the query mixin's call lock and
-cancel mechanism, so ``cancel()`` stops EXPLAIN ANALYZE.
+volatile function too. EXPLAIN runs on the query session
+(``QueryMixin._explain_json``): the text must hold exactly one statement, as
+pglast (the server's grammar) reads it; on a read-only connection the same
+checks as for a statement run apply (side-effect functions anywhere in it,
+and with ANALYZE only a reading statement), and every EXPLAIN runs in a
+read-only transaction, where PostgreSQL refuses whatever they miss
+(nextval(), a writing function). It runs through the query mixin's call lock
+and cancel mechanism, so ``cancel()`` stops EXPLAIN ANALYZE.
 
 **Indexes** are listed from the catalog in one query with size, scans and
 flags. Index changes join the change plan: ``plan``/``apply`` here take the
