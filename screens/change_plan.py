@@ -6,6 +6,10 @@ note; the total; the plan's warnings; and whether it is atomic (all or
 nothing in one transaction). Scrollable for long plans. Enter or ctrl+s
 commits, Esc cancels. The buttons are for the mouse and take no focus, so
 Enter always means "commit" and never presses a focused Cancel by surprise.
+
+Statements inline the values they write, so every text here is shown
+through the one sanitizer (``tui.sanitize``; a statement keeps its own line
+breaks) and never as markup.
 """
 
 from __future__ import annotations
@@ -15,8 +19,11 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+
+from storescope.tui.sanitize import sanitize, sanitize_lines
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -107,17 +114,17 @@ class ChangePlanScreen(ModalScreen[bool]):
     ) -> None:
         super().__init__()
         self.plan = plan
-        self._title = title
+        self._title = sanitize(title)
         self._confirm = confirm
 
     def compose(self) -> ComposeResult:
         plan = self.plan
         box = Vertical(id="plan-box")
-        box.border_title = self._title
+        box.border_title = Content(self._title)  # a str would be parsed as markup
         with box:
             yield Static(plan_summary(plan), id="plan-summary", markup=False)
             for warning in plan.warnings:
-                yield Static(f"⚠ {warning}", classes="plan-warning", markup=False)
+                yield Static(f"⚠ {sanitize(warning)}", classes="plan-warning", markup=False)
             with VerticalScroll(id="plan-steps"):
                 for i, step in enumerate(plan.steps, 1):
                     text = Text()
@@ -127,13 +134,13 @@ class ChangePlanScreen(ModalScreen[bool]):
                             statement[:STATEMENT_CHARS]
                             + f"… ({len(step.text):,} characters in all)"
                         )
-                    text.append(statement)
+                    text.append(sanitize_lines(statement))
                     text.append(f"  → {_count(step.affected)}", "bold")
                     with Horizontal(classes="plan-step"):
                         yield Static(f"{i:>2}.", classes="plan-number", markup=False)
                         yield Static(text, classes="plan-statement")
                     if step.note:
-                        yield Static(f"⚠ {step.note}", classes="plan-note", markup=False)
+                        yield Static(f"⚠ {sanitize(step.note)}", classes="plan-note", markup=False)
             with Horizontal(id="plan-buttons"):
                 commit = Button(f"{self._confirm} (⏎/^s)", variant="primary", id="confirm")
                 cancel = Button("Cancel (Esc)", id="cancel")

@@ -2,6 +2,9 @@
 
 Keyboard first (80x24 over SSH): Enter answers yes / submits, Esc (or n)
 answers no / cancels; the buttons are there for the mouse.
+
+Titles and messages often quote a store (a table, a session's query): they
+are shown through the one sanitizer (``tui.sanitize``) and never as markup.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
+
+from storescope.tui.sanitize import sanitize, sanitize_lines
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -25,8 +30,8 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def __init__(self, title: str, message: str, *, confirm: str = "OK", danger: bool = False):
         super().__init__(classes="dialog-screen")
-        self._title = title
-        self._message = message
+        self._title = sanitize(title)
+        self._message = sanitize_lines(message)
         self._confirm = confirm
         self._danger = danger
 
@@ -60,7 +65,7 @@ class TextPromptScreen(ModalScreen[str | None]):
 
     def __init__(self, title: str, *, value: str = "", placeholder: str = "") -> None:
         super().__init__(classes="dialog-screen")
-        self._title = title
+        self._title = sanitize(title)
         self._value = value
         self._placeholder = placeholder
 

@@ -37,7 +37,8 @@ from storescope.tui.messages import (
     TextRequested,
     WorkFailed,
 )
-from storescope.tui.session import Session
+from storescope.tui.sanitize import sanitize
+from storescope.tui.session import CallAbandoned, Session
 from storescope.tui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
@@ -52,12 +53,16 @@ if TYPE_CHECKING:
 CHOOSE_TABLE = "Choose a table in the catalog and press Enter."
 NOT_CONNECTED = "Not connected: ctrl+r retries."
 CONNECTING = "Connecting…"
+#: How often the explorer asks its sessions' watch for a stalled call.
+STALL_POLL_SECONDS = 0.5
 
 
 def describe(error: BaseException, secrets: Iterable[str] = ()) -> tuple[str, str]:
     """(title, one-line message) for an error, never a traceback, and never
     a secret: ``secrets`` (the connection's, see ``backends.secrets``) and any
-    password inside a URL are scrubbed, whatever the backend put there.
+    password inside a URL are scrubbed, whatever the backend put there; and
+    through the one sanitizer (``tui.sanitize``), since a driver's message
+    quotes names and values from the store as they are.
     Every error text the UI shows goes through here."""
     secrets = tuple(secrets)
     if isinstance(error, BackendError):
@@ -68,7 +73,7 @@ def describe(error: BaseException, secrets: Iterable[str] = ()) -> tuple[str, st
         message = f"{type(error).__name__}: {message}" if message else type(error).__name__
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     message = lines[0] if lines else title
-    return scrub(title, secrets), scrub(message, secrets)
+    return sanitize(scrub(title, secrets)), sanitize(scrub(message, secrets))
 
 
 class Explorer(Vertical):
@@ -89,6 +94,10 @@ class Explorer(Vertical):
         Binding("f3", "show_panel('query')", "Query", show=False),
         Binding("f4", "show_panel('indexes')", "Indexes", show=False),
         Binding("f6", "show_panel('monitor')", "Monitor", show=False),
+        # Offered (and shown) only while a call the backend can cancel has
+        # not been answered for a while; otherwise ctrl+c goes on to the
+        # screen (copy). A focused query panel cancels its own statement first.
+        Binding("ctrl+c", "cancel_stalled", "Cancel", show=True),
     ]
 
     def __init__(self, url: str, *, read_only: bool = False, id: str | None = None) -> None:
@@ -102,6 +111,10 @@ class Explorer(Vertical):
         self.panels: dict[str, Panel] = {}
         self.active_panel = "data"
         self.capabilities = Capability.NONE
+        #: Whether a call has waited too long for the server (the watchdog's
+        #: report is on the status line), and whether it can be cancelled.
+        self.stalled = False
+        self.stall_cancellable = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="explorer-body"):
@@ -110,6 +123,25 @@ class Explorer(Vertical):
         yield StatusLine(
             url=self.session.display_url, read_only=self.session.read_only, id="status"
         )
+
+    def on_mount(self) -> None:
+        # The stall watchdog: one for every panel, since all their sessions
+        # share the explorer's CallWatch (see tui.session).
+        self.set_interval(STALL_POLL_SECONDS, self._watch_calls)
+
+    def _watch_calls(self) -> None:
+        stall = self.session.watch.stalled()
+        stalled = stall is not None
+        cancellable = stall is not None and stall.cancellable
+        status = self.status
+        status.stalled_for = max(1, int(stall.seconds)) if stall is not None else 0
+        status.stall_cancel = cancellable
+        if (stalled, cancellable) != (self.stalled, self.stall_cancellable):
+            self.stalled, self.stall_cancellable = stalled, cancellable
+            self.refresh_bindings()  # the footer offers ^r (and ^c) while stalled
+
+    def action_cancel_stalled(self) -> None:
+        self.session.watch.cancel_stalled()
 
     @property
     def catalog(self) -> CatalogTree:
@@ -169,6 +201,9 @@ class Explorer(Vertical):
         self._connect(False)
 
     def reconnect(self) -> None:
+        # Stop waiting for calls the server has not answered (their
+        # connections are dropped), so reconnecting never queues behind them.
+        self.session.watch.abandon_stalled(reconnecting=True)
         if not self.built:
             return  # start() connects as soon as the panels exist
         self._set_state("connecting")
@@ -202,9 +237,11 @@ class Explorer(Vertical):
 
     @property
     def needs_reconnect(self) -> bool:
-        return self.state in ("lost", "failed")
+        return self.state in ("lost", "failed") or self.stalled
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_stalled":
+            return self.stalled and self.stall_cancellable
         # While reconnecting helps, step aside for the App's visible ctrl+r.
         return not (action == "reconnect" and self.needs_reconnect)
 
@@ -246,6 +283,10 @@ class Explorer(Vertical):
 
     @on(WorkFailed)
     def _track_connection(self, event: WorkFailed) -> None:
+        if isinstance(event.error, CallAbandoned) and event.error.reconnecting:
+            # The user reconnected while it waited: the reconnect reports.
+            event.stop()
+            return
         # Not stopped: the App turns every failure into one notification.
         event.origin = self.session.title
         event.secrets = self.session.secrets

@@ -1,5 +1,9 @@
 """The keys screen (``?`` / F1): every key of the app, the catalog and the
-grid, generated from their bindings so it cannot drift from what works."""
+grid, generated from their bindings so it cannot drift from what works.
+
+Nothing here comes from a store today; the rows still go through the one
+sanitizer (``tui.sanitize``) and are Content parts, never markup, so a
+section a panel adds later cannot carry an escape to the terminal."""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from storescope.tui.sanitize import sanitize
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -81,10 +87,10 @@ class HelpScreen(ModalScreen[None]):
         for n, (title, rows) in enumerate(sections):
             if n:
                 parts.append("\n")
-            parts.append((f"{title}\n", "bold $text-accent"))
+            parts.append((f"{sanitize(title)}\n", "bold $text-accent"))
             for keys, description in rows:
-                parts.append((f" {keys:<{KEY_WIDTH}} ", "bold"))
-                parts.append(f"{description}\n")
+                parts.append((f" {sanitize(keys):<{KEY_WIDTH}} ", "bold"))
+                parts.append(f"{sanitize(description)}\n")
         return Content.assemble(*parts).rstrip()
 
     def action_dismiss_help(self) -> None:

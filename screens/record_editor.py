@@ -11,6 +11,9 @@ footer, so how to submit it shows at 80x24 however many fields there are;
 the fields scroll, following the focus.
 
 Given ``values`` (a staged insert's fields), the form starts from them.
+
+Field names, types and defaults come from the store: they are shown through
+the one sanitizer (``tui.sanitize``) and never as markup.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Static
 
 from storescope.backends.types import DEFAULT
+from storescope.tui.sanitize import sanitize
 from storescope.tui.widgets.staging import edit_text
 
 if TYPE_CHECKING:
@@ -54,9 +59,9 @@ class FieldInput(Input):
 
 def _placeholder(info: FieldInfo) -> str:
     if not info.editable:
-        return info.default or "generated"
+        return sanitize(info.default) or "generated"
     if info.default:
-        return f"DEFAULT {info.default}"
+        return f"DEFAULT {sanitize(info.default)}"
     if info.nullable:
         return "DEFAULT (NULL)"
     return "required"
@@ -130,12 +135,12 @@ class RecordEditorScreen(ModalScreen[tuple[tuple[str, Any], ...] | None]):
     ) -> None:
         super().__init__()
         self.schema = schema
-        self._title = title
+        self._title = sanitize(title)
         self._values = dict(values)
 
     def compose(self) -> ComposeResult:
         box = Vertical(id="form-box")
-        box.border_title = self._title
+        box.border_title = Content(self._title)  # a str would be parsed as markup
         with box:
             yield Static(
                 "^s stage insert · Esc cancel · empty = DEFAULT · ^n NULL · ⏎ next field",
@@ -145,8 +150,8 @@ class RecordEditorScreen(ModalScreen[tuple[tuple[str, Any], ...] | None]):
             with VerticalScroll(id="form-fields", can_focus=False):
                 for info in self.schema.fields:
                     label = Text()
-                    label.append(info.name, "bold")
-                    label.append(f" {info.type_name}", "dim")
+                    label.append(sanitize(info.name), "bold")
+                    label.append(f" {sanitize(info.type_name)}", "dim")
                     if not info.nullable:
                         label.append(" not null", "dim italic")
                     if info.primary_key:
@@ -182,7 +187,7 @@ class RecordEditorScreen(ModalScreen[tuple[tuple[str, Any], ...] | None]):
         focused = self.focused
         if isinstance(focused, FieldInput):
             if not focused.info.nullable:
-                self.notify(f"{focused.info.name} is NOT NULL", severity="warning")
+                self.notify(f"{focused.info.name} is NOT NULL", severity="warning", markup=False)
                 return
             focused.set_null(not focused.null)
 

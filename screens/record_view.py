@@ -5,6 +5,11 @@ string (``""``), json/jsonb values are pretty-printed, binary values are a hex
 dump (offset, hex, ASCII) of their first bytes, a preview of a bigger value
 says its true size, and long values scroll in a box of their own. ``e``
 edits the focused field (the panel stages an ``Update``), Esc closes.
+
+Names, types, keys and values are shown through the one sanitizer
+(``tui.sanitize``: a value in a box keeps its line breaks) and never as
+markup. A value holding control characters is not edited in place: the
+one-line editor would have to show them raw or send back the escapes.
 """
 
 from __future__ import annotations
@@ -15,10 +20,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static, TextArea
 
 from storescope.backends.types import DEFAULT, MISSING, BinaryValue, Truncated
+from storescope.tui.sanitize import has_controls, sanitize, sanitize_lines
 from storescope.tui.widgets.cell_editor import CellEditor
 from storescope.tui.widgets.cells import human_size
 from storescope.tui.widgets.staging import edit_text
@@ -51,7 +58,13 @@ def hex_dump(data: bytes, limit: int = HEX_DUMP_BYTES) -> str:
 
 
 def describe_value(value: Any) -> tuple[str, str, bool]:
-    """(text shown, a note such as the true size, whether it needs a box)."""
+    """(text shown, a note such as the true size, whether it needs a box);
+    the text sanitized, keeping its line breaks when it goes in a box."""
+    text, note, boxed = _describe_value(value)
+    return (sanitize_lines(text) if boxed else sanitize(text)), note, boxed
+
+
+def _describe_value(value: Any) -> tuple[str, str, bool]:
     if isinstance(value, Truncated):
         preview = value.preview
         size = human_size(value.total_size, value.unit)
@@ -183,15 +196,16 @@ class RecordViewScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         request = self.request
         box = Vertical(id="record-box")
-        box.border_title = request.title or "Record"
+        # Content, not str: a border title given as a str is parsed as markup.
+        box.border_title = Content(sanitize(request.title or "Record"))
         key = ", ".join(f"{k}={v!r}" for k, v in request.record.key)
-        box.border_subtitle = key
+        box.border_subtitle = Content(sanitize(key))
         with box:
             with VerticalScroll(id="record-fields", can_focus=False):
                 for name, value in request.record.fields:
                     yield from self._field(name, value)
             if request.read_only_reason:
-                hint = f"read-only: {request.read_only_reason} · Esc close"
+                hint = f"read-only: {sanitize(request.read_only_reason)} · Esc close"
             else:
                 hint = "Tab/↑↓ field · e edit field · Esc close"
             yield Static(hint, id="record-hint", markup=False)
@@ -202,16 +216,17 @@ class RecordViewScreen(ModalScreen[None]):
     def _field(self, name: str, value: Any) -> ComposeResult:
         info = self._fields.get(name)
         header = Text()
-        header.append(name, "bold")
+        header.append(sanitize(name), "bold")
         if info is not None:
-            header.append(f"  {info.type_name}", "dim")
+            header.append(f"  {sanitize(info.type_name)}", "dim")
             flags = []
             if name in dict(self.request.record.key) or info.primary_key:
                 flags.append("key")
             if not info.nullable:
                 flags.append("not null")
             if info.default:
-                flags.append(info.default if not info.editable else f"default {info.default}")
+                default = sanitize(info.default)
+                flags.append(default if not info.editable else f"default {default}")
             if flags:
                 header.append("  · " + " · ".join(flags), "dim italic")
         with FieldBlock(name, classes="record-field", id=f"field-{_safe_id(name)}"):
@@ -248,7 +263,7 @@ class RecordViewScreen(ModalScreen[None]):
         if name not in self.staged:
             return ""
         value = self.staged[name]
-        return "staged: NULL" if value is None else f"staged: {value}"
+        return "staged: NULL" if value is None else f"staged: {sanitize(str(value))}"
 
     def on_mount(self) -> None:
         for widget in self.query(".record-staged"):
@@ -275,20 +290,23 @@ class RecordViewScreen(ModalScreen[None]):
 
     def action_edit(self) -> None:
         if self.request.read_only_reason:
-            self.notify(self.request.read_only_reason, title="Read-only", severity="warning")
+            self.notify(
+                self.request.read_only_reason, title="Read-only", severity="warning", markup=False
+            )
             return
         name = self._focused_field()
         if name is None:
             return
         info = self._fields.get(name)
         if info is not None and not info.editable:
-            self.notify(f"{name} is {info.default or 'generated'}; it cannot be set")
+            self.notify(f"{name} is {info.default or 'generated'}; it cannot be set", markup=False)
             return
         value = self.staged.get(name, dict(self.request.record.fields).get(name))
         text = edit_text(value)
-        if text is None:
+        if text is None or has_controls(text):
+            what = "a preview of a bigger value" if text is None else "control characters"
             self.notify(
-                f"{name} holds a preview of a bigger value; edit it in the query editor",
+                f"{name} holds {what}; edit it in the query editor",
                 severity="warning",
                 markup=False,
             )
@@ -297,7 +315,7 @@ class RecordViewScreen(ModalScreen[None]):
         editor = self.query_one("#record-editor", CellEditor)
         hint = self.query_one("#record-hint", Static)
         type_name = info.type_name if info else ""
-        hint.update(f"Edit {name} {type_name} · ⏎ stage · ^n NULL · Esc cancel")
+        hint.update(f"Edit {sanitize(name)} {sanitize(type_name)} · ⏎ stage · ^n NULL · Esc cancel")
         editor.placeholder = "NULL" if value is None else '""'
         editor.value = text
         editor.display = True

@@ -25,11 +25,13 @@ from textual.widgets import ContentSwitcher, Footer, Static
 
 from storescope.screens.explorer import Explorer, describe
 from storescope.tui.messages import WorkFailed
+from storescope.tui.sanitize import sanitize, sanitize_lines
 from storescope.tui.session import DaemonThreadExecutor, tab_title
 from storescope.tui.widgets import ConnectionTabs
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
+    from textual.notifications import SeverityLevel
     from textual.screen import Screen
 
 NOTIFY_SECONDS = 8
@@ -127,6 +129,29 @@ class StorescopeApp(App[None]):
             title = f"{title} · {event.origin}"
         self.notify(message, title=title, severity="error", timeout=NOTIFY_SECONDS, markup=False)
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification of the app (widgets' ``notify`` lands here):
+        message and title through the one sanitizer, and never parsed as
+        markup, whatever the caller asked: a message may quote a table name
+        such as ``[bold]x`` or ``[/]``, which markup would eat or reject with
+        an exception. No notification of storescope uses markup."""
+        del markup  # see above
+        super().notify(
+            sanitize_lines(message),
+            title=sanitize(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
+
     def _all_secrets(self) -> tuple[str, ...]:
         # A failure that did not come through an explorer: scrub every URL's.
         return tuple(s for explorer in self.explorers for s in explorer.session.secrets)
@@ -151,6 +176,14 @@ class StorescopeApp(App[None]):
     def action_reconnect(self) -> None:
         if (explorer := self.active_explorer) is not None:
             explorer.reconnect()
+
+    def action_help_quit(self) -> None:
+        """ctrl+c outside an editor: say how to quit. Textual's own message
+        is markup ("[b]q[/b]"), which ``notify`` here never parses."""
+        for key, active in self.active_bindings.items():
+            if active.binding.action in ("quit", "app.quit"):
+                self.notify(f"Press {key} to quit the app", title="Do you want to quit?")
+                return
 
     async def action_quit(self) -> None:
         """Quit, asking first when a panel holds work quitting would lose

@@ -22,6 +22,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from storescope.backends.errors import BackendError
 from storescope.backends.types import Node, NodeKind
+from storescope.tui.sanitize import sanitize
 
 from ..messages import ChildrenFailed, ChildrenLoaded, WorkFailed
 
@@ -73,6 +74,15 @@ class CatalogEntry:
     state: EntryState = EntryState.UNLOADED
     token: int = 0
     note: str = field(default="")
+    #: The node's name and detail as drawn: sanitized once, here, so a name
+    #: holding a line break stays one row and an escape sequence is shown,
+    #: not obeyed. ``node`` keeps the store's spelling for paths and calls.
+    label: str = ""
+    detail: str = ""
+
+    @classmethod
+    def of(cls, node: Node) -> CatalogEntry:
+        return cls(node, label=sanitize(node.name), detail=sanitize(node.detail))
 
 
 class CatalogTree(Tree[CatalogEntry]):
@@ -124,7 +134,7 @@ class CatalogTree(Tree[CatalogEntry]):
         """Show only ``note`` (dim), e.g. while not connected."""
         self.clear()
         self.loaded = False
-        self.root.add_leaf(Text(note), CatalogEntry(None, EntryState.PLACEHOLDER))
+        self.root.add_leaf(Text(sanitize(note)), CatalogEntry(None, EntryState.PLACEHOLDER))
 
     def reload(self, *, reconnect: bool = True) -> None:
         """List again (after reconnecting), re-opening what was expanded."""
@@ -177,7 +187,8 @@ class CatalogTree(Tree[CatalogEntry]):
         tree_node.data.state = EntryState.LOADED
         tree_node.remove_children()
         for node in event.nodes:
-            child = tree_node.add(Text(node.name), CatalogEntry(node), allow_expand=node.expandable)
+            entry = CatalogEntry.of(node)
+            child = tree_node.add(Text(entry.label), entry, allow_expand=node.expandable)
             self._by_path[node.path] = child
             if node.path in self._reexpand:
                 self._reexpand.discard(node.path)
@@ -284,10 +295,10 @@ class CatalogTree(Tree[CatalogEntry]):
         parts: list[tuple[str, Style] | str] = [
             prefix,
             (GLYPHS.get(n.kind, "•") + " ", style + glyph),
-            (n.name, style),
+            (entry.label, style),
         ]
         if n.estimate is not None:
             parts.append((f"  {compact_count(n.estimate)}", style + meta))
-        if n.detail:
-            parts.append((f"  {n.detail}", style + meta))
+        if entry.detail:
+            parts.append((f"  {entry.detail}", style + meta))
         return Text.assemble(*parts)

@@ -25,6 +25,7 @@ from storescope.backends.types import (
     TaggedValue,
     Truncated,
 )
+from storescope.tui.sanitize import sanitize
 
 #: Characters (or bytes) of a value ever formatted for a cell.
 SCAN = 200
@@ -45,15 +46,11 @@ class CellKind(enum.Enum):
     TRUNCATED = "truncated"
 
 
-# Newlines become a visible return mark so a row stays one line; other
-# control characters would move the terminal cursor, so they are replaced.
-_SINGLE_LINE = {ord("\n"): "⏎", ord("\r"): None, ord("\t"): " "}
-_SINGLE_LINE.update({c: "�" for c in range(32) if c not in (9, 10, 13)})
-_SINGLE_LINE[0x7F] = "�"
-
-
 def single_line(text: str) -> str:
-    return text[:SCAN].translate(_SINGLE_LINE)
+    """The first ``SCAN`` characters of ``text`` on one safe line: the one
+    sanitizer's work (``tui.sanitize``: a line break is ``⏎``, a control
+    character a visible escape such as ``\\x1b``)."""
+    return sanitize(text[:SCAN])
 
 
 def human_size(n: int, unit: str = "bytes") -> str:

@@ -16,9 +16,9 @@ from textual import work
 from textual.message import Message
 
 from storescope.backends.errors import BackendError
-from storescope.backends.paths import display_path
 from storescope.backends.types import AppliedPlan, Change
 from storescope.tui.messages import PlanReviewRequested, WorkFailed
+from storescope.tui.sanitize import shown_path
 from storescope.tui.widgets.panel import Panel
 
 if TYPE_CHECKING:
@@ -113,7 +113,7 @@ class ChangeCommitting(Panel):
             PlanReviewRequested(
                 event.plan,
                 done,
-                title=f"Commit {n} change{'' if n == 1 else 's'} to {display_path(path)}?",
+                title=f"Commit {n} change{'' if n == 1 else 's'} to {shown_path(path)}?",
                 confirm="Commit",
             )
         )
@@ -137,7 +137,7 @@ class ChangeCommitting(Panel):
         n = len(event.changes)
         self.app.notify(
             f"Committed {n} change{'' if n == 1 else 's'} ({rows} row{'' if rows == 1 else 's'})",
-            title=display_path(event.path),
+            title=shown_path(event.path),
             markup=False,
         )
         if event.path == self.browse_path:

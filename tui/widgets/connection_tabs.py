@@ -18,6 +18,7 @@ from rich.cells import cell_len as text_width
 from textual.message import Message
 from textual.reactive import reactive
 
+from storescope.tui.sanitize import sanitize
 from storescope.tui.widgets.label_bar import Label, LabelBar
 
 GLYPHS: dict[str, tuple[str, str]] = {
@@ -52,7 +53,8 @@ class ConnectionTabs(LabelBar):
 
     def __init__(self, titles: list[str], *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.titles = list(titles)
+        # A title is a redacted URL: whatever the user typed, escapes too.
+        self.titles = [sanitize(t) for t in titles]
         self.states = ["idle"] * len(self.titles)
 
     def set_state(self, index: int, state: str) -> None:

@@ -32,6 +32,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from storescope.tui.sanitize import sanitize
+
 from ..messages import PageRequest
 from .cells import CellKind, fit, slice_cells
 from .page_window import PAD, PK_MARK, PageWindow
@@ -301,7 +303,7 @@ class DataGrid(ScrollView, can_focus=True):
     def clear(self, placeholder: str | None = None) -> None:
         """Show no source (and ``placeholder`` in place of rows)."""
         if placeholder is not None:
-            self.placeholder = placeholder
+            self.placeholder = sanitize(placeholder)
         self._reset_source(token=self._token + 1, page_size=self._w.page_size)
         self._open = False
         self._changed(structure=True)
@@ -369,7 +371,7 @@ class DataGrid(ScrollView, can_focus=True):
         if request is not None and request.token != self._token:
             return
         self._pending = None
-        self._error = message
+        self._error = sanitize(message)
         self._changed()
 
     def _ensure_pages(self) -> None:
@@ -616,7 +618,7 @@ class DataGrid(ScrollView, can_focus=True):
             if cells is None:
                 column = self._w.columns[c]
                 text = fit(
-                    column.name + (PK_MARK if column.primary_key else ""),
+                    self._w.labels[c] + (PK_MARK if column.primary_key else ""),
                     w,
                     right=self._w.numeric[c],
                 )

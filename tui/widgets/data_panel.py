@@ -28,9 +28,9 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from storescope.backends.base import Capability
 from storescope.backends.errors import BackendError
-from storescope.backends.paths import display_path
 from storescope.backends.types import RecordSchema
 from storescope.tui.messages import PageFailed, PageLoaded, PageRequest, WorkFailed
+from storescope.tui.sanitize import shown_path
 from storescope.tui.widgets.cell_editor import CellEditor
 from storescope.tui.widgets.data_grid import DataGrid
 from storescope.tui.widgets.record_editing import RecordEditing
@@ -155,7 +155,7 @@ class DataPanel(RecordEditing):
         if old is not None and old != path and staged:
             n = len(staged)
             self.app.notify(
-                f"{n} change{'' if n == 1 else 's'} stay staged on {display_path(old)}; "
+                f"{n} change{'' if n == 1 else 's'} stay staged on {shown_path(old)}; "
                 "they are there when you come back",
                 markup=False,
             )
@@ -176,7 +176,7 @@ class DataPanel(RecordEditing):
         self.finish_editing()
         self.browse_path = path
         self.selected = set()
-        self.set_status(location=display_path(path))
+        self.set_status(location=shown_path(path))
         self.grid.open(path, page_size=self.context.session.page_size)
         if isinstance(self.grid, TableGrid):
             self.grid.compact_footer(self.records_offered)
@@ -274,7 +274,7 @@ class DataPanel(RecordEditing):
         reason = self.read_only_reason()
         if reason is None:
             return
-        label = display_path(self.browse_path) if self.browse_path else "This table"
+        label = shown_path(self.browse_path) if self.browse_path else "This table"
         self.app.notify(reason, title=f"{label} is read-only", severity="warning", markup=False)
 
     # -- the record schema --------------------------------------------------------------

@@ -19,6 +19,9 @@ plan of a few hundred nodes is built in a few milliseconds. Up to
 ``EXPAND_ALL_UP_TO`` nodes everything starts expanded; a bigger plan starts
 with only the path to the marked node open (``e`` expands all, ``c``
 collapses back to that path, ``s`` jumps to the marked node).
+
+Labels and details name tables, indexes and the query's own literals: they
+are drawn through the one sanitizer (``tui.sanitize``), as ``Text``.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Static, Tree
+
+from storescope.tui.sanitize import sanitize
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -143,7 +148,7 @@ class PlanTree(Tree[PlanLine]):
     def __init__(self, explained: Explained, *, id: str | None = None) -> None:
         self.explained = explained
         self.marked = most_expensive(explained)
-        super().__init__(Text(explained.root.label), self._line(explained.root), id=id)
+        super().__init__(Text(sanitize(explained.root.label)), self._line(explained.root), id=id)
         self.guide_depth = 2
         self.auto_expand = False
         #: The tree node of the marked plan node (None when nothing is marked).
@@ -168,7 +173,9 @@ class PlanTree(Tree[PlanLine]):
             parent, node = stack.pop()
             for child in node.children:
                 branch = parent.add(
-                    Text(child.label), self._line(child), allow_expand=bool(child.children)
+                    Text(sanitize(child.label)),
+                    self._line(child),
+                    allow_expand=bool(child.children),
                 )
                 self.node_count += 1
                 if child is self.marked:
@@ -237,9 +244,9 @@ class PlanTree(Tree[PlanLine]):
                 "plan-tree--marked", partial=True, default=_PLAIN
             )
             word = "slowest" if self.explained.analyzed else "costliest"
-            parts.append((f"◆ {word}  {n.label}", marked))
+            parts.append((f"◆ {word}  {sanitize(n.label)}", marked))
         else:
-            parts.append((n.label, style))
+            parts.append((sanitize(n.label), style))
         cost = cost_text(n)
         if cost:
             parts.append((f"  {cost}", meta))
@@ -365,9 +372,11 @@ class ExplainView(Widget):
         marked = self.plan_tree.marked
         if marked is not None:
             if e.analyzed and marked.self_time_ms is not None:
-                parts.append(f"◆ slowest: {marked.label} ({ms_text(marked.self_time_ms)} self)")
+                label = sanitize(marked.label)
+                parts.append(f"◆ slowest: {label} ({ms_text(marked.self_time_ms)} self)")
             elif marked.self_cost is not None:
-                parts.append(f"◆ costliest: {marked.label} (cost {marked.self_cost:.2f} self)")
+                label = sanitize(marked.label)
+                parts.append(f"◆ costliest: {label} (cost {marked.self_cost:.2f} self)")
         return Text(" · ".join(parts), no_wrap=True, overflow="ellipsis")
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[PlanLine]) -> None:
@@ -379,8 +388,8 @@ class ExplainView(Widget):
         if line is None:
             self.detail.update("")
             return
-        text = Text(line.node.label, style="bold")
+        text = Text(sanitize(line.node.label), style="bold")
         for name, value in node_details(line.node, analyzed=self.explained.analyzed):
-            text.append(f"\n{name}: ", style="bold")
-            text.append(value)
+            text.append(f"\n{sanitize(name)}: ", style="bold")
+            text.append(sanitize(value))
         self.detail.update(text)

@@ -19,6 +19,7 @@ from textual.suggester import Suggester
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
 from storescope.backends.types import IndexSpec
+from storescope.tui.sanitize import has_controls, sanitize
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -55,7 +56,8 @@ class ColumnSuggester(Suggester):
 
     def __init__(self, columns: list[str]) -> None:
         super().__init__(use_cache=False, case_sensitive=True)
-        self.columns = columns
+        # The Input shows a suggestion as it is: never one it cannot show.
+        self.columns = [c for c in columns if not has_controls(c)]
 
     async def get_suggestion(self, value: str) -> str | None:
         head, _, last = value.rpartition(",")
@@ -123,7 +125,9 @@ class IndexForm(Vertical):
         self.methods = methods or ("",)
 
     def compose(self) -> ComposeResult:
-        yield Static(f"New index on {self.table}", classes="index-form-title", markup=False)
+        yield Static(
+            f"New index on {sanitize(self.table)}", classes="index-form-title", markup=False
+        )
         with Horizontal():
             yield Label("Columns")
             yield Input(
@@ -133,6 +137,7 @@ class IndexForm(Vertical):
                 id="index-columns",
             )
         listed = ", ".join(self.columns) if self.columns else "(column names not known)"
+        listed = sanitize(listed)
         yield Static(f"of: {listed}", classes="index-form-columns", markup=False)
         with Horizontal():
             yield Label("Method")
@@ -170,7 +175,7 @@ class IndexForm(Vertical):
 
     def show_error(self, message: str) -> None:
         """Say what is wrong (a plan the backend refused); "" clears it."""
-        self.query_one("#index-form-error", Static).update(message)
+        self.query_one("#index-form-error", Static).update(sanitize(message))
 
     def spec(self) -> IndexSpec | None:
         """The index the fields describe, or None (and a message) when the

@@ -30,9 +30,9 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from storescope.backends.base import Capability
 from storescope.backends.errors import BackendError
-from storescope.backends.paths import display_path
 from storescope.backends.types import ChangePlan, CreateIndex, DropIndex, IndexInfo
 from storescope.tui.messages import ConfirmRequested, PlanReviewRequested, WorkFailed
+from storescope.tui.sanitize import sanitize, shown_path
 from storescope.tui.widgets.index_form import IndexForm
 from storescope.tui.widgets.index_table import (
     LEGEND,
@@ -176,8 +176,8 @@ class IndexPanel(Panel):
         if self.path is None:
             return
         self._keep = keep if keep is not None else self._current_name()
-        self.title.update(f"Indexes of {self.path[-1]} · loading…")
-        self.set_status(location=display_path(self.path))
+        self.title.update(f"Indexes of {sanitize(self.path[-1])} · loading…")
+        self.set_status(location=shown_path(self.path))
         self._load_indexes(self.path)
 
     def _current_name(self) -> str | None:
@@ -211,10 +211,10 @@ class IndexPanel(Panel):
         self.loaded_path = event.path
         self.table.show(event.indexes, keep=keep)
         flagged = sum(1 for i in event.indexes if i.flags)
-        where = display_path(event.path)
+        where = shown_path(event.path)
         count = f"{len(event.indexes)} index" + ("" if len(event.indexes) == 1 else "es")
         summary = f"{count}, {flagged} flagged" if flagged else count
-        self.title.update(f"Indexes of {event.path[-1]} · {summary}")
+        self.title.update(f"Indexes of {sanitize(event.path[-1])} · {summary}")
         self.set_status(location=where, window=summary)
         self._show_detail()
         if first_load and not self.busy:
@@ -226,7 +226,7 @@ class IndexPanel(Panel):
             return
         self.loaded_path = event.path
         self.table.show([])
-        self.title.update(f"Indexes of {event.path[-1]}")
+        self.title.update(f"Indexes of {sanitize(event.path[-1])}")
         self._say(self.context.describe(event.error)[1])
         self._show_detail()
 
@@ -245,11 +245,12 @@ class IndexPanel(Panel):
             facts.append(f"{index.scans:,} scans")
         lines.append(" · ".join(f for f in facts if f))
         lines.extend(f"{'✕' if f == 'invalid' else '⚠'} {flag_explanation(f)}" for f in index.flags)
-        self.detail.update("\n".join(lines))
+        # One sanitized line each: a definition quotes names as the store has them.
+        self.detail.update("\n".join(sanitize(line) for line in lines))
 
     def _say(self, message: str, *, ok: bool = False) -> None:
         """The panel's one message line (an error, or an outcome); "" hides it."""
-        self.message.update(message)
+        self.message.update(sanitize(message))
         self.message.set_class(ok, "-ok")
         self.message.display = bool(message)
 
@@ -425,7 +426,7 @@ class IndexPanel(Panel):
         else:
             done = f"Index {change.name} dropped"
         self._say(done + ".", ok=True)
-        self.notify(done + ".", title="Indexes")
+        self.notify(done + ".", title="Indexes", markup=False)
         if change.path == self.path:
             self.reload()
 

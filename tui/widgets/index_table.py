@@ -8,6 +8,9 @@ colour for an invalid index (a failed CONCURRENTLY build, maintained on every
 write and never used), the warning colour for one worth a look (unused,
 duplicate of another, redundant with another). ``flag_explanation`` says in
 words what each flag means, for the panel's detail line.
+
+Every cell is a ``Text`` of sanitized text (``tui.sanitize``): DataTable
+would parse a plain ``str`` cell as markup, and names come from the store.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import TYPE_CHECKING, ClassVar
 from rich.style import Style
 from rich.text import Text
 from textual.widgets import DataTable
+
+from storescope.tui.sanitize import sanitize
 
 if TYPE_CHECKING:
     from storescope.backends.types import IndexInfo
@@ -79,7 +84,7 @@ def severity(index: IndexInfo) -> str:
     return "warning" if index.flags else ""
 
 
-class IndexTable(DataTable[Text | str]):
+class IndexTable(DataTable[Text]):
     """The index list (rows keyed by index name)."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -121,11 +126,11 @@ class IndexTable(DataTable[Text | str]):
             mark = "✕" if level == "error" else "⚠" if level == "warning" else ""
             self.add_row(
                 Text(mark, style=style),
-                Text(index.name, style=style),
-                Text(", ".join(short_flag(f) for f in index.flags), style=style),
-                index.columns,
-                kind_text(index),
-                Text(index.method, style=dim),
+                Text(sanitize(index.name), style=style),
+                Text(sanitize(", ".join(short_flag(f) for f in index.flags)), style=style),
+                Text(sanitize(index.columns)),
+                Text(kind_text(index)),
+                Text(sanitize(index.method), style=dim),
                 Text(size_text(index.size_bytes), justify="right"),
                 Text("" if index.scans is None else f"{index.scans:,}", justify="right"),
                 Text("yes" if index.valid else "NO", style=_PLAIN if index.valid else style),

@@ -32,24 +32,26 @@ def confirmation(view: StatsTableView, action: str, session_id: Any) -> tuple[st
     running = value("query duration", "running", "duration", "secs_running")
     started = value("query start", "query started")
     query = value("query", "command", "blocked query")
-    lines = [f"Session {session_id}" + (f" ({who})" if who else "")]
+    # Names and the query come from the server: one sanitized line each.
+    lines = [single_line(f"Session {session_id}" + (f" ({who})" if who else ""))]
     if started is not None:
-        lines.append(f"query started {started}")
+        lines.append(single_line(f"query started {started}"))
     elif running is not None:
         shown = format_duration(running) if hasattr(running, "total_seconds") else running
-        lines.append(f"query running for {shown}")
+        lines.append(single_line(f"query running for {shown}"))
     if query:
         text = single_line(str(query))
         cut = text[:CONFIRM_QUERY_CHARS] + ("…" if len(text) > CONFIRM_QUERY_CHARS else "")
         lines.append(cut)
+    shown_id = single_line(str(session_id))
     if action == "terminate":
-        title = f"Terminate session {session_id}?"
+        title = f"Terminate session {shown_id}?"
         lines.append("Ends the session; its open transaction rolls back.")
         confirm = "Terminate"
     elif action == "cancel":
-        title = f"Cancel the query of session {session_id}?"
+        title = f"Cancel the query of session {shown_id}?"
         confirm = "Cancel query"
     else:
-        title, confirm = f"{action.capitalize()} session {session_id}?", action.capitalize()
+        title, confirm = f"{action.capitalize()} session {shown_id}?", action.capitalize()
 
     return title, "\n".join(lines), confirm

@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Sparkline, Static
 
+from storescope.tui.sanitize import sanitize
 from storescope.tui.widgets.label_bar import Label, LabelBar
 from storescope.tui.widgets.monitor_history import MetricSeries, format_metric
 
@@ -34,6 +35,7 @@ GUTTER = 2
 
 def cut_label(label: str, width: int) -> str:
     """``label`` in ``width`` cells, cut with "…" before a "/s" suffix."""
+    label = sanitize(label)
     if cell_len(label) <= width:
         return label
     suffix = "/s" if label.endswith("/s") else ""
@@ -58,7 +60,7 @@ class MetricLine(Horizontal):
     def __init__(self, series: MetricSeries) -> None:
         super().__init__()
         self.series = series
-        self._label_widget = Static(series.label, classes="metric-name", markup=False)
+        self._label_widget = Static(sanitize(series.label), classes="metric-name", markup=False)
         self._spark = Sparkline([])
         self._value = Static("…", classes="metric-value", markup=False)
         self._shown_value = "…"
@@ -154,7 +156,7 @@ class StoppedLine(Widget):
         self.reason = ""
 
     def show(self, reason: str) -> None:
-        self.reason = reason
+        self.reason = sanitize(reason)
         self.refresh()
 
     def render(self) -> Content:
@@ -200,7 +202,7 @@ class TableBar(LabelBar):
     def labels(self) -> list[Label]:
         out: list[Label] = []
         for i, tab in enumerate(self.tabs):
-            text = f" {tab.name}"
+            text = f" {sanitize(tab.name)}"
             if tab.count is not None:
                 text += f" {tab.count}"
             style = "bold $foreground on $primary-muted" if i == self.active else "$text-muted"

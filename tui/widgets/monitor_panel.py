@@ -32,6 +32,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from storescope.backends.errors import BackendError
 from storescope.tui.messages import ConfirmRequested, WorkFailed
+from storescope.tui.sanitize import sanitize_lines
 from storescope.tui.widgets.cells import single_line
 from storescope.tui.widgets.monitor_actions import confirmation
 from storescope.tui.widgets.monitor_columns import is_detail_column
@@ -355,7 +356,7 @@ class MonitorPanel(Panel):
         text = view.source.note if view is not None else ""
         note.display = bool(text)
         if text:
-            note.update(text)
+            note.update(sanitize_lines(text))
         self._show_detail()
         self._show_status()
 
@@ -372,7 +373,9 @@ class MonitorPanel(Panel):
             if len(picked) == 1:
                 text = single_line(str(picked[0][1] or ""))
             else:
-                text = " · ".join(f"{name}: {single_line(str(v))}" for name, v in picked if v)
+                text = " · ".join(
+                    f"{single_line(name)}: {single_line(str(v))}" for name, v in picked if v
+                )
         if text != self._detail_text:
             self._detail_text = text
             detail = self.query_one("#monitor-detail", Static)
@@ -519,7 +522,7 @@ class MonitorPanel(Panel):
 
     def on_monitor_panel_action_done(self, event: MonitorPanel.ActionDone) -> None:
         event.stop()
-        self.notify(self._session.scrub(event.outcome))
+        self.notify(self._session.scrub(event.outcome), markup=False)
         self.sample_now()
 
     @on(ActionFailed)

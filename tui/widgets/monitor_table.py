@@ -26,6 +26,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from storescope.backends.types import StatsTable
+from storescope.tui.sanitize import sanitize
 from storescope.tui.widgets.cells import format_value, human_size, single_line
 from storescope.tui.widgets.monitor_columns import ColumnLayout, plan, short_label
 
@@ -307,7 +308,7 @@ class StatsTableView(DataTable[Text]):
             self.add_column(self._label(c), key=str(c), width=widths.get(c))
 
     def _label(self, column: int) -> Text:
-        name = self._columns[column]
+        name = sanitize(self._columns[column])
         if self.column_layout.narrow:
             name = short_label(name)
         if _is_size_column(name):

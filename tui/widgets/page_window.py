@@ -21,6 +21,7 @@ import itertools
 from typing import TYPE_CHECKING, Any
 
 from storescope.backends.types import MISSING
+from storescope.tui.sanitize import sanitize
 
 from .cells import CellKind, format_value, text_width
 
@@ -44,6 +45,9 @@ class PageWindow:
         self.page_size = max(1, page_size)
         self.max_pages = max(1, max_pages)
         self.columns: list[Column] = []
+        #: Each column's header as shown: its name, sanitized (the names in
+        #: ``columns`` stay as the store spelled them, for keys and edits).
+        self.labels: list[str] = []
         self.widths: list[int] = []
         self.numeric: list[bool] = []  # header right-aligned over numbers
         self.offsets: list[int] = []  # x of each column in the body
@@ -137,6 +141,7 @@ class PageWindow:
                 index = len(self.columns)
                 self._col_index[column.name] = index
                 self.columns.append(column)
+                self.labels.append(sanitize(column.name))
                 new.append(j)
             mapping.append(index)
         if new:
@@ -156,7 +161,8 @@ class PageWindow:
         sample = page.rows[:SAMPLE]
         for j in new:
             column = page.columns[j]
-            width = text_width(column.name) + (len(PK_MARK) if column.primary_key else 0)
+            label = self.labels[self._col_index[column.name]]
+            width = text_width(label) + (len(PK_MARK) if column.primary_key else 0)
             kinds: set[CellKind] = set()
             for row in sample:
                 text, kind = format_value(row[j])

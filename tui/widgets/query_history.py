@@ -7,6 +7,11 @@ token ever reaches the file name or the file. A statement that mentions a
 password (``ALTER ROLE ... PASSWORD '...'``) is not kept either. Each line is
 one JSON object; the file is cut back to the newest ``max_entries`` when it
 grows to twice that, so it stays small and a read stays bounded.
+
+Statements can hold data worth keeping private, so the files are ``0600`` in
+a ``0700`` directory: created so (``os.open`` with the mode, never a window
+where they are readable), and files or a directory left looser by an earlier
+version are tightened when the history is opened.
 """
 
 from __future__ import annotations
@@ -22,9 +27,12 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
+
+from storescope.tui.sanitize import sanitize
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -32,6 +40,8 @@ if TYPE_CHECKING:
 _SECRET = re.compile(r"\bpassword\b", re.IGNORECASE)
 #: Most bytes read of a history file (its tail): the file is capped anyway.
 _MAX_READ = 4 * 1024 * 1024
+FILE_MODE = 0o600
+DIR_MODE = 0o700
 
 
 def history_dir() -> Path:
@@ -52,6 +62,18 @@ class History:
         self.max_entries = max_entries
         self._entries: list[str] | None = None
         self._lines = 0
+        self._tighten_existing()
+
+    def _tighten_existing(self) -> None:
+        """Make a history left readable by an earlier version private now,
+        when the query panel opens, not only once it is next read or written
+        (two stat calls when nothing needs fixing)."""
+        for path, mode in ((self.path.parent, DIR_MODE), (self.path, FILE_MODE)):
+            try:
+                if path.stat().st_mode & 0o077:
+                    path.chmod(mode)
+            except OSError:
+                continue  # not there yet (created private), or not ours
 
     def entries(self) -> list[str]:
         """Every statement kept, oldest first (read once, then kept up to date)."""
@@ -63,6 +85,8 @@ class History:
     def _read(self) -> list[str]:
         try:
             with self.path.open("rb") as f:
+                _tighten(f.fileno(), FILE_MODE)
+                _private_dir(self.path.parent)
                 size = f.seek(0, os.SEEK_END)
                 f.seek(max(0, size - _MAX_READ))
                 data = f.read()
@@ -92,17 +116,17 @@ class History:
         entries.append(text)
         line = json.dumps({"t": round(time.time()), "sql": text}) + "\n"
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            _private_dir(self.path.parent)
             self._lines += 1
             if self._lines > 2 * self.max_entries:
                 del entries[: -self.max_entries]
                 tmp = self.path.with_suffix(".tmp")
-                tmp.write_text("".join(json.dumps({"sql": e}) + "\n" for e in entries))
+                text = "".join(json.dumps({"sql": e}) + "\n" for e in entries)
+                _write_private(tmp, text, os.O_TRUNC)
                 tmp.replace(self.path)
                 self._lines = len(entries)
             else:
-                with self.path.open("a", encoding="utf-8") as f:
-                    f.write(line)
+                _write_private(self.path, line, os.O_APPEND)
         except OSError:
             return
 
@@ -123,8 +147,36 @@ class History:
         return out
 
 
+def _tighten(fd: int, mode: int) -> None:
+    """Drop the group and other bits of an open file or directory (ours)."""
+    if os.fstat(fd).st_mode & 0o077:
+        os.fchmod(fd, mode)
+
+
+def _private_dir(directory: Path) -> None:
+    """``directory`` (the history folder) exists and is 0700; a parent we
+    create on the way (``storescope/``) is 0700 too."""
+    if not directory.parent.exists():
+        directory.parent.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    directory.mkdir(mode=DIR_MODE, exist_ok=True)
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        _tighten(fd, DIR_MODE)
+    finally:
+        os.close(fd)
+
+
+def _write_private(path: Path, text: str, flag: int) -> None:
+    """Write ``text`` to ``path`` (appending or truncating, per ``flag``),
+    creating it 0600 and tightening it when it was looser."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | flag, FILE_MODE)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        _tighten(f.fileno(), FILE_MODE)
+        f.write(text)
+
+
 def _one_line(text: str, width: int = 200) -> str:
-    line = " ".join(text.split())
+    line = sanitize(" ".join(text.split()))
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
@@ -181,7 +233,11 @@ class HistoryPicker(Vertical):
         options = self.query_one(OptionList)
         options.clear_options()
         self._shown = self.history.search(text) if self.history is not None else []
-        options.add_options([Option(_one_line(s)) for s in self._shown] or [Option("(nothing)")])
+        # Content, not str: an option's str is parsed as markup, and a
+        # statement such as SELECT '[/]' is not markup.
+        options.add_options(
+            [Option(Content(_one_line(s))) for s in self._shown] or [Option("(nothing)")]
+        )
         options.highlighted = 0
 
     def on_input_changed(self, event: Input.Changed) -> None:

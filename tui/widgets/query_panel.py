@@ -58,9 +58,9 @@ from storescope.backends.errors import (
     ConnectionLost,
     QueryFailed,
 )
-from storescope.backends.paths import display_path
 from storescope.backends.types import StatementKind, TransactionState
 from storescope.tui.messages import ConfirmRequested, PageRequest, TextRequested, WorkFailed
+from storescope.tui.sanitize import has_controls, sanitize, shown_path
 from storescope.tui.widgets import query_results
 from storescope.tui.widgets.data_grid import DataGrid
 from storescope.tui.widgets.panel import Panel, PanelContext
@@ -618,7 +618,7 @@ class QueryPanel(Panel):
         self._transaction(event.state)
         title, message = self.context.describe(error)
         if state is None:
-            self.notify(message, title=title, severity="error")
+            self.notify(message, title=title, severity="error", markup=False)
             return
         state.cancelled = isinstance(error, Cancelled)
         state.error = None if state.cancelled else message
@@ -633,7 +633,7 @@ class QueryPanel(Panel):
         self._end_run()
         self._transaction(event.state)
         if event.note:
-            self.notify(event.note, timeout=3)
+            self.notify(event.note, timeout=3, markup=False)
 
     def _end_run(self) -> None:
         self.running = False
@@ -916,7 +916,7 @@ class QueryPanel(Panel):
             self.tx_state = event.state
         self.set_status(mode=mode_text(self.tx_state, self.manual))
         if event.note:
-            self.notify(event.note, timeout=4)
+            self.notify(event.note, timeout=4, markup=False)
 
     # -- explain ----------------------------------------------------------------------
 
@@ -1026,7 +1026,9 @@ class QueryPanel(Panel):
                 raise OSError(f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
             text = target.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as e:
-            self.notify(f"{path}: {_os_message(e)}", title="Could not open", severity="error")
+            self.notify(
+                f"{path}: {_os_message(e)}", title="Could not open", severity="error", markup=False
+            )
             return
         self.file_path = str(target)
         self._put_text(text)
@@ -1053,7 +1055,12 @@ class QueryPanel(Panel):
         target = Path(path).expanduser()
         if target.exists() and not self._is_own_file(target):
             if target.is_dir():
-                self.notify(f"{path}: is a directory", title="Could not save", severity="error")
+                self.notify(
+                    f"{path}: is a directory",
+                    title="Could not save",
+                    severity="error",
+                    markup=False,
+                )
                 return
 
             def answered(yes: bool) -> None:
@@ -1085,11 +1092,13 @@ class QueryPanel(Panel):
         try:
             target.write_text(text, encoding="utf-8")
         except OSError as e:
-            self.notify(f"{path}: {_os_message(e)}", title="Could not save", severity="error")
+            self.notify(
+                f"{path}: {_os_message(e)}", title="Could not save", severity="error", markup=False
+            )
             return
         self.file_path = str(target)
         self._file_text = text
-        self.notify(f"saved {target.name}", timeout=3)
+        self.notify(f"saved {target.name}", timeout=3, markup=False)
         self._show_info()
 
     # -- format -----------------------------------------------------------------------
@@ -1121,7 +1130,7 @@ class QueryPanel(Panel):
             self.app.bell()
             return
         self._put_text(f"SELECT * FROM {name};")
-        self.set_status(location=f"query · {display_path(path)}")
+        self.set_status(location=f"query · {shown_path(path)}")
 
     # -- bugs -------------------------------------------------------------------------
 
@@ -1159,7 +1168,23 @@ def _kind_label(statement: Statement) -> str:
 def _quote_ident(name: str) -> str:
     if name.isidentifier() and name == name.lower():
         return name
+    if has_controls(name):
+        # The editor shows its text as it is: a name holding control
+        # characters is written with SQL's Unicode escapes instead, which
+        # name the same table and put nothing raw on the screen.
+        return 'U&"' + "".join(_unicode_escaped(ch) for ch in name) + '"'
     return '"' + name.replace('"', '""') + '"'
+
+
+def _unicode_escaped(ch: str) -> str:
+    """One character inside a ``U&"..."`` identifier."""
+    if ch == "\\":
+        return "\\\\"
+    if ch == '"':
+        return '""'
+    if has_controls(ch) or not ch.isprintable():
+        return f"\\+{ord(ch):06x}"
+    return ch
 
 
 def _os_message(error: BaseException) -> str:
@@ -1176,7 +1201,7 @@ def _explain_widget(explained: Explained, number: int) -> Widget:
 
         def walk(node: Any, depth: int) -> None:
             cost = f"  (cost {node.total_cost:.2f})" if node.total_cost is not None else ""
-            lines.append("  " * depth + ("→ " if depth else "") + node.label + cost)
+            lines.append("  " * depth + ("→ " if depth else "") + sanitize(node.label) + cost)
             for child in node.children:
                 walk(child, depth + 1)
 

@@ -3,6 +3,10 @@
 A header line (status tag, elapsed time, rows so far), the server's notices,
 then either the rows in a ``DataGrid`` (paged from the result's cursor by the
 panel) or a message (rows affected, the server's error, "Cancelled").
+
+Everything shown comes from the server or quotes it (statuses, notices raised
+with data in them, errors, the rows): it goes through the one sanitizer
+(``tui.sanitize``; the grid's cells already do) and no Static parses markup.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Static
+
+from storescope.tui.sanitize import sanitize
 
 from .data_grid import DataGrid
 
@@ -39,7 +45,7 @@ elapsed_text: Callable[[float], str] = format_elapsed
 
 
 def one_line(text: str, width: int = 120) -> str:
-    line = " ".join(text.split())
+    line = sanitize(" ".join(text.split()))
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
@@ -85,9 +91,9 @@ class ResultView(Vertical):
     def __init__(self, state: ResultState, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.state = state
-        self.header = Static("", classes="result-header")
-        self.notices = Static("", classes="result-notices")
-        self.message = Static("", classes="result-message")
+        self.header = Static("", classes="result-header", markup=False)
+        self.notices = Static("", classes="result-notices", markup=False)
+        self.message = Static("", classes="result-message", markup=False)
         self.grid = DataGrid(id=f"grid-{state.number}", max_pages=12)
         self.grid.placeholder = ""
         self.notices.display = False
@@ -121,7 +127,7 @@ class ResultView(Vertical):
             self.header.update(
                 Content.assemble((mark, style), "  ", (one_line(state.statement.text, 70), "dim"))
             )
-            self.message.update(state.error or "")
+            self.message.update(sanitize(state.error or ""))
             self.message.set_class(not state.cancelled, "-error")
             self.message.display = bool(state.error)
             return
@@ -129,7 +135,7 @@ class ResultView(Vertical):
             return
         parts: list[str | tuple[str, str]] = [
             ("✓ ", "bold $success"),
-            (result.status or "OK", "bold"),
+            (sanitize(result.status) or "OK", "bold"),
             (f" · {elapsed_text(result.elapsed)}", "$text-muted"),
         ]
         if result.columns and state.summary:
@@ -147,5 +153,5 @@ class ResultView(Vertical):
                 rows = "row" if result.rowcount == 1 else "rows"
                 self.message.update(f"{result.rowcount:,} {rows} affected")
             else:
-                self.message.update(result.status or "done")
+                self.message.update(sanitize(result.status) or "done")
             self.message.display = True

@@ -25,7 +25,6 @@ from textual.widgets import Input
 from textual.worker import get_current_worker
 
 from storescope.backends.errors import BackendError
-from storescope.backends.paths import display_path
 from storescope.backends.types import DEFAULT, Insert, Record, Update
 from storescope.tui.messages import (
     ConfirmRequested,
@@ -33,6 +32,7 @@ from storescope.tui.messages import (
     RecordViewRequested,
     WorkFailed,
 )
+from storescope.tui.sanitize import has_controls, sanitize, shown_path
 from storescope.tui.widgets.cell_editor import CellEditor
 from storescope.tui.widgets.cells import CellKind, format_value
 from storescope.tui.widgets.change_commit import ChangeCommitting
@@ -79,7 +79,7 @@ class RecordEditing(ChangeCommitting):
         if not tables:
             return None
         n = sum(count for count, _ in tables)
-        where = ", ".join(display_path(path) for _, path in tables)
+        where = ", ".join(shown_path(path) for _, path in tables)
         return f"{n} staged change{'' if n == 1 else 's'} on {where}"
 
     # -- rows and keys ---------------------------------------------------------------
@@ -189,7 +189,7 @@ class RecordEditing(ChangeCommitting):
         room = (self.strip.size.width or self.size.width) - 2  # padding 0 1
         text = next((t for t in texts if len(t) <= room), texts[-1] if texts else "")
         strip = self.strip
-        strip.update(text)
+        strip.update(sanitize(text))  # a read-only reason may quote a name
         strip.set_class(bool(text), "-shown")
         strip.set_class(failed, "-failed")
         strip.set_class(read_only, "-read-only")
@@ -265,7 +265,7 @@ class RecordEditing(ChangeCommitting):
         def stage(name: str, value: Any) -> str | None:
             return self._stage_edit(path, key, name, value)
 
-        title = display_path(path)
+        title = shown_path(path)
         if not key:
             title += " · as browsed (no key to fetch the whole row by)"
         self.post_message(
@@ -302,7 +302,7 @@ class RecordEditing(ChangeCommitting):
                 schema=schema,
                 staged={},
                 stage=stage,
-                title=f"{display_path(path)} · staged insert (empty = DEFAULT)",
+                title=f"{shown_path(path)} · staged insert (empty = DEFAULT)",
             )
         )
 
@@ -354,6 +354,14 @@ class RecordEditing(ChangeCommitting):
         if text is None:
             self._refuse(
                 f"{name} shows a preview of a bigger value; edit it in the query editor "
+                "(Enter shows the whole row)"
+            )
+            return
+        if has_controls(text):
+            # The one-line editor would show them raw, or send back the
+            # visible escapes instead of the value: neither is editing it.
+            self._refuse(
+                f"{name} holds control characters or line breaks; edit it in the query editor "
                 "(Enter shows the whole row)"
             )
             return
@@ -428,7 +436,7 @@ class RecordEditing(ChangeCommitting):
                 self.grid.action_first_row()  # the new row, pinned at the top
 
         self.post_message(
-            RecordFormRequested(schema, done, title=f"Insert a row into {display_path(path)}")
+            RecordFormRequested(schema, done, title=f"Insert a row into {shown_path(path)}")
         )
 
     def action_toggle_select(self) -> None:
@@ -479,7 +487,7 @@ class RecordEditing(ChangeCommitting):
         self.post_message(
             ConfirmRequested(
                 "Discard staged changes?",
-                f"{staged.summary()} in {display_path(staged.path)}. "
+                f"{staged.summary()} in {shown_path(staged.path)}. "
                 "Discard them all? The table stays as it is.",
                 done,
                 confirm="Discard",

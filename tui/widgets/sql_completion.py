@@ -20,6 +20,8 @@ from textual.content import Content
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from storescope.tui.sanitize import has_controls, sanitize
+
 #: Keywords offered for "sql" (upper-case, as inserted).
 _KEYWORDS = """SELECT FROM WHERE AND OR NOT NULL IS IN EXISTS BETWEEN LIKE ILIKE AS ON JOIN LEFT RIGHT
     FULL INNER OUTER CROSS LATERAL USING GROUP BY ORDER HAVING LIMIT OFFSET DISTINCT UNION ALL
@@ -84,6 +86,11 @@ class CompletionIndex:
         for word in keywords:
             top[(word, "keyword")] = "keyword"
         for name, kind in names:
+            if has_controls(name):
+                # Completing it would write its control characters into
+                # the editor, which shows them raw: such a name is typed
+                # as a quoted identifier instead.
+                continue
             parts = split_qualified(name)
             if parts is None:
                 top[(name, kind)] = kind
@@ -184,13 +191,15 @@ class CompletionList(OptionList):
         self.typed = typed
         self.set_options(
             [
-                Option(Content.assemble(name, (f"  {kind}", "$text-muted")))
+                Option(Content.assemble(sanitize(name), (f"  {kind}", "$text-muted")))
                 for _, name, kind in entries
             ]
         )
         self.highlighted = 0
         # A fixed width: "auto" would measure every option on each keystroke.
-        widest = max((cell_len(name) + len(kind) for _, name, kind in entries), default=10)
+        widest = max(
+            (cell_len(sanitize(name)) + len(kind) for _, name, kind in entries), default=10
+        )
         self.styles.width = min(60, max(20, widest + 4))
         self.display = True
 
