@@ -13,16 +13,33 @@ waits ~10 s for a server that is gone), so a backend is always closed in a
 daemon thread of its own: reconnecting does not wait for the old connection
 to close, and quitting waits a bounded time before leaving the rest to the
 process exit.
+
+**The stall watchdog.** A server can stop answering without closing anything
+(``kill -STOP``, a frozen VM, a load balancer holding the socket): its kernel
+still acknowledges TCP, so neither keepalives nor a driver error ever come.
+Every call therefore runs in a daemon thread of its own while the caller
+waits, and the session's ``CallWatch`` (shared with its clones: the
+catalog's, the query panel's and the monitor's sessions) knows how long each
+call has been waiting for the server. The explorer reads ``stalled()`` twice
+a second and says "the server has not answered for N s" with the keys that
+help; nothing is killed, so a long statement the user started runs on.
+Reconnecting (or cancelling, once the server had a moment to act on the
+cancel) *abandons* the stalled calls: their callers get ``CallAbandoned`` (a
+``ConnectionLost``) at once, the session moves on to a new connection, and
+the driver thread keeps the old one until the server answers, then closes
+it. The lock still means one call at a time per connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
 from storescope.backends import open_backend, redact_url
@@ -47,6 +64,11 @@ SHORT_NAMES = {
     "fake": "Fake",
 }
 TITLE_WIDTH = 40
+#: A call that has waited this long for the server is reported as a stall.
+STALL_REPORT_AFTER = 5.0
+#: After a cancel is sent for a stalled call, how long the server has to end
+#: it before the call is abandoned (a stopped server never answers a cancel).
+CANCEL_GRACE = 2.0
 
 
 def tab_title(url: str) -> str:
@@ -135,14 +157,172 @@ class DaemonThreadExecutor(ThreadPoolExecutor):
 _INSTALLED: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
 
 
+class CallAbandoned(ConnectionLost):
+    """The session stopped waiting for a call the server did not answer
+    (reconnect or cancel while stalled); the connection it ran on is dropped."""
+
+    default_title = "Stopped waiting"
+
+    def __init__(self, message: str, *, reconnecting: bool = False) -> None:
+        super().__init__(message)
+        #: Abandoned because the user reconnects: the reconnect reports itself.
+        self.reconnecting = reconnecting
+
+
+@dataclass(frozen=True, slots=True)
+class Stall:
+    """The oldest call still waiting for the server, once it waited
+    ``STALL_REPORT_AFTER`` seconds."""
+
+    #: How long it has waited, in seconds.
+    seconds: float
+    #: Whether a stalled call's backend can be asked to cancel (CANCEL).
+    cancellable: bool
+
+
+class _Line:
+    """One connection of a session and the lock that serialises its calls.
+
+    Reconnecting while a call is running starts a new line; the running call
+    keeps the old one (``abandoned``) and closes it once the driver returns.
+    """
+
+    __slots__ = ("abandoned", "backend", "lock")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.backend: Backend | None = None
+        self.abandoned = False
+
+
+class _Call(Generic[T]):
+    """One call: its line, when it started running, and its outcome."""
+
+    __slots__ = ("_settle_lock", "done", "error", "line", "result", "session", "started")
+
+    def __init__(self, session: Session, line: _Line) -> None:
+        self.session = session
+        self.line = line
+        #: time.monotonic() when it got the line (None while queued).
+        self.started: float | None = None
+        self.done = threading.Event()
+        self.result: T | None = None
+        self.error: BaseException | None = None
+        self._settle_lock = threading.Lock()
+
+    def settle(self, result: T | None = None, error: BaseException | None = None) -> bool:
+        """Give the caller its outcome; only the first settle counts."""
+        with self._settle_lock:
+            if self.done.is_set():
+                return False
+            self.result, self.error = result, error
+            self.done.set()
+            return True
+
+
+class CallWatch:
+    """The calls in flight on one connection's sessions (a session and its
+    clones share one), for the stall report; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: set[_Call[Any]] = set()
+
+    def add(self, call: _Call[Any]) -> None:
+        with self._lock:
+            self._calls.add(call)
+
+    def discard(self, call: _Call[Any]) -> None:
+        with self._lock:
+            self._calls.discard(call)
+
+    def _waiting(self, after: float | None) -> list[_Call[Any]]:
+        """Calls running (not queued) for ``after`` seconds or more, still
+        awaited by their caller, oldest first."""
+        limit = STALL_REPORT_AFTER if after is None else after
+        now = time.monotonic()
+        with self._lock:
+            calls = [
+                c
+                for c in self._calls
+                if c.started is not None
+                and not c.done.is_set()
+                and not c.line.abandoned
+                and now - c.started >= limit
+            ]
+        return sorted(calls, key=lambda c: c.started or 0.0)
+
+    def stalled(self, after: float | None = None) -> Stall | None:
+        """The stall to report: the oldest call waiting ``after`` seconds or
+        more (default ``STALL_REPORT_AFTER``) for the server, or None."""
+        calls = self._waiting(after)
+        if not calls:
+            return None
+        started = calls[0].started or time.monotonic()
+        cancellable = any(Capability.CANCEL in c.session.capabilities for c in calls)
+        return Stall(seconds=time.monotonic() - started, cancellable=cancellable)
+
+    def abandon_stalled(self, after: float | None = None, *, reconnecting: bool = False) -> int:
+        """Stop waiting for every stalled call (see ``Session.abandon``); how
+        many sessions had one."""
+        sessions = {c.session for c in self._waiting(after)}
+        for session in sessions:
+            session.abandon(reconnecting=reconnecting)
+        return len(sessions)
+
+    def cancel_stalled(self, after: float | None = None, grace: float | None = None) -> int:
+        """Ask the server to cancel every stalled call whose backend can
+        (CANCEL), each in a daemon thread; a call the server has not ended
+        ``grace`` seconds later (default ``CANCEL_GRACE``) is abandoned.
+        Returns how many calls were asked. Never blocks."""
+        calls = [c for c in self._waiting(after) if Capability.CANCEL in c.session.capabilities]
+        wait = CANCEL_GRACE if grace is None else grace
+        for call in calls:
+            threading.Thread(
+                target=_cancel_or_abandon,
+                args=(call, wait),
+                name="storescope-cancel",
+                daemon=True,
+            ).start()
+        return len(calls)
+
+
+_RECONNECTING = "reconnecting"
+
+
+def _cancel_or_abandon(call: _Call[Any], grace: float) -> None:
+    # The cancel itself may hang on a server that does not answer (it opens
+    # a connection): it runs in a thread of its own, and the grace is
+    # counted from when it was asked, not from when it returned.
+    asked = threading.Thread(
+        target=_cancel_quietly, args=(call.session,), name="storescope-cancel", daemon=True
+    )
+    asked.start()
+    if not call.done.wait(grace) and call.line is call.session.current_line:
+        call.session.abandon()
+
+
+def _cancel_quietly(session: Session) -> None:
+    try:
+        session.cancel()
+    except BackendError:
+        # Nothing more to do: the call is abandoned after the grace anyway.
+        return
+
+
 class Session:
     """One backend connection, serialised by a lock; call only from threads."""
 
-    def __init__(self, url: str, *, read_only: bool = False) -> None:
+    def __init__(
+        self, url: str, *, read_only: bool = False, watch: CallWatch | None = None
+    ) -> None:
         self.url = url
         self.read_only = read_only
-        self._backend: Backend | None = None
-        self._lock = threading.Lock()
+        self._line = _Line()
+        # Guards replacing ``_line`` (reconnect, abandon), never held during a call.
+        self._line_swap = threading.Lock()
+        #: The calls in flight on this session and its clones (stall report).
+        self.watch = watch if watch is not None else CallWatch()
         #: The store's own page size, known once connected.
         self.page_size = 200
         #: What the backend can do beyond browsing, known once connected.
@@ -162,37 +342,47 @@ class Session:
     def title(self) -> str:
         return tab_title(self.url)
 
+    @property
+    def current_line(self) -> object:
+        """An identity of the connection calls go to now (changes on reconnect)."""
+        return self._line
+
     def clone(self) -> Session:
-        """A session with its own connection (for background work)."""
-        return Session(self.url, read_only=self.read_only)
+        """A session with its own connection (for background work), watched
+        with this one's calls."""
+        return Session(self.url, read_only=self.read_only, watch=self.watch)
 
     def connect(self) -> ServerInfo:
         """(Re)connect and return the server's product and version; the old
-        connection closes in the background."""
-        with self._lock:
-            self._drop_locked()
-            backend = self._open_locked()
-            return backend.server_info()
+        connection closes in the background. A call still running on it is
+        abandoned (its caller gets ``CallAbandoned``)."""
+        with self._line_swap:
+            self._retire_line_locked(_RECONNECTING)
+        return self._submit(lambda backend: backend.server_info(), reconnect=True)
 
     def call(self, fn: Callable[[Backend], T]) -> T:
         """Run ``fn(backend)``, connecting first when not connected.
 
-        After ``ConnectionLost`` the backend is dropped, so the next call
-        (or an explicit reconnect) starts from a fresh connection.
+        ``fn`` runs in a daemon thread of its own while the caller waits (see
+        the module docstring), so a call the server never answers can be
+        abandoned. After ``ConnectionLost`` the backend is dropped, so the
+        next call (or an explicit reconnect) starts from a fresh connection.
         """
-        with self._lock:
-            backend = self._backend or self._open_locked()
-            try:
-                return fn(backend)
-            except ConnectionLost:
-                self._drop_locked()
-                raise
+        return self._submit(fn)
+
+    def abandon(self, *, reconnecting: bool = False) -> None:
+        """Stop waiting for what runs on this session now: its callers get
+        ``CallAbandoned`` at once, the next call opens a new connection, and
+        the old one is closed when the driver returns. From any thread.
+        ``reconnecting``: the user is reconnecting (nothing more to report)."""
+        with self._line_swap:
+            self._retire_line_locked(_RECONNECTING if reconnecting else "it did not answer")
 
     def cancel(self) -> None:
         """Ask the server to stop the call running on this session, from any
         thread, without waiting for the lock that call holds (see
         ``Backend.cancel``). A no-op when not connected."""
-        backend = self._backend
+        backend = self._line.backend
         if backend is not None and Capability.CANCEL in backend.capabilities:
             backend.cancel()
 
@@ -209,20 +399,91 @@ class Session:
     def _close_when_free(self) -> None:
         # The lock: a call still running on the backend (a thread worker
         # Textual cannot stop) finishes before its connection is closed.
-        with self._lock:
-            backend, self._backend = self._backend, None
+        line = self._line
+        with line.lock:
+            backend, line.backend = line.backend, None
         if backend is not None:
             _close_quietly(backend)
 
-    def _open_locked(self) -> Backend:
+    # -- calls ------------------------------------------------------------------------
+
+    def _submit(self, fn: Callable[[Backend], T], *, reconnect: bool = False) -> T:
+        call: _Call[T] = _Call(self, self._line)
+        self.watch.add(call)
+        try:
+            threading.Thread(
+                target=self._run, args=(call, fn, reconnect), name="storescope-call", daemon=True
+            ).start()
+            call.done.wait()
+        finally:
+            self.watch.discard(call)
+        if call.error is not None:
+            raise call.error
+        return cast(T, call.result)
+
+    def _run(self, call: _Call[T], fn: Callable[[Backend], T], reconnect: bool) -> None:
+        line = call.line
+        with line.lock:
+            try:
+                if not call.done.is_set():  # not abandoned while queued
+                    call.started = time.monotonic()
+                    self._run_locked(call, line, fn, reconnect)
+            finally:
+                # Whoever holds an abandoned line's lock last closes it.
+                if line.abandoned and line.backend is not None:
+                    backend, line.backend = line.backend, None
+                    _close_quietly(backend)
+
+    def _run_locked(
+        self, call: _Call[T], line: _Line, fn: Callable[[Backend], T], reconnect: bool
+    ) -> None:
+        backend = line.backend
+        try:
+            if backend is None or reconnect:
+                if backend is not None:
+                    line.backend = None
+                    close_in_background(backend)
+                backend = self._open(line)
+            result = fn(backend)
+        except ConnectionLost as e:
+            if backend is not None and line.backend is backend:
+                line.backend = None
+                close_in_background(backend)
+            call.settle(error=e)
+        except BaseException as e:  # handed to the waiting caller, not lost
+            call.settle(error=e)
+        else:
+            call.settle(result=result)
+
+    def _open(self, line: _Line) -> Backend:
         backend = open_backend(self.url, read_only=self.read_only)
         backend.connect()
-        self._backend = backend
-        self.page_size = backend.default_page_size
-        self.capabilities = backend.capabilities
+        line.backend = backend
+        if line is self._line:
+            self.page_size = backend.default_page_size
+            self.capabilities = backend.capabilities
         return backend
 
-    def _drop_locked(self) -> None:
-        backend, self._backend = self._backend, None
-        if backend is not None:
-            close_in_background(backend)
+    def _retire_line_locked(self, why: str) -> None:
+        """Replace the line; its callers stop waiting and its connection is
+        closed now if idle, else by the call holding it when that returns."""
+        old, self._line = self._line, _Line()
+        with self.watch._lock:
+            calls = [c for c in self.watch._calls if c.line is old]
+        old.abandoned = True  # before the lock is tried: see _run's finally
+        started = [c.started for c in calls if c.started is not None]
+        waited = f" after {time.monotonic() - min(started):.0f} s" if started else ""
+        for call in calls:
+            call.settle(
+                error=CallAbandoned(
+                    f"stopped waiting for the server{waited} ({why})",
+                    reconnecting=why == _RECONNECTING,
+                )
+            )
+        if old.lock.acquire(blocking=False):
+            try:
+                backend, old.backend = old.backend, None
+            finally:
+                old.lock.release()
+            if backend is not None:
+                close_in_background(backend)
