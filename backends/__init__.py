@@ -7,10 +7,11 @@ scheme is opened, so the TUI paints its first frame before any driver loads.
 from __future__ import annotations
 
 import importlib
+import re
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .errors import BackendError, NotSupported
+from .errors import BackendError, InvalidURL, NotSupported
 from .secrets import is_secret_param
 
 if TYPE_CHECKING:
@@ -33,23 +34,67 @@ SCHEMES = tuple(s for s in _REGISTRY if s != "fake")
 # Query parameters whose values are secrets and must never be shown.
 
 
+#: A Redis URL's path: the database number, or nothing (database 0).
+_REDIS_DB_PATH = re.compile(r"/?([0-9]{1,9})?/?")
+
+
 def scheme_of(url: str) -> str:
     try:
         return urlsplit(url).scheme.lower()
     except ValueError as e:  # e.g. an unclosed '[' of an IPv6 host
-        raise NotSupported(f"cannot parse it ({e})", title="Invalid URL") from e
+        raise InvalidURL(f"cannot parse it ({e})") from e
+
+
+def _unknown_scheme(scheme: str) -> InvalidURL:
+    what = f"unknown URL scheme '{scheme}'" if scheme else "not a URL (no SCHEME:// at its start)"
+    return InvalidURL(
+        f"{what}; expected one of: " + ", ".join(f"{s}://" for s in SCHEMES),
+        title="Unknown URL scheme",
+    )
+
+
+def check_url(url: str) -> str:
+    """``url`` with its scheme in lower case (schemes are case-insensitive:
+    ``POSTGRESQL://`` is ``postgresql://``), after the checks that need no
+    driver. Raises ``InvalidURL`` for text that is not a URL, an unknown
+    scheme, bytes that are not UTF-8, a port that is not a number, or a Redis
+    database that is not one. The message never repeats the URL: it may hold
+    a password."""
+    for i, ch in enumerate(url):
+        if "\udc80" <= ch <= "\udcff":  # a byte that was not UTF-8 (surrogateescape)
+            raise InvalidURL(
+                f"the URL is not valid UTF-8 (byte 0x{ord(ch) - 0xDC00:02x} at character {i + 1})"
+            )
+        if "\ud800" <= ch <= "\udfff":
+            raise InvalidURL(f"the URL is not valid UTF-8 (a lone surrogate at character {i + 1})")
+    scheme = scheme_of(url)
+    if scheme not in _REGISTRY or "://" not in url:
+        raise _unknown_scheme(scheme if "://" in url else "")
+    url = scheme + url[len(scheme) :]
+    parts = urlsplit(url)
+    hosts = parts.netloc.rpartition("@")[2]
+    if "," not in hosts:  # PostgreSQL and MongoDB also take host1:port1,host2:port2
+        try:
+            parts.port  # noqa: B018  (urllib checks the port when asked for it)
+        except ValueError as e:
+            raise InvalidURL(f"the port must be a number from 1 to 65535 ({e})") from None
+    if scheme in ("redis", "rediss"):
+        if not _REDIS_DB_PATH.fullmatch(parts.path):
+            raise InvalidURL(
+                "a Redis URL's path is its database number (redis://HOST:PORT/0), "
+                f"not '{parts.path.lstrip('/')}'"
+            )
+        for key, value in parse_qsl(parts.query, keep_blank_values=True):
+            if key == "db" and not value.isdigit():
+                raise InvalidURL(f"the Redis database (db=) must be a number, not '{value}'")
+    return url
 
 
 def backend_class(url: str) -> type[Backend]:
     """The Backend class for ``url``'s scheme, imported on first use."""
     scheme = scheme_of(url)
     if scheme not in _REGISTRY:
-        shown = scheme or "(none)"
-        raise NotSupported(
-            f"unknown URL scheme '{shown}'; expected one of: "
-            + ", ".join(f"{s}://" for s in SCHEMES),
-            title="Unknown URL scheme",
-        )
+        raise _unknown_scheme(scheme)
     module_name, class_name, package = _REGISTRY[scheme]
     try:
         module = importlib.import_module(module_name)
@@ -61,7 +106,9 @@ def backend_class(url: str) -> type[Backend]:
 
 
 def open_backend(url: str, *, read_only: bool = False, connect_timeout: float = 5.0) -> Backend:
-    """A backend for ``url``, chosen by its scheme; not yet connected."""
+    """A backend for ``url``, chosen by its scheme; not yet connected.
+    Raises ``InvalidURL`` for a URL that ``check_url`` refuses."""
+    url = check_url(url)
     cls = backend_class(url)
     return cls(url, read_only=read_only, connect_timeout=connect_timeout)
 
@@ -99,4 +146,13 @@ def _redact_value(value: str) -> str:
     return value
 
 
-__all__ = ["BackendError", "SCHEMES", "backend_class", "open_backend", "redact_url", "scheme_of"]
+__all__ = [
+    "SCHEMES",
+    "BackendError",
+    "InvalidURL",
+    "backend_class",
+    "check_url",
+    "open_backend",
+    "redact_url",
+    "scheme_of",
+]

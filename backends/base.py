@@ -7,6 +7,22 @@ cross this boundary, and only the errors of ``backends.errors`` come out of it.
 Optional method groups are declared with ``Capability`` flags on the class; the
 UI reads ``backend.capabilities`` and never probes with ``isinstance`` or
 ``NotImplementedError``.
+
+Previews and whole values. A page is for looking at: by default a backend
+cuts a big value (a long text, bytea or json, a big Redis value) to a
+bounded preview, a ``Truncated`` holding the first part and the true size,
+so a screen of rows never holds a 50 MB cell. An export needs the values
+themselves, so ``browse()``, ``iter_pages()`` and ``execute()`` take
+``whole=True``: then no value is cut, ever, and no ``Truncated`` comes out
+(a ``Truncated`` in a whole page is a bug of the backend, which callers
+report instead of writing it as data). Memory stays bounded all the same:
+a whole page may hold fewer than ``limit`` records when its values are big
+(PostgreSQL stops a page at ``WHOLE_PAGE_BYTES`` of values, at least one
+record), so at most about one page of values is held, and a single value
+is held whole, as big as the store hands it out. Stores whose pages never
+cut a value (MongoDB documents, S3 listings) accept the flag and change
+nothing. ``execute(whole=True)`` applies to every page of that result,
+the first and those ``fetch()`` returns.
 """
 
 from __future__ import annotations
@@ -140,6 +156,7 @@ class Backend(ABC):
         limit: int = 200,
         filter: Any = None,
         sort: Any = None,
+        whole: bool = False,
     ) -> Page:
         """One page of at most ``limit`` records of a browsable node.
 
@@ -156,15 +173,28 @@ class Backend(ABC):
         that cannot honour them raises ``NotSupported``. Raises ``NotFound``
         for a path that is not there and ``NotSupported`` for a node that is
         not browsable.
+
+        ``whole``: values come whole, never as ``Truncated`` previews, for
+        writing them out (see the module docstring). Such a page may end
+        before ``limit`` records when its values are big; ``next_cursor``
+        still says exactly whether more follow, and works with either mode.
         """
 
     def iter_pages(
-        self, path: tuple[str, ...], *, limit: int = 1000, filter: Any = None, sort: Any = None
+        self,
+        path: tuple[str, ...],
+        *,
+        limit: int = 1000,
+        filter: Any = None,
+        sort: Any = None,
+        whole: bool = False,
     ) -> Iterator[Page]:
         """Every page of ``path``, one at a time (memory stays flat)."""
         cursor: str | None = None
         while True:
-            page = self.browse(path, cursor=cursor, limit=limit, filter=filter, sort=sort)
+            page = self.browse(
+                path, cursor=cursor, limit=limit, filter=filter, sort=sort, whole=whole
+            )
             yield page
             if page.next_cursor is None:
                 return
@@ -181,10 +211,12 @@ class Backend(ABC):
         round-trip). Empty statements and pure comments are left out."""
         raise NotSupported(f"{self.product} has no query language here")
 
-    def execute(self, statement: str, *, limit: int = 200) -> Result:
+    def execute(self, statement: str, *, limit: int = 200, whole: bool = False) -> Result:
         """Run one statement and return its first page of at most ``limit``
         rows (more with ``fetch``). Rows are streamed from the server
         (server-side cursor or equivalent), never fetched all at once.
+        Big values are ``Truncated`` previews unless ``whole``, which holds
+        for every page of this result (see the module docstring).
 
         Raises ``QueryFailed`` (with ``position`` when the server says where),
         ``Cancelled`` when ``cancel()`` stopped it, ``ReadOnly`` for a write

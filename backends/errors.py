@@ -83,6 +83,14 @@ class NotSupported(BackendError):
     default_title = "Not supported"
 
 
+class InvalidURL(NotSupported):
+    """The connection URL itself is wrong (unknown scheme, a port or Redis
+    database that is not a number, an unknown MongoDB option, bytes that are
+    not UTF-8): bad usage, found before anything is sent (CLI exit status 2)."""
+
+    default_title = "Invalid URL"
+
+
 class ReadOnly(BackendError):
     """A write was refused because the connection is read-only."""
 

@@ -2,12 +2,30 @@
 
 ``fake://NAME`` opens the dataset registered under NAME; an unknown NAME gets
 its own copy of the default dataset, shaped like a PostgreSQL server
-(databases -> schemas -> tables). Rows of the big tables are computed from the
+(databases -> schemas -> tables), or of the hostile dataset when NAME starts
+with "hostile" (names and values holding escape sequences, line breaks, bidi
+overrides and markup: see ``backends.fake_hostile``). Rows of the big tables are computed from the
 row index on demand and never materialised, so a 2,000,000-row table costs no
 memory. Nothing here reads the clock or the network.
 
 Cursors are row offsets as decimal strings; ``browse`` looks one row past the
 page (limit+1 semantics) to know exactly whether more follows.
+
+Big values. A table holds a big value as its preview, a ``Truncated`` (the
+``mixed`` table's 50 MB ``notes``); the whole value it stands for is that
+preview repeated up to its true size, which ``browse(whole=True)`` (and
+``execute(whole=True)``) hands out instead, made only when asked for.
+
+Optional capabilities, off unless asked for (so pictures of the plain fake
+keep their one Data panel): ``?caps=query,records,indexes,explain,monitor``
+or ``?caps=all``. They are small and deterministic: ``SELECT * FROM name``
+(optionally schema-qualified, names double-quoted) returns that table's
+rows and the dataset's ``notices``, any other statement only a status, an
+unknown table fails like PostgreSQL; records are fetched by primary key;
+plans show SQL-like statements but ``apply`` refuses (nothing changes);
+indexes are each table's primary key plus ``Dataset.indexes``; EXPLAIN is a
+Limit over a Seq Scan; the monitor's Sessions table holds
+``Dataset.sessions``, sampled at fixed times.
 
 Failure simulation for UI tests:
 
@@ -30,6 +48,7 @@ Failure simulation for UI tests:
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import Counter, deque
@@ -37,7 +56,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .base import Backend, Capability
@@ -48,8 +67,41 @@ from .errors import (
     NotSupported,
     PermissionDenied,
     QueryFailed,
+    ReadOnly,
 )
-from .types import MISSING, BinaryValue, Column, Node, NodeKind, Page, ServerInfo, Truncated
+from .types import (
+    MISSING,
+    BinaryValue,
+    ChangePlan,
+    Column,
+    CreateIndex,
+    Delete,
+    DropIndex,
+    Explained,
+    FieldInfo,
+    IndexInfo,
+    Insert,
+    Metric,
+    MetricKind,
+    Node,
+    NodeKind,
+    Page,
+    PlannedStep,
+    PlanNode,
+    Record,
+    RecordSchema,
+    Result,
+    ServerInfo,
+    Statement,
+    StatementKind,
+    Stats,
+    StatsTable,
+    Truncated,
+    Update,
+)
+
+if TYPE_CHECKING:
+    from .types import AppliedPlan, Change, RecordKey
 
 RowFn = Callable[[int], Any]
 
@@ -91,6 +143,12 @@ class Dataset:
     browsed: deque[tuple[tuple[str, ...], str | None]] = field(
         default_factory=lambda: deque(maxlen=1000)
     )
+    #: The server's version (``server_info``).
+    version: str = "1.0"
+    #: What the optional capabilities show (see the module docstring).
+    notices: tuple[str, ...] = ()
+    indexes: dict[tuple[str, ...], tuple[IndexInfo, ...]] = field(default_factory=dict)
+    sessions: tuple[tuple[Any, ...], ...] = ()
 
     _KINDS: ClassVar[tuple[NodeKind, ...]] = (NodeKind.DATABASE, NodeKind.SCHEMA)
 
@@ -138,7 +196,12 @@ def get_dataset(name: str) -> Dataset:
     """The dataset called ``name``, created from the default shape on first use."""
     with _LOCK:
         if name not in _DATASETS:
-            _DATASETS[name] = default_dataset()
+            if name.startswith("hostile"):
+                from . import fake_hostile
+
+                _DATASETS[name] = fake_hostile.fill(Dataset())
+            else:
+                _DATASETS[name] = default_dataset()
         return _DATASETS[name]
 
 
@@ -177,8 +240,15 @@ class FakeBackend(Backend):
         self._delay = _millis(delay)
         self._close_delay = _millis(params.get("close_delay", ["0"])[0])
         self._echo = params.get("echo", ["0"])[0] not in ("", "0")
+        caps = {c for v in params.get("caps", []) for c in v.split(",") if c}
+        if caps:
+            # Per connection, from its URL: the class's flags stay NONE.
+            self.capabilities = _capabilities(caps)  # type: ignore[misc]
         self._dataset: Dataset | None = None
         self._epoch = -1
+        self._results: dict[str, tuple[str, ...]] = {}
+        self._whole_results: set[str] = set()  # handles executed with whole=True
+        self._samples = 0
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -206,8 +276,8 @@ class FakeBackend(Backend):
         return 0.0
 
     def server_info(self) -> ServerInfo:
-        self._live()
-        return ServerInfo("Fake", "1.0", (("dataset", self.dataset_name),))
+        ds = self._live()
+        return ServerInfo("Fake", ds.version, (("dataset", self.dataset_name),))
 
     # -- catalog -----------------------------------------------------------
 
@@ -232,6 +302,7 @@ class FakeBackend(Backend):
         limit: int = 200,
         filter: Any = None,
         sort: Any = None,
+        whole: bool = False,
     ) -> Page:
         ds = self._live()
         ds.calls["browse"] += 1
@@ -258,14 +329,233 @@ class FakeBackend(Backend):
         raw = raw[:limit]
         next_cursor = str(start + limit) if more else None
         estimate = table.node_estimate()
+        columns = table.columns
         if not table.documents:
-            return Page(table.columns, tuple(raw), next_cursor, estimate)
-        names: dict[str, None] = {}
-        for doc in raw:
-            names.update(dict.fromkeys(doc))
-        columns = tuple(Column(n, primary_key=n == "_id") for n in names)
-        rows = tuple(tuple(doc.get(n, MISSING) for n in names) for doc in raw)
+            rows = tuple(raw)
+        else:
+            names: dict[str, None] = {}
+            for doc in raw:
+                names.update(dict.fromkeys(doc))
+            columns = tuple(Column(n, primary_key=n == "_id") for n in names)
+            rows = tuple(tuple(doc.get(n, MISSING) for n in names) for doc in raw)
+        if whole:
+            rows = tuple(tuple(_whole_value(v) for v in row) for row in rows)
         return Page(columns, rows, next_cursor, estimate)
+
+    # -- optional capabilities (``?caps=``, see the module docstring) -----------
+
+    query_language: ClassVar[str] = "sql"
+    index_methods: ClassVar[tuple[str, ...]] = ("btree", "hash")
+
+    def split(self, text: str) -> list[Statement]:
+        statements = []
+        start = 0
+        quote = ""
+        for i, ch in enumerate(text + ";"):
+            if quote:
+                quote = "" if ch == quote else quote
+            elif ch in "'\"":
+                quote = ch
+            elif ch == ";" or i == len(text):
+                chunk = text[start:i]
+                if chunk.strip():
+                    lead = len(chunk) - len(chunk.lstrip())
+                    body = chunk.strip()
+                    kind = (
+                        StatementKind.READ
+                        if body.split()[0].lower() in ("select", "show", "explain")
+                        else StatementKind.OTHER
+                    )
+                    statements.append(Statement(body, start + lead, start + lead + len(body), kind))
+                start = i + 1
+        return statements
+
+    def execute(self, statement: str, *, limit: int = 200, whole: bool = False) -> Result:
+        ds = self._live()
+        ds.calls["execute"] += 1
+        words = statement.split()
+        path = self._selected_table(ds, statement)
+        if path is None:
+            return Result(statement, status=words[0].upper() if words else "")
+        handle = f"r{len(self._results) + 1}"
+        self._results[handle] = path
+        if whole:
+            self._whole_results.add(handle)
+        page = self.browse(path, limit=limit, whole=whole)
+        cursor = f"{handle}:{page.next_cursor}" if page.next_cursor is not None else None
+        return Result(
+            statement,
+            page.columns,
+            page.rows,
+            cursor,
+            handle,
+            status=f"SELECT {len(page.rows)}",
+            notices=ds.notices,
+        )
+
+    def fetch(self, cursor: str, *, limit: int = 200) -> Page:
+        handle, _, offset = cursor.partition(":")
+        path = self._results.get(handle)
+        if path is None:
+            raise QueryFailed("the result has expired")
+        page = self.browse(path, cursor=offset, limit=limit, whole=handle in self._whole_results)
+        more = f"{handle}:{page.next_cursor}" if page.next_cursor is not None else None
+        return Page(page.columns, page.rows, more, page.total_estimate)
+
+    def release(self, handle: str) -> None:
+        self._results.pop(handle, None)
+
+    def completions(self, path: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+        ds = self._live()
+        names = [(p[-1], "table") for p in ds.tables]
+        names += [(f"{p[-1]}.{c.name}", "column") for p, t in ds.tables.items() for c in t.columns]
+        return names[:5000]
+
+    def record_schema(self, path: tuple[str, ...]) -> RecordSchema:
+        table = self._table(path)
+        fields = tuple(
+            FieldInfo(c.name, c.type_name, not c.primary_key, primary_key=c.primary_key)
+            for c in table.columns
+        )
+        key = tuple(c.name for c in table.columns if c.primary_key)
+        reason = None if key else f"{path[-1]} has no primary key"
+        return RecordSchema(path, fields, key, reason)
+
+    def record_key(
+        self, path: tuple[str, ...], row: tuple[Any, ...], columns: Sequence[str]
+    ) -> RecordKey:
+        key = self.record_schema(path).key
+        if not key:
+            raise ReadOnly(f"{path[-1]} has no primary key")
+        return tuple((name, row[list(columns).index(name)]) for name in key)
+
+    def get(self, path: tuple[str, ...], key: RecordKey) -> Record:
+        table = self._table(path)
+        names = [c.name for c in table.columns]
+        wanted = dict(key)
+        for i in range(min(table.n_rows, _GET_SCAN)):
+            row = table.row_fn(i)
+            if all(row[names.index(k)] == v for k, v in wanted.items()):
+                return Record(path, key, tuple(zip(names, row, strict=True)))
+        raise NotFound(f"no record {key!r} in {path[-1]}")
+
+    def plan(self, changes: Sequence[Change]) -> ChangePlan:
+        self._live()
+        if self.read_only:
+            raise ReadOnly("the connection is read-only")
+        steps = tuple(PlannedStep(c, _statement(c), _affected(c)) for c in changes)
+        atomic = not any(isinstance(c, CreateIndex | DropIndex) for c in changes)
+        warnings = () if atomic else ("index changes run one by one, outside a transaction",)
+        return ChangePlan(steps, atomic, warnings)
+
+    def apply(self, changes: Sequence[Change]) -> AppliedPlan:
+        self._live()
+        raise ReadOnly("the fake store changes nothing: the plan was not applied")
+
+    def list_indexes(self, path: tuple[str, ...]) -> list[IndexInfo]:
+        ds = self._live()
+        table = self._table(path)
+        key = [c.name for c in table.columns if c.primary_key]
+        found = list(ds.indexes.get(path, ()))
+        if key:
+            name = f"{path[-1]}_pkey"
+            columns = ", ".join(_ident(k) for k in key)
+            found.insert(
+                0,
+                IndexInfo(
+                    name,
+                    columns,
+                    unique=True,
+                    primary=True,
+                    method="btree",
+                    size_bytes=8192 + 16 * table.n_rows,
+                    scans=table.n_rows,
+                    definition=f"CREATE UNIQUE INDEX {_ident(name)} ON {_qualified(path)}"
+                    f" USING btree ({columns})",
+                ),
+            )
+        return found
+
+    def explain(self, statement: str, *, analyze: bool = False, buffers: bool = False) -> Explained:
+        ds = self._live()
+        path = self._selected_table(ds, statement)
+        if path is None:
+            raise QueryFailed("the fake store explains SELECT * FROM a table only")
+        rows = float(ds.tables[path].n_rows)
+        scan = PlanNode(
+            f"Seq Scan on {path[-1]}",
+            0.0,
+            rows / 100 + 1,
+            rows / 100 + 1,
+            rows,
+            rows if analyze else None,
+            1 if analyze else None,
+            rows / 1000 if analyze else None,
+            rows / 1000 if analyze else None,
+            (("Relation", path[-1]), ("Schema", path[-2] if len(path) > 1 else "")),
+        )
+        root = PlanNode(
+            "Limit",
+            0.0,
+            scan.total_cost,
+            0.0,
+            rows,
+            scan.actual_rows,
+            scan.loops,
+            scan.actual_time_ms,
+            0.0 if analyze else None,
+            (),
+            (scan,),
+        )
+        return Explained(statement, root, analyze, 0.1, 1.0 if analyze else None, "{}")
+
+    def stats(self) -> Stats:
+        ds = self._live()
+        self._samples += 1
+        n = self._samples
+        return Stats(
+            _SAMPLED_FROM + 2.0 * n,
+            (
+                Metric("connections", float(len(ds.sessions) + 1)),
+                Metric("commits", 1000.0 + 10 * n * n, MetricKind.COUNTER),
+            ),
+            (
+                StatsTable(
+                    "Sessions",
+                    _SESSION_COLUMNS,
+                    ds.sessions,
+                    key_column=0,
+                    actions=("cancel", "terminate"),
+                ),
+            ),
+        )
+
+    def session_action(self, action: str, session_id: Any) -> str:
+        ds = self._live()
+        for row in ds.sessions:
+            if row[0] == session_id:
+                return f"{action}: session {session_id} ({row[1]}) was asked to stop"
+        raise NotFound(f"no session {session_id}")
+
+    def _table(self, path: tuple[str, ...]) -> FakeTable:
+        ds = self._live()
+        table = ds.tables.get(path)
+        if table is None or table.documents:
+            raise NotFound(f"{'/'.join(path)} is not a table")
+        return table
+
+    def _selected_table(self, ds: Dataset, statement: str) -> tuple[str, ...] | None:
+        """The table of ``SELECT * FROM [schema.]name`` (None for another
+        statement); a table that is not there fails as PostgreSQL does."""
+        match = _SELECT.match(statement)
+        if match is None:
+            return None
+        names = [_identifier(part) for part in _IDENT.findall(match.group("name"))]
+        for path in sorted(ds.tables):
+            if path[-len(names) :] == tuple(names):
+                return path
+        shown = ".".join(names)
+        raise QueryFailed(f'relation "{shown}" does not exist', position=match.start("name"))
 
     # -- helpers -------------------------------------------------------------
 
@@ -294,6 +584,105 @@ class FakeBackend(Backend):
             self._dataset = None
             raise ConnectionLost(f"the fake server '{self.dataset_name}' closed the connection")
         return ds
+
+
+#: Rows ``get`` looks through for a key (the fake's record tables are small).
+_GET_SCAN = 10_000
+#: ``Stats.taken_at`` of the first sample: fixed, so rates never depend on the clock.
+_SAMPLED_FROM = 1_800_000_000.0
+_SESSION_COLUMNS = (
+    "pid",
+    "user",
+    "database",
+    "application",
+    "state",
+    "query duration",
+    "query",
+)
+_CAPABILITIES = {
+    "query": Capability.QUERY,
+    "records": Capability.RECORDS | Capability.PLAN,
+    "indexes": Capability.INDEXES | Capability.PLAN,
+    "explain": Capability.QUERY | Capability.EXPLAIN,
+    "monitor": Capability.MONITOR,
+}
+# An identifier as PostgreSQL writes it: plain, "quoted" or U&"unicode \+00001b escaped".
+_ONE_IDENT = r'(?:[Uu]&)?"(?:[^"]|"")*"|[A-Za-z_][A-Za-z0-9_$]*'
+_IDENT = re.compile(_ONE_IDENT)
+_SELECT = re.compile(
+    rf"\s*select\s+\*\s+from\s+(?P<name>(?:{_ONE_IDENT})(?:\.(?:{_ONE_IDENT}))*)", re.IGNORECASE
+)
+_UNICODE_ESCAPE = re.compile(r"\\(\\|[0-9A-Fa-f]{4}|\+[0-9A-Fa-f]{6})")
+
+
+def _capabilities(names: set[str]) -> Capability:
+    caps = Capability.NONE
+    for name in names:
+        if name == "all":
+            for flags in _CAPABILITIES.values():
+                caps |= flags
+        elif name in _CAPABILITIES:
+            caps |= _CAPABILITIES[name]
+        else:
+            raise NotSupported(
+                f"unknown fake capability {name!r}; expected: all, " + ", ".join(_CAPABILITIES)
+            )
+    return caps
+
+
+def _identifier(token: str) -> str:
+    """The name an identifier token of ``_IDENT`` stands for."""
+    if token[:2].upper() == "U&":
+        body = token[3:-1].replace('""', '"')
+        return _UNICODE_ESCAPE.sub(
+            lambda m: "\\" if m.group(1) == "\\" else chr(int(m.group(1).lstrip("+"), 16)), body
+        )
+    if token.startswith('"'):
+        return token[1:-1].replace('""', '"')
+    return token.lower()
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _qualified(path: tuple[str, ...]) -> str:
+    return ".".join(_ident(p) for p in path[1:])
+
+
+def _literal(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool | int | float | Decimal):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _where(key: RecordKey) -> str:
+    return " AND ".join(f"{_ident(k)} = {_literal(v)}" for k, v in key)
+
+
+def _statement(change: Change) -> str:
+    """What a SQL store would run for ``change``, values inlined (for the
+    change plan; the fake never runs it)."""
+    if isinstance(change, Insert):
+        names = ", ".join(_ident(k) for k, _ in change.fields)
+        values = ", ".join(_literal(v) for _, v in change.fields)
+        return f"INSERT INTO {_qualified(change.path)} ({names}) VALUES ({values})"
+    if isinstance(change, Update):
+        sets = ", ".join(f"{_ident(k)} = {_literal(v)}" for k, v in change.changes)
+        return f"UPDATE {_qualified(change.path)} SET {sets} WHERE {_where(change.key)}"
+    if isinstance(change, Delete):
+        return f"DELETE FROM {_qualified(change.path)} WHERE {_where(change.key)}"
+    if isinstance(change, CreateIndex):
+        columns = ", ".join(change.spec.columns)
+        name = f" {_ident(change.spec.name)}" if change.spec.name else ""
+        return f"CREATE INDEX CONCURRENTLY{name} ON {_qualified(change.path)} ({columns})"
+    return f"DROP INDEX CONCURRENTLY {_ident(change.name)}"
+
+
+def _affected(change: Change) -> int | None:
+    return None if isinstance(change, CreateIndex | DropIndex) else 1
 
 
 def _millis(text: str) -> float:
@@ -412,6 +801,21 @@ _MIXED_COLUMNS = (
     Column("price", "numeric"),
     Column("seen_at", "timestamptz"),
 )
+
+
+def _whole_value(value: Any) -> Any:
+    """The whole value a stored preview stands for (see the module docstring)."""
+    if not isinstance(value, Truncated) or not value.preview:
+        return value
+    preview = value.preview
+    size = value.total_size
+    if isinstance(preview, bytes):
+        return (preview * (size // len(preview) + 1))[:size]
+    if value.unit == "bytes":  # a size in UTF-8 bytes: repeat whole characters up to it
+        copies, rest = divmod(size, len(preview.encode()))
+        tail = preview.encode()[:rest].decode("utf-8", "ignore")
+        return preview * copies + tail
+    return (preview * (size // len(preview) + 1))[:size]
 
 
 def _mixed_row(i: int) -> tuple[Any, ...]:

@@ -31,8 +31,6 @@ out documents from a batch the server had already sent.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import collections
 import datetime as dt
 import math
@@ -40,9 +38,10 @@ import re
 import socket
 import time
 import uuid
+import warnings
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit
 
 import bson
 import pymongo
@@ -58,11 +57,13 @@ from pymongo.errors import (
     PyMongoError,
 )
 
+from . import cursors
 from .base import Backend, Capability
 from .errors import (
     BackendError,
     ConnectionFailed,
     ConnectionLost,
+    InvalidURL,
     NotFound,
     NotSupported,
     PermissionDenied,
@@ -95,9 +96,17 @@ MAX_HELD_CURSORS = 4
 #: a bounded buffer.
 MIN_BATCH = 500
 #: Per-socket-read timeout once connected, unless the URL sets socketTimeoutMS:
-#: a server that goes silent mid-request surfaces as ConnectionLost instead of
-#: hanging a worker forever, yet slow legitimate reads have room.
+#: the last resort against a worker hanging forever, long enough that slow
+#: legitimate reads have room. A server that stops answering is noticed
+#: sooner, by pymongo's monitor (below).
 DEFAULT_SOCKET_TIMEOUT_S = 60.0
+#: How often pymongo's monitor sends ``hello`` on its own connection, unless
+#: the URL says (pymongo's default is 10 s). A check that gets no answer
+#: within connectTimeoutMS marks the server unknown and interrupts the
+#: operations in flight on it with a network error, so a silent server is
+#: reported in about this + connect_timeout (~7 s), while a long operation on
+#: a server that still answers its monitor is left to run.
+HEARTBEAT_FREQUENCY_MS = 2_000
 #: list_children asks for an estimate per collection: one `count` command
 #: each, metadata-only on MongoDB but a full scan on SecantusDB (~0.2 s per
 #: 10k documents). Once this much time is spent the rest show no estimate.
@@ -260,15 +269,18 @@ def neutral_to_bson(value: Any) -> Any:
 
 def encode_cursor(last_id: Any) -> str:
     text = json_util.dumps({"_id": last_id}, json_options=_JSON)
-    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    try:
+        return cursors.encode_cursor(text.encode())
+    except cursors.CursorError as e:  # an _id of megabytes
+        raise QueryFailed(f"cannot continue after this page: {e}") from e
 
 
 def decode_cursor(cursor: str) -> Any:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        raw = cursors.decode_cursor(cursor)  # bounded (backends.cursors)
         doc = json_util.loads(raw.decode(), json_options=_JSON)
         return doc["_id"]
-    except (ValueError, TypeError, KeyError, binascii.Error, BSONError) as e:
+    except (ValueError, TypeError, KeyError, RecursionError, BSONError) as e:
         raise QueryFailed("invalid page cursor for MongoDB (it comes from another source)") from e
 
 
@@ -432,6 +444,41 @@ def _url_options(url: str) -> set[str]:
     return {k.lower() for k, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
 
 
+def _check_url_options(url: str) -> None:
+    """Refuse an unknown or malformed option in the URL, one line naming it.
+
+    Given the URL, pymongo only *warns* (a ``UserWarning`` on stderr, drawn
+    over the TUI) and goes on without the option, so a typo such as
+    ``tls=ture`` or ``readPrefernce=secondary`` would silently connect
+    differently. Each option is checked alone first, so the message names it,
+    then all together (options that exclude each other)."""
+    from pymongo.uri_parser import split_options
+
+    query = urlsplit(url).query
+    if not query:
+        return
+    items = [item for item in re.split("[&;]", query) if item]
+    secrets = url_secrets(url)
+    checks: list[tuple[str | None, str]] = [(unquote_plus(i.partition("=")[0]), i) for i in items]
+    for key, text in [*checks, (None, query)]:
+        # pymongo's warnings become errors here (an option it would drop).
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            try:
+                split_options(text, validate=True, warn=False)
+            except (PyMongoError, ValueError, TypeError, Warning) as e:
+                detail = scrub(" ".join(str(e).split()), secrets)
+                if key is None:
+                    raise InvalidURL(f"MongoDB URL options: {detail}") from None
+                if detail.startswith("Unknown option"):
+                    hint = detail.partition("Did you mean one of ")[2].partition(" or maybe")[0]
+                    raise InvalidURL(
+                        f"unknown MongoDB URL option '{key}'"
+                        + (f" (did you mean one of {hint}?)" if hint else "")
+                    ) from None
+                raise InvalidURL(f"MongoDB URL option '{key}': {detail}") from None
+
+
 def _url_database(url: str) -> str | None:
     name = unquote(urlsplit(url).path.lstrip("/"))
     return name or None
@@ -471,9 +518,15 @@ class MongoBackend(Backend):
             ("serverSelectionTimeoutMS", ms),
             ("connectTimeoutMS", ms),
             ("socketTimeoutMS", int(max(DEFAULT_SOCKET_TIMEOUT_S, self.connect_timeout) * 1000)),
+            ("heartbeatFrequencyMS", HEARTBEAT_FREQUENCY_MS),
+            # A read interrupted by the monitor would otherwise wait another
+            # serverSelectionTimeoutMS for the silent server before failing
+            # (~12 s in all); pages and listings are retried by the user.
+            ("retryReads", False),
         ):
             if key.lower() not in given:
                 options[key] = value
+        _check_url_options(self.url)
         self._refuse_fast_when_nobody_listens()
         client: pymongo.MongoClient[dict[str, Any]] | None = None
         try:
@@ -655,6 +708,7 @@ class MongoBackend(Backend):
         limit: int = 200,
         filter: Any = None,
         sort: Any = None,
+        whole: bool = False,  # documents are never cut here: every page is whole
     ) -> Page:
         if filter is not None or sort is not None:
             raise NotSupported("filtering and sorting MongoDB pages is not supported yet")

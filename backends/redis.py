@@ -52,7 +52,8 @@ and ``sort`` raise ``NotSupported``.
 
 Key contents, paged the same way and never loaded whole: a string is one
 row (``value``; over ``PREVIEW_BYTES`` a ``Truncated`` preview carrying its
-STRLEN); hash → HSCAN (field, value); list → LRANGE windows (index, value);
+STRLEN, or with ``browse(whole=True)`` the whole string in one GET: one
+value, as big as Redis holds it); hash → HSCAN (field, value); list → LRANGE windows (index, value);
 set → SSCAN (member); zset → ZRANGE by rank (rank, member, score); stream →
 XRANGE with an exclusive start (id, fields as a dict). Other types (module
 types) raise ``NotSupported``.
@@ -70,13 +71,11 @@ treated as gone rather than hanging the worker.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import json
 import re
 import time
-import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, cast
@@ -86,10 +85,12 @@ from redis.backoff import NoBackoff
 from redis.connection import ConnectionPool, parse_url
 from redis.retry import Retry
 
+from . import cursors
 from .base import Backend, Capability
 from .errors import (
     ConnectionFailed,
     ConnectionLost,
+    InvalidURL,
     NotFound,
     NotSupported,
     PermissionDenied,
@@ -256,19 +257,23 @@ def _encode_cursor(fingerprint: str, **data: Any) -> str:
     if "pending" in data:
         data["pending"] = [p.decode("latin-1") for p in data["pending"]]
     payload = {"v": _CURSOR_VERSION, "f": fingerprint, **data}
-    raw = zlib.compress(json.dumps(payload, ensure_ascii=False).encode("utf-8"))
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+    try:
+        return cursors.encode_cursor(
+            json.dumps(payload, ensure_ascii=False).encode("utf-8"), compress=True
+        )
+    except cursors.CursorError as e:  # names of ~4 MiB scanned past the page
+        raise QueryFailed(f"cannot continue after this page: {e}") from e
 
 
 def _decode_cursor(cursor: str, fingerprint: str) -> dict[str, Any]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        payload = json.loads(zlib.decompress(raw).decode("utf-8"))
+        # Bounded: a crafted cursor cannot inflate past cursors.MAX_CURSOR_BYTES.
+        payload = json.loads(cursors.decode_cursor(cursor, compressed=True).decode("utf-8"))
         if not isinstance(payload, dict) or payload.get("v") != _CURSOR_VERSION:
             raise ValueError("unknown cursor version")
         if "pending" in payload:
             payload["pending"] = [str(p).encode("latin-1") for p in payload["pending"]]
-    except (ValueError, TypeError, zlib.error) as e:
+    except (ValueError, TypeError, RecursionError) as e:  # CursorError is a ValueError
         raise QueryFailed(f"invalid page cursor: {e}") from e
     if payload.get("f") != fingerprint:
         raise QueryFailed("this page cursor belongs to another path or filter")
@@ -343,6 +348,9 @@ class RedisBackend(Backend):
     capabilities: ClassVar[Capability] = Capability.NONE
     default_page_size: ClassVar[int] = 200
     record_style: ClassVar[str] = "rows"
+    #: Key names are bytes: a name that is not UTF-8 travels as lone
+    #: surrogates (see the module docstring), so the CLI passes such a PATH on.
+    binary_names: ClassVar[bool] = True
 
     def __init__(self, url: str, *, read_only: bool = False, connect_timeout: float = 5.0) -> None:
         super().__init__(url, read_only=read_only, connect_timeout=connect_timeout)
@@ -359,7 +367,7 @@ class RedisBackend(Backend):
         try:
             url_options: dict[str, Any] = parse_url(self.url)  # type: ignore[no-untyped-call]
         except ValueError as e:
-            raise ConnectionFailed(f"invalid Redis URL {self.display_url}: {e}") from e
+            raise InvalidURL(f"invalid Redis URL {self.display_url}: {e}") from e
         self._default_db = int(url_options.pop("db", 0) or 0)
         self._options = {
             "socket_connect_timeout": self.connect_timeout,
@@ -374,7 +382,15 @@ class RedisBackend(Backend):
             "protocol": 2,
         }
         with self._translated(connecting=True, db=self._default_db):
-            client = self._new_client(self._default_db)
+            try:
+                client = self._new_client(self._default_db)
+            except TypeError as e:
+                # redis-py hands every query option of the URL to the
+                # connection class as a keyword: an unknown one fails there.
+                unknown = re.search(r"unexpected keyword argument '([^']*)'", str(e))
+                raise InvalidURL(
+                    f"unknown Redis URL option '{unknown.group(1)}'" if unknown else str(e)
+                ) from e
             try:
                 client.ping()
             except BaseException:
@@ -680,6 +696,7 @@ class RedisBackend(Backend):
         limit: int = 200,
         filter: Any = None,
         sort: Any = None,
+        whole: bool = False,
     ) -> Page:
         if sort is not None:
             raise NotSupported("Redis keys have no order to sort by")
@@ -691,7 +708,7 @@ class RedisBackend(Backend):
         client = self._client(target.db)
         with self._translated(db=target.db):
             if target.is_key:
-                return self._browse_key(client, path, target, cursor, limit, filter)
+                return self._browse_key(client, path, target, cursor, limit, filter, whole)
             return self._browse_keys(client, path, target, cursor, limit, filter)
 
     def _browse_keys(
@@ -734,6 +751,7 @@ class RedisBackend(Backend):
         cursor: str | None,
         limit: int,
         filter: str | None,
+        whole: bool = False,
     ) -> Page:
         key = target.name
         kind = _text(client.type(key))
@@ -743,23 +761,33 @@ class RedisBackend(Backend):
             raise NotSupported(f"a filter applies to hash and set keys, not to a {kind}")
         fingerprint = _fingerprint("key", target.db, key, kind, filter)
         match = encode_name(filter) if filter is not None else None
+        # A page's values: cut to previews, or whole for an export (the
+        # members a window holds are in memory whole either way).
+        cell: Callable[[bytes], Any] = _value if whole else _bounded
         if kind == "string":
-            return self._browse_string(client, key, cursor)
+            return self._browse_string(client, key, cursor, whole)
         if kind == "hash":
-            return self._browse_hash(client, key, fingerprint, cursor, limit, match)
+            return self._browse_hash(client, key, fingerprint, cursor, limit, match, cell)
         if kind == "set":
-            return self._browse_set(client, key, fingerprint, cursor, limit, match)
+            return self._browse_set(client, key, fingerprint, cursor, limit, match, cell)
         if kind == "list":
-            return self._browse_list(client, key, fingerprint, cursor, limit)
+            return self._browse_list(client, key, fingerprint, cursor, limit, cell)
         if kind == "zset":
-            return self._browse_zset(client, key, fingerprint, cursor, limit)
+            return self._browse_zset(client, key, fingerprint, cursor, limit, cell)
         if kind == "stream":
-            return self._browse_stream(client, key, fingerprint, cursor, limit)
+            return self._browse_stream(client, key, fingerprint, cursor, limit, cell)
         raise NotSupported(f"browsing a {kind} key is not supported")
 
-    def _browse_string(self, client: redis.Redis, key: bytes, cursor: str | None) -> Page:
+    def _browse_string(
+        self, client: redis.Redis, key: bytes, cursor: str | None, whole: bool = False
+    ) -> Page:
         if cursor is not None:  # a string is one row: nothing follows it
             return Page(_STRING_COLUMNS, (), None, 1)
+        if whole:  # one value, as big as Redis holds it (at most 512 MB)
+            raw = cast(bytes | None, client.get(key))
+            if raw is None:
+                raise NotFound(f"no key {decode_name(key)!r}")
+            return Page(_STRING_COLUMNS, ((_value(raw),),), None, 1)
         size, head = self._pipeline(
             client, [("STRLEN", key), ("GETRANGE", key, 0, PREVIEW_BYTES - 1)]
         )
@@ -773,6 +801,7 @@ class RedisBackend(Backend):
         cursor: str | None,
         limit: int,
         match: bytes | None,
+        cell: Callable[[bytes], Any] = _bounded,
     ) -> Page:
         state = _scan_state(cursor, fingerprint)
         # Values seen in this call's batches; fields carried over from the
@@ -798,7 +827,7 @@ class RedisBackend(Backend):
                 )
                 if v is not None
             )
-        rows = tuple((_bounded(f), _bounded(values[f]) if f in values else None) for f in fields)
+        rows = tuple((cell(f), cell(values[f]) if f in values else None) for f in fields)
         return Page(
             _HASH_COLUMNS, rows, self._scan_cursor(fingerprint, after), int(client.hlen(key))
         )
@@ -811,6 +840,7 @@ class RedisBackend(Backend):
         cursor: str | None,
         limit: int,
         match: bytes | None,
+        cell: Callable[[bytes], Any] = _bounded,
     ) -> Page:
         state = _scan_state(cursor, fingerprint)
 
@@ -820,36 +850,54 @@ class RedisBackend(Backend):
             )
 
         members, after = _collect(scan, state, limit)
-        rows = tuple((_bounded(m),) for m in members)
+        rows = tuple((cell(m),) for m in members)
         return Page(
             _SET_COLUMNS, rows, self._scan_cursor(fingerprint, after), int(client.scard(key))
         )
 
     def _browse_list(
-        self, client: redis.Redis, key: bytes, fingerprint: str, cursor: str | None, limit: int
+        self,
+        client: redis.Redis,
+        key: bytes,
+        fingerprint: str,
+        cursor: str | None,
+        limit: int,
+        cell: Callable[[bytes], Any] = _bounded,
     ) -> Page:
         start = int(_index_cursor(cursor, fingerprint) or 0)
         size, items = self._pipeline(client, [("LLEN", key), ("LRANGE", key, start, start + limit)])
-        rows = tuple((start + i, _bounded(v)) for i, v in enumerate(items[:limit]))
+        rows = tuple((start + i, cell(v)) for i, v in enumerate(items[:limit]))
         more = len(items) > limit
         next_cursor = _encode_cursor(fingerprint, at=start + limit) if more else None
         return Page(_LIST_COLUMNS, rows, next_cursor, int(size))
 
     def _browse_zset(
-        self, client: redis.Redis, key: bytes, fingerprint: str, cursor: str | None, limit: int
+        self,
+        client: redis.Redis,
+        key: bytes,
+        fingerprint: str,
+        cursor: str | None,
+        limit: int,
+        cell: Callable[[bytes], Any] = _bounded,
     ) -> Page:
         start = int(_index_cursor(cursor, fingerprint) or 0)
         size, flat = self._pipeline(
             client, [("ZCARD", key), ("ZRANGE", key, start, start + limit, "WITHSCORES")]
         )
         pairs = [(flat[i], float(flat[i + 1])) for i in range(0, len(flat), 2)]
-        rows = tuple((start + i, _bounded(m), s) for i, (m, s) in enumerate(pairs[:limit]))
+        rows = tuple((start + i, cell(m), s) for i, (m, s) in enumerate(pairs[:limit]))
         more = len(pairs) > limit
         next_cursor = _encode_cursor(fingerprint, at=start + limit) if more else None
         return Page(_ZSET_COLUMNS, rows, next_cursor, int(size))
 
     def _browse_stream(
-        self, client: redis.Redis, key: bytes, fingerprint: str, cursor: str | None, limit: int
+        self,
+        client: redis.Redis,
+        key: bytes,
+        fingerprint: str,
+        cursor: str | None,
+        limit: int,
+        cell: Callable[[bytes], Any] = _bounded,
     ) -> Page:
         after_id = _index_cursor(cursor, fingerprint)
         low = "-" if after_id is None else f"({after_id}"
@@ -858,7 +906,7 @@ class RedisBackend(Backend):
         )
         rows = []
         for entry_id, flat in entries[:limit]:
-            fields = {_value(flat[i]): _bounded(flat[i + 1]) for i in range(0, len(flat), 2)}
+            fields = {_value(flat[i]): cell(flat[i + 1]) for i in range(0, len(flat), 2)}
             rows.append((_text(entry_id), fields))
         more = len(entries) > limit
         next_cursor = _encode_cursor(fingerprint, at=rows[-1][0]) if more else None

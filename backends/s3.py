@@ -45,29 +45,30 @@ same either way.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import functools
 import re
 import time
 from collections import OrderedDict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
+from . import cursors
 from .base import Backend, Capability
 from .errors import (
     BackendError,
     ConnectionFailed,
     ConnectionLost,
+    InvalidURL,
     NotFound,
     NotSupported,
     PermissionDenied,
     QueryFailed,
 )
+from .paths import encode_path
 from .types import Column, Node, NodeKind, Page, ServerInfo
 
 #: Most entries one list_children() call returns (one LIST request; S3's own cap).
@@ -78,9 +79,19 @@ LIST_BATCH = 1000
 READAHEAD_SLOTS = 4
 #: A read-ahead buffer older than this is dropped so scrolling shows fresh data.
 READAHEAD_MAX_AGE = 60.0
-#: Read timeout for ordinary calls once connected (a LIST of 1,000 keys on a
-#: busy bucket can take seconds); connect() and ping() use connect_timeout.
-CALL_READ_TIMEOUT = 30.0
+#: Interactive calls once connected (listings, HEADs, previews): each socket
+#: connect or read waits at most this, and a failed attempt is retried once
+#: (botocore's standard mode first backs off under 1 s), so a server that
+#: stops answering is reported as ConnectionLost within 10 s (~9 s). S3
+#: starts answering a LIST of 1,000 keys well within this; the timeout is
+#: between bytes, not for the whole response. connect() and ping() make a
+#: single attempt bounded by connect_timeout.
+INTERACTIVE_TIMEOUT = 4.0
+INTERACTIVE_ATTEMPTS = 2
+#: Transfers (a whole object streamed down or up): patient, since a slow link
+#: or a big part can be quiet for a while and a retry restarts a part.
+TRANSFER_READ_TIMEOUT = 60.0
+TRANSFER_ATTEMPTS = 5
 #: The S3 REST API version: S3 has no server version to report.
 S3_API_VERSION = "2006-03-01"
 
@@ -138,46 +149,44 @@ class S3Location:
 
 
 def parse_s3_url(url: str) -> S3Location:
-    """Parse ``url``; raises ``NotSupported`` for anything we do not accept."""
+    """Parse ``url``; raises ``InvalidURL`` for anything we do not accept."""
     try:
         parts = urlsplit(url)
     except ValueError as e:
-        raise NotSupported(f"invalid S3 URL: {e}") from e
+        raise InvalidURL(f"invalid S3 URL: {e}") from e
     if parts.scheme.lower() != "s3":
-        raise NotSupported("an S3 URL starts with s3://")
+        raise InvalidURL("an S3 URL starts with s3://")
     params: dict[str, str] = {}
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         name = key.lower()
         if name in _CREDENTIAL_PARAMS:
-            raise NotSupported(
+            raise InvalidURL(
                 f"credentials are not accepted in the URL ('{key}'): {_CREDENTIAL_HINT}",
                 title="Credentials in URL",
             )
         if name not in _QUERY_PARAMS:
-            raise NotSupported(
+            raise InvalidURL(
                 f"unknown S3 URL parameter '{key}'; expected: " + ", ".join(_QUERY_PARAMS)
             )
         params[name] = value
     if "@" in parts.netloc:
-        raise NotSupported(
+        raise InvalidURL(
             f"credentials are not accepted in the URL: {_CREDENTIAL_HINT}",
             title="Credentials in URL",
         )
     if ":" in parts.netloc:
-        raise NotSupported(
-            "an s3:// URL names a bucket, not a host: use ?endpoint=http://HOST:PORT"
-        )
+        raise InvalidURL("an s3:// URL names a bucket, not a host: use ?endpoint=http://HOST:PORT")
     if parts.path.strip("/"):
-        raise NotSupported(
+        raise InvalidURL(
             f"open s3://{parts.netloc} and browse the path instead of putting it in the URL"
         )
     endpoint = params.get("endpoint") or None
     if endpoint is not None:
         ep = urlsplit(endpoint)
         if ep.scheme not in ("http", "https") or not ep.netloc:
-            raise NotSupported(f"endpoint must look like http://HOST:PORT, not '{endpoint}'")
+            raise InvalidURL(f"endpoint must look like http://HOST:PORT, not '{endpoint}'")
         if ep.username or ep.password:
-            raise NotSupported(
+            raise InvalidURL(
                 f"credentials are not accepted in the endpoint: {_CREDENTIAL_HINT}",
                 title="Credentials in URL",
             )
@@ -190,19 +199,18 @@ def parse_s3_url(url: str) -> S3Location:
 
 
 def encode_cursor(key: str) -> str:
-    """The cursor that continues after ``key``."""
-    raw = base64.urlsafe_b64encode(key.encode("utf-8")).decode("ascii").rstrip("=")
-    return _CURSOR_PREFIX + raw
+    """The cursor that continues after ``key`` (S3 keys are at most 1024 bytes)."""
+    return cursors.encode_cursor(key.encode("utf-8"), prefix=_CURSOR_PREFIX)
 
 
 def decode_cursor(cursor: str) -> str:
-    if not cursor.startswith(_CURSOR_PREFIX):
+    if not isinstance(cursor, str) or not cursor.startswith(_CURSOR_PREFIX):
         raise QueryFailed("this cursor does not come from the S3 backend")
-    raw = cursor[len(_CURSOR_PREFIX) :]
     try:
-        return base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError) as e:
-        raise QueryFailed("invalid S3 cursor") from e
+        # Bounded (backends.cursors); UnicodeDecodeError is a ValueError too.
+        return cursors.decode_cursor(cursor, prefix=_CURSOR_PREFIX).decode("utf-8")
+    except ValueError as e:
+        raise QueryFailed(f"invalid S3 cursor: {e}") from e
 
 
 def human_size(size: int) -> str:
@@ -257,6 +265,8 @@ class S3Backend(Backend):
         self._location: S3Location | None = None
         self._client: Any = None  # ordinary calls: longer read timeout, one retry
         self._probe: Any = None  # connect() and ping(): connect_timeout, no retry
+        self._transfer: Any = None  # transfers: see TRANSFER_READ_TIMEOUT, made on first use
+        self._make_client: Callable[[float, float, int], Any] | None = None
         self._server_header = ""
         self._region = ""
         self._readahead: OrderedDict[tuple[str, str], _ReadAhead] = OrderedDict()
@@ -304,9 +314,9 @@ class S3Backend(Backend):
                     "response_checksum_validation": "when_required",
                 }
 
-            def client(read_timeout: float, attempts: int) -> Any:
+            def client(connect_timeout: float, read_timeout: float, attempts: int) -> Any:
                 config = Config(
-                    connect_timeout=self.connect_timeout,
+                    connect_timeout=connect_timeout,
                     read_timeout=read_timeout,
                     retries={"total_max_attempts": attempts, "mode": "standard"},
                     user_agent_extra="storescope",
@@ -317,9 +327,10 @@ class S3Backend(Backend):
                 )
 
             # A single attempt bounded by connect_timeout, so a closed port or a
-            # silent endpoint fails fast; ordinary calls may wait and retry once.
-            self._probe = client(self.connect_timeout, 1)
-            self._client = client(max(CALL_READ_TIMEOUT, self.connect_timeout), 2)
+            # silent endpoint fails fast; interactive calls retry once.
+            self._probe = client(self.connect_timeout, self.connect_timeout, 1)
+            self._client = client(INTERACTIVE_TIMEOUT, INTERACTIVE_TIMEOUT, INTERACTIVE_ATTEMPTS)
+            self._make_client = client
             self._region = str(self._probe.meta.region_name or "")
             self._location = location
             response = self._round_trip()
@@ -333,12 +344,14 @@ class S3Backend(Backend):
         self._server_header = str(headers.get("server", ""))
 
     def close(self) -> None:
-        for client in (self._client, self._probe):
+        for client in (self._client, self._probe, self._transfer):
             if client is not None:
                 with contextlib.suppress(OSError):  # only pooled sockets to drop
                     client.close()
         self._client = None
         self._probe = None
+        self._transfer = None
+        self._make_client = None
         self._location = None
         self._readahead.clear()
 
@@ -402,6 +415,7 @@ class S3Backend(Backend):
         limit: int = 200,
         filter: Any = None,
         sort: Any = None,
+        whole: bool = False,  # a listing holds no big values: every page is whole
     ) -> Page:
         location = self._require()
         if limit < 1:
@@ -431,6 +445,18 @@ class S3Backend(Backend):
             raise ConnectionLost("not connected to S3")
         return self._location
 
+    def _transfer_client(self) -> Any:
+        """The client for transfers (whole objects down or up), with
+        ``TRANSFER_READ_TIMEOUT`` and ``TRANSFER_ATTEMPTS`` instead of the
+        interactive calls' short ones; made on first use."""
+        self._require()
+        if self._transfer is None:
+            assert self._make_client is not None
+            self._transfer = self._make_client(
+                self.connect_timeout, TRANSFER_READ_TIMEOUT, TRANSFER_ATTEMPTS
+            )
+        return self._transfer
+
     def _round_trip(self) -> dict[str, Any]:
         assert self._location is not None
         if self._location.bucket:
@@ -451,19 +477,35 @@ class S3Backend(Backend):
     ) -> tuple[str, str]:
         """(bucket, key prefix) of a bucket or prefix path."""
         bucket = path[0]
-        if bucket and not _BUCKET_NAME.fullmatch(bucket):
-            # botocore would refuse it before sending anything.
-            raise NotFound(f"no bucket '{bucket}': not a valid S3 bucket name")
+        if path == ("",):  # the "…" node that ends a cut list of buckets
+            raise NotSupported("'…' only marks where a long listing was cut; browse its parent")
+        # botocore would refuse a name outside its pattern before sending
+        # anything; its pattern lets "." and ".." through (a path typed like
+        # a file path, "../x"), which no bucket is called.
+        if not _BUCKET_NAME.fullmatch(bucket) or not bucket.strip("."):
+            raise NotFound(
+                f"no bucket '{bucket}': not a valid S3 bucket name"
+                " (PATH is BUCKET/PREFIX%2F/..., as 'storescope ls' prints it)"
+            )
         if location.bucket and bucket != location.bucket:
             raise NotFound(f"this connection shows only bucket '{location.bucket}', not '{bucket}'")
-        if any(not segment for segment in path):
-            raise NotSupported("'…' only marks where a long listing was cut; browse its parent")
-        if len(path) > 1 and not path[-1].endswith("/"):
+        inner, last = path[1:-1], path[-1] if len(path) > 1 else None
+        if last == "" and all(segment.endswith("/") for segment in inner):
+            # The path of the "…" node that ends a cut listing (_truncation_marker).
+            raise NotSupported(
+                "'…' only marks where a long listing was cut; browse its parent: "
+                f"{_show(bucket, ''.join(inner))}"
+            )
+        if last == "" or any(not segment.endswith("/") for segment in inner):
+            raise NotFound(
+                f"not an S3 path: '{encode_path(path)}': after the bucket, each segment but "
+                "the last is a prefix that ends in '/', written %2F (as 'storescope ls' "
+                "prints it: BUCKET/logs%2F/2024%2F)"
+            )
+        if last is not None and not last.endswith("/"):
             raise NotSupported(
                 f"an object is opened, not {verb}: {_show(bucket, ''.join(path[1:]))}"
             )
-        if any(not segment.endswith("/") for segment in path[1:]):
-            raise NotFound(f"not an S3 prefix path (inner segments end with '/'): {path!r}")
         return bucket, "".join(path[1:])
 
     def _list_buckets(self, location: S3Location) -> list[Node]:

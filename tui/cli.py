@@ -5,8 +5,9 @@ storescope [URL | --profile NAME]... [--read-only]   open the TUI, one tab per c
 storescope demo [--read-only]                        local servers with sample data, in the TUI
 storescope ls (URL | --profile NAME) [PATH] [--json]
 storescope browse (URL | --profile NAME) PATH [--limit N] [--cursor C | --all]
-                  [--format table|json|jsonl|csv]
+                  [--format table|json|jsonl|csv] [--preview]
 storescope query (URL | --profile NAME) TEXT [--limit N] [--format table|json|jsonl|csv]
+                 [--preview]
 storescope snapshot [URL | --profile NAME]... --out FILE.svg|FILE.txt [--keys "..."] [--size WxH]
 ```
 
@@ -18,7 +19,15 @@ Decisions a script can rely on:
 - Exit status 0 on success, 1 on a backend error (one line on stderr,
   ``storescope: <title>: <message>``, never a traceback or a password), 2 on bad
   usage, 130 on Ctrl+C, 141 (as if killed by SIGPIPE) when stdout is closed
-  early (``| head``), silently.
+  early (``| head``), silently. Bad usage includes an unknown command, a URL
+  that is not one (an unknown scheme, a port or Redis database that is not a
+  number, an unknown MongoDB or Redis option; schemes are case-insensitive),
+  a ``--limit`` out of range, an unknown ``--keys`` name, and a URL, PATH,
+  TEXT or ``--keys`` holding bytes that are not UTF-8 (except a Redis PATH:
+  Redis names are bytes). ``snapshot`` exits 1 when a connection failed,
+  after saving the picture of the error.
+- A URL with a password or secret options is redacted from the process title
+  (``ps``) as soon as the command starts (``setproctitle``).
 - ``ls`` prints one child per line. When stdout is a terminal: aligned columns
   under a header. Otherwise tab-separated ``PATH KIND ESTIMATE DETAIL`` (the
   estimate ``-`` when unknown; tabs and line breaks inside a field escaped as
@@ -34,6 +43,14 @@ Decisions a script can rely on:
   ``json`` too: its ``"columns"`` are the first page's, each row object holds
   all of its document's fields). ``table`` also keeps the first page's widths.
   Value encodings are described in ``tui.formats``.
+- ``csv``, ``json`` and ``jsonl`` write every value whole, however big (the
+  backend is asked for whole pages, which it keeps bounded in memory by
+  ending a page early when its values are big). Should a store still hand
+  out a preview, the command stops with exit status 1 naming the record and
+  the field, never writing the preview as if it were the value.
+  ``--preview`` (browse and query) writes previews on purpose, marked with
+  the true size. ``table`` always shows previews, for people, and says so
+  once on stderr when it cut a value.
 - ``query`` runs each statement of TEXT (``-``: standard input) in order, on
   one session, and stops at the first that fails (exit 1, the server's
   message and where in TEXT: ``at character N (LINE L: ...)``). Rows stream
@@ -61,10 +78,17 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from storescope.backends import SCHEMES, backend_class, open_backend, scheme_of
+from storescope.backends import (
+    SCHEMES,
+    InvalidURL,
+    backend_class,
+    check_url,
+    open_backend,
+    redact_url,
+)
 from storescope.backends.errors import BackendError
 from storescope.backends.paths import decode_path, encode_path
-from storescope.backends.secrets import scrub
+from storescope.backends.secrets import scrub, url_secrets
 
 if TYPE_CHECKING:
     from storescope.tui import formats
@@ -104,10 +128,18 @@ COMMANDS = ("demo", "ls", "browse", "query", "snapshot")
 ALL_PAGE_SIZE = 5000
 #: Rows per page of ``query``'s streamed results.
 QUERY_PAGE_SIZE = 1000
+#: Output a page of a whole result (csv, json, jsonl) aims at: its pages start
+#: at one row and grow to ``QUERY_PAGE_SIZE`` while their rows stay small, so
+#: a result of 6 MB texts is not fetched 1,000 at a time.
+QUERY_PAGE_CHARS = 16 * 1024 * 1024
 DEMO_ORDER = ("postgres", "mongo", "redis", "s3")
 #: Seconds to wait for a server in ls/browse: a script learns that a host is
 #: down within 5 s of starting the command, interpreter start-up included.
 CONNECT_TIMEOUT = 3.0
+#: Largest ``browse --limit``: one page is held in memory whole.
+MAX_PAGE_LIMIT = 1_000_000
+#: Largest ``query --limit``: rows are streamed, so only a sanity bound.
+MAX_QUERY_LIMIT = 1_000_000_000
 
 EXIT_OK = 0
 EXIT_BACKEND = 1
@@ -137,8 +169,10 @@ class Output:
         sys.stdout.flush()
         self._buffer = getattr(sys.stdout, "buffer", None)
         self._errors = "backslashreplace" if json else "surrogateescape"
+        self.written = 0  # characters written so far (sizes query pages)
 
     def write(self, text: str) -> None:
+        self.written += len(text)
         if self._buffer is None:
             sys.stdout.write(text)
             return
@@ -156,22 +190,51 @@ class Output:
 
 
 def _say(message: str) -> None:
-    """One line on stderr, for people (progress, the next cursor)."""
-    sys.stderr.write(message + "\n")
+    """One line on stderr, for people (progress, the next cursor), through the
+    one sanitizer (``tui.sanitize``): it may quote the server (a notice, an
+    error naming a table), and stderr is usually the terminal."""
+    from storescope.tui.sanitize import sanitize
+
+    sys.stderr.write(sanitize(message) + "\n")
     sys.stderr.flush()
 
 
 # -- argument parsing ----------------------------------------------------------------
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
-    return value
+def _shown(text: str, width: int = 40) -> str:
+    """An argument quoted for an error message, cut to ``width``."""
+    return repr(text if len(text) <= width else text[: width - 1] + "…")
+
+
+def _bounded_int(maximum: int) -> Any:
+    """An argparse type: a whole number from 1 to ``maximum``, and the
+    message saying that range otherwise (huge numbers included: they would
+    reach the server as an out-of-range error)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"not a whole number: {_shown(text)} (1 to {maximum:,})"
+            ) from None
+        if not 1 <= value <= maximum:
+            raise argparse.ArgumentTypeError(
+                f"out of range: {_shown(text)} (a whole number from 1 to {maximum:,})"
+            )
+        return value
+
+    return parse
+
+
+def _utf8(parser: argparse.ArgumentParser, what: str, text: str) -> None:
+    """Exit with status 2 when ``text`` (an argument, which Python hands over
+    with each byte that is not UTF-8 as a lone surrogate) is not valid UTF-8."""
+    for i, ch in enumerate(text):
+        if "\ud800" <= ch <= "\udfff":
+            byte = f"byte 0x{ord(ch) - 0xDC00:02x}" if ch >= "\udc80" else "a lone surrogate"
+            parser.error(f"{what} is not valid UTF-8 ({byte} at character {i + 1})")
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -189,6 +252,19 @@ def _read_only_flag(parser: argparse.ArgumentParser) -> None:
         "--read-only",
         action="store_true",
         help="refuse every write (enforced by the backend)",
+    )
+
+
+#: Said once on stderr when the table format showed less than a value.
+PREVIEW_NOTE = "note: values cut to previews; --format csv/json/jsonl writes them whole"
+
+
+def _preview_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--preview",
+        action="store_true",
+        help="write big values cut to previews, marked with their true size (for people); "
+        "without it csv, json and jsonl write every value whole",
     )
 
 
@@ -282,9 +358,10 @@ def _parser(command: str) -> argparse.ArgumentParser:
         p.add_argument("--profile", metavar="NAME", help="a saved connection instead of a URL")
         p.add_argument(
             "--limit",
-            type=_positive_int,
+            type=_bounded_int(MAX_PAGE_LIMIT),
             metavar="N",
-            help=f"records per page (default: the store's page size; {ALL_PAGE_SIZE} with --all)",
+            help=f"records per page, 1 to {MAX_PAGE_LIMIT:,} (default: the store's page size; "
+            f"{ALL_PAGE_SIZE} with --all)",
         )
         which = p.add_mutually_exclusive_group()
         which.add_argument(
@@ -299,6 +376,7 @@ def _parser(command: str) -> argparse.ArgumentParser:
             '{"columns", "rows", "next_cursor"}; jsonl: one record per line '
             "(MongoDB as relaxed Extended JSON); csv: a header, then rows",
         )
+        _preview_flag(p)
         _connect_timeout_flag(p)
         _read_only_flag(p)
         return p
@@ -316,7 +394,7 @@ def _parser(command: str) -> argparse.ArgumentParser:
         p.add_argument("--profile", metavar="NAME", help="a saved connection instead of a URL")
         p.add_argument(
             "--limit",
-            type=_positive_int,
+            type=_bounded_int(MAX_QUERY_LIMIT),
             metavar="N",
             help="print at most N rows of each statement (default: all, streamed)",
         )
@@ -328,6 +406,7 @@ def _parser(command: str) -> argparse.ArgumentParser:
             '{"columns", "rows", "status"} per statement; jsonl: one row per line; '
             "csv: a header, then rows",
         )
+        _preview_flag(p)
         _connect_timeout_flag(p)
         _read_only_flag(p)
         return p
@@ -457,20 +536,25 @@ def _ordered_targets(argv: Sequence[str], urls: Sequence[str]) -> list[tuple[str
 
 
 def _connection(kind: str, value: str, read_only: bool) -> Connection:
+    """The connection a URL or profile names, its URL checked (``InvalidURL``,
+    exit status 2) before anything is started or imported, and its scheme in
+    lower case."""
     connection: Connection
     if kind == "profile":
         conn = _config.resolve_profile(value)
-        connection = _config.Connection(conn.url, conn.read_only or read_only, conn.secrets)
+        url = check_url(conn.url)
+        connection = _config.Connection(url, conn.read_only or read_only, conn.secrets)
     else:
-        connection = _config.Connection(value, read_only, _config.url_secrets(value))
+        url = check_url(value)
+        connection = _config.Connection(url, read_only, _config.url_secrets(value))
     return connection
 
 
-def _check_scheme(url: str) -> None:
-    """Fail on an unknown scheme before the TUI starts, without importing a
-    driver (the registry raises for unknown schemes before any import)."""
-    if scheme_of(url) not in (*SCHEMES, "fake"):
-        backend_class(url)
+def _binary_names(url: str) -> bool:
+    """Whether the store's names are bytes (Redis keys), so a PATH or TEXT
+    holding bytes that are not UTF-8 is meant; for every other store such an
+    argument names nothing and is refused as bad usage."""
+    return bool(getattr(backend_class(url), "binary_names", False))
 
 
 @contextlib.contextmanager
@@ -498,7 +582,7 @@ def _one_target(
     else:
         parser.error("a URL or --profile NAME is required")
     if len(rest) > 1:
-        parser.error(f"unexpected argument(s): {' '.join(rest[1:])}")
+        parser.error(f"unexpected argument(s): {' '.join(map(_shown, rest[1:]))}")
     path = rest[0] if rest else None
     if kind == "profile" and path is not None and "://" in path:
         parser.error("give a URL or --profile NAME, not both")
@@ -517,6 +601,8 @@ def cmd_ls(
     kind, value, path_text = _one_target(args, parser, need_path=False)
     conn = _connection(kind, value, read_only or args.read_only)
     secrets.extend(conn.secrets)
+    if not _binary_names(conn.url):
+        _utf8(parser, "PATH", path_text or "")
     path = decode_path(path_text or "")
     with _opened(conn, args.connect_timeout) as backend:
         nodes = backend.list_children(path)
@@ -573,13 +659,32 @@ def _node_json(node: Node) -> str:
 
 class PageWriter:
     """Writes pages in one format, streaming: nothing is kept between pages
-    except the first page's columns (and, for tables, its widths)."""
+    except the first page's columns (and, for tables, its widths).
 
-    def __init__(self, out: Output, fmt: str, *, documents: bool, streaming: bool) -> None:
+    ``whole`` (csv, json and jsonl unless ``preview``) is what to ask the
+    backend for; a ``Truncated`` cell in such a page stops the command
+    (``ValueNotWhole``) before that page is written. ``where`` names what is
+    written in that message (the PATH, the statement); ``said`` holds the
+    notes already given on stderr, shared by the writers of one command."""
+
+    def __init__(
+        self,
+        out: Output,
+        fmt: str,
+        *,
+        documents: bool,
+        streaming: bool,
+        preview: bool = False,
+        where: str = "",
+        said: set[str] | None = None,
+    ) -> None:
         self.out = out
         self.fmt = fmt
         self.documents = documents
         self.streaming = streaming
+        self.whole = fmt != "table" and not preview
+        self.where = where
+        self._said = said if said is not None else set()
         self.count = 0
         self._columns: tuple[str, ...] | None = None
         self._encoders: dict[tuple[str, ...], Any] = {}
@@ -594,7 +699,7 @@ class PageWriter:
             if len(self._encoders) > 64:
                 self._encoders.clear()
             enc = self._encoders[columns] = formats.record_encoder(
-                columns, documents=self.documents
+                columns, documents=self.documents, whole=self.whole
             )
         return enc
 
@@ -622,6 +727,39 @@ class PageWriter:
             yield [MISSING if i is None else row[i] for i in picks]
 
     def page(self, page: Page) -> None:
+        try:
+            self._page(page)
+        except formats.CutValue as e:
+            raise self._not_whole(page, e.value) from None
+
+    def _not_whole(self, page: Page, cut: Any) -> BackendError:
+        """The error naming the record and field whose value came cut."""
+        names = [c.name for c in page.columns]
+        for n, row in enumerate(page.rows):
+            for i, value in enumerate(row):
+                if value is not cut:
+                    continue
+                key = [
+                    f"{c.name}={formats.plain_text(row[j], documents=self.documents)}"
+                    for j, c in enumerate(page.columns)
+                    if c.primary_key
+                ]
+                record = ", ".join(key) if key else f"number {self.count + n + 1}"
+                what = f"field {names[i]!r} of the record {record}"
+                break
+            else:
+                continue
+            break
+        else:
+            what = "a value"
+        where = f"{self.where}: " if self.where else ""
+        message = formats.escape_controls(
+            f"{where}{what} came only as a preview ({cut.total_size} {cut.unit}) and was "
+            f"not written; --preview writes previews, marked with their true size"
+        )
+        return BackendError(message, title="Value not whole")
+
+    def _page(self, page: Page) -> None:
         columns = tuple(c.name for c in page.columns)
         first = self._columns is None
         if first:
@@ -640,9 +778,14 @@ class PageWriter:
         elif self.fmt == "csv":
             if first:
                 self.out.write(formats.csv_row(columns))
-            docs = self.documents
+            docs, whole = self.documents, self.whole
             self.out.write(
-                "".join([formats.csv_row(r, documents=docs) for r in self._aligned(columns, rows)])
+                "".join(
+                    [
+                        formats.csv_row(r, documents=docs, whole=whole)
+                        for r in self._aligned(columns, rows)
+                    ]
+                )
             )
         else:
             self._table(columns, rows, first)
@@ -652,7 +795,11 @@ class PageWriter:
     def _table(self, columns: tuple[str, ...], rows: Sequence[Sequence[Any]], first: bool) -> None:
         docs = self.documents
         aligned = list(self._aligned(columns, rows))
-        cells = [[formats.table_cell(v, documents=docs) for v in r] for r in aligned]
+        shown = [[formats.table_cell_cut(v, documents=docs) for v in r] for r in aligned]
+        cells = [[cell for cell, _ in r] for r in shown]
+        if PREVIEW_NOTE not in self._said and any(cut for r in shown for _, cut in r):
+            self._said.add(PREVIEW_NOTE)
+            _say(PREVIEW_NOTE)
         header = [
             formats.fit(formats.escape_controls(c), formats.MAX_CELL) for c in (self._columns or ())
         ]
@@ -687,6 +834,8 @@ def cmd_browse(
     assert path_text is not None
     conn = _connection(kind, value, read_only or args.read_only)
     secrets.extend(conn.secrets)
+    if not _binary_names(conn.url):
+        _utf8(parser, "PATH", path_text)
     path = decode_path(path_text)
     cls = backend_class(conn.url)
     limit = args.limit or (
@@ -694,14 +843,21 @@ def cmd_browse(
     )
     documents = getattr(cls, "record_style", "rows") == "documents"
     out = Output(json=args.format in ("json", "jsonl"))
-    writer = PageWriter(out, args.format, documents=documents, streaming=args.all)
+    writer = PageWriter(
+        out,
+        args.format,
+        documents=documents,
+        streaming=args.all,
+        preview=args.preview,
+        where=path_text,
+    )
     with _opened(conn, args.connect_timeout) as backend:
         if args.all:
-            for page in backend.iter_pages(path, limit=limit):
+            for page in backend.iter_pages(path, limit=limit, whole=writer.whole):
                 writer.page(page)
             writer.finish(None)
         else:
-            page = backend.browse(path, cursor=args.cursor, limit=limit)
+            page = backend.browse(path, cursor=args.cursor, limit=limit, whole=writer.whole)
             writer.page(page)
             writer.finish(page.next_cursor)
     return EXIT_OK
@@ -737,9 +893,22 @@ def _query_target(
     if not rest:
         parser.error("TEXT is required: the statements to run ('-' reads standard input)")
     if len(rest) > 1:
-        parser.error(f"unexpected argument(s): {' '.join(rest[1:])} (quote TEXT as one argument)")
-    text = sys.stdin.read() if rest[0] == "-" else rest[0]
+        parser.error(
+            f"unexpected argument(s): {' '.join(map(_shown, rest[1:]))} "
+            "(quote TEXT as one argument)"
+        )
+    # Standard input as bytes: a byte that is not UTF-8 becomes a lone
+    # surrogate, as in an argument, and is refused the same way.
+    text = _read_stdin() if rest[0] == "-" else rest[0]
     return kind, value, text
+
+
+def _read_stdin() -> str:
+    stdin = getattr(sys.stdin, "buffer", None)
+    if stdin is None:  # replaced by a text-only stream (tests)
+        return sys.stdin.read()
+    data: bytes = stdin.read()
+    return data.decode("utf-8", "surrogateescape")
 
 
 def _where(text: str, at: int) -> str:
@@ -767,10 +936,13 @@ def _run_statements(
         raise UsageError("TEXT holds no statement")
     limit: int | None = args.limit
     printed = False
-    for stmt in statements:
-        first = min(QUERY_PAGE_SIZE, limit) if limit else QUERY_PAGE_SIZE
+    whole = args.format != "table" and not args.preview
+    said: set[str] = set()
+    for number, stmt in enumerate(statements, 1):
+        size = 1 if whole else QUERY_PAGE_SIZE
+        first = min(size, limit) if limit else size
         try:
-            result = backend.execute(stmt.text, limit=first)
+            result = backend.execute(stmt.text, limit=first, whole=whole)
         except QueryFailed as e:
             if e.position is None:
                 raise
@@ -784,13 +956,27 @@ def _run_statements(
         if printed and args.format in ("table", "csv"):
             out.write("\n")
         printed = True
-        writer = QueryWriter(out, args.format, documents=documents, streaming=True)
+        writer = QueryWriter(
+            out,
+            args.format,
+            documents=documents,
+            streaming=True,
+            preview=args.preview,
+            where=f"statement {number}",
+            said=said,
+        )
+        written = out.written
         writer.page(Page(result.columns, result.rows, result.next_cursor))
+        if whole:
+            size = _next_page_size(size, out.written - written, len(result.rows))
         cursor = result.next_cursor
         while cursor is not None and (limit is None or writer.count < limit):
-            size = QUERY_PAGE_SIZE if limit is None else min(QUERY_PAGE_SIZE, limit - writer.count)
-            page = backend.fetch(cursor, limit=size)
+            want = size if limit is None else min(size, limit - writer.count)
+            written = out.written
+            page = backend.fetch(cursor, limit=want)
             writer.page(page)
+            if whole:
+                size = _next_page_size(size, out.written - written, len(page.rows))
             cursor = page.next_cursor
         # A streamed result's tag is "SELECT" until its end is seen: count here.
         status = result.status or "SELECT"
@@ -806,12 +992,22 @@ def _run_statements(
         _say(status)
 
 
+def _next_page_size(size: int, chars: int, rows: int) -> int:
+    """The next page size of a whole result: twice the last, at most
+    ``QUERY_PAGE_SIZE``, and no more rows than ``QUERY_PAGE_CHARS`` of
+    output hold at the last page's size per row (at least one)."""
+    per_row = max(1, chars // max(1, rows))
+    return max(1, min(QUERY_PAGE_SIZE, size * 2, QUERY_PAGE_CHARS // per_row))
+
+
 def cmd_query(
     args: argparse.Namespace, parser: argparse.ArgumentParser, read_only: bool, secrets: list[str]
 ) -> int:
     kind, value, text = _query_target(args, parser)
     conn = _connection(kind, value, read_only or args.read_only)
     secrets.extend(conn.secrets)
+    if not _binary_names(conn.url):
+        _utf8(parser, "TEXT", text)
     cls = backend_class(conn.url)
     documents = getattr(cls, "record_style", "rows") == "documents"
     out = Output(json=args.format in ("json", "jsonl"))
@@ -865,7 +1061,6 @@ def _connections(
     conns = []
     for kind, value in _ordered_targets(argv, args.urls):
         conn = _connection(kind, value, read_only)
-        _check_scheme(conn.url)
         secrets.extend(conn.secrets)
         conns.append(conn)
     return conns
@@ -984,6 +1179,7 @@ def cmd_snapshot(
     out_path: str = args.out
     if os.path.splitext(out_path)[1].lower() not in (".svg", ".txt"):
         parser.error(f"--out must end in .svg or .txt: {out_path}")
+    _check_keys(parser, args.keys)
     read_only = read_only or args.read_only
     conns = _connections(argv, args, read_only, secrets)
     if not conns:
@@ -991,6 +1187,22 @@ def cmd_snapshot(
     return _save_snapshot(
         [c.url for c in conns], out_path, args.keys, args.size, _app_read_only(conns, read_only)
     )
+
+
+def _check_keys(parser: argparse.ArgumentParser, keys: str) -> None:
+    """Exit with status 2 on a --keys name that is no key (it would press
+    nothing, silently), before any server is reached."""
+    _utf8(parser, "--keys", keys)
+    from storescope.tui.snapshot import unknown_keys
+
+    unknown = unknown_keys(keys.split())
+    if unknown:
+        parser.error(
+            f"unknown key name{'s' if len(unknown) > 1 else ''} in --keys: "
+            + ", ".join(_shown(k, 30) for k in unknown)
+            + " (Textual key names: a, enter, escape, tab, up, pagedown, f1..f24, ctrl+r, "
+            "question_mark...; 'wait' settles, 'wait:MS' pauses)"
+        )
 
 
 def _save_snapshot(
@@ -1010,9 +1222,14 @@ def _save_snapshot(
         )
     from storescope.tui.snapshot import take_snapshot
 
-    svg, text = take_snapshot(urls, keys=keys.split(), size=size, read_only=read_only)
+    shot = take_snapshot(urls, keys=keys.split(), size=size, read_only=read_only)
     with open(out_path, "w", encoding="utf-8") as f:
-        f.write(svg if suffix == ".svg" else text)
+        f.write(shot.svg if suffix == ".svg" else shot.text)
+    if shot.failed:
+        # The picture of the error is written; the run still failed.
+        what = shot.errors[0] if shot.errors else f"Connection failed: {', '.join(shot.failed)}"
+        _say(f"{PROG}: {' '.join(what.split())} (the snapshot {out_path} shows it)")
+        return EXIT_BACKEND
     return EXIT_OK
 
 
@@ -1049,11 +1266,25 @@ def _dispatch(argv: list[str], secrets: list[str]) -> int:
     if command == "--version":
         sys.stdout.write(version_report())
         return EXIT_OK
+    if command == "open" and not rest[0].startswith("-") and "://" not in rest[0]:
+        # Neither a command nor a URL: most likely a mistyped command.
+        word = rest[0] if re.fullmatch(r"[A-Za-z][\w.-]{0,39}", rest[0]) else None
+        sys.stderr.write(_TOP_HELP.split("\n\n")[0] + "\n")
+        _say(
+            f"{PROG}: error: "
+            + (f"unknown command '{word}'" if word else "neither a command nor a URL")
+            + f": commands are {', '.join(COMMANDS)}; or give a URL ("
+            + ", ".join(f"{s}://" for s in SCHEMES)
+            + ") or --profile NAME to open the TUI"
+        )
+        return EXIT_USAGE
     parser = _parser(command)
     args = parser.parse_intermixed_args(rest)
     if command == "open":
         return cmd_open(rest, args, read_only, secrets)
     if command == "demo":
+        if args.out:
+            _check_keys(parser, args.keys)
         return cmd_demo(args, read_only)
     if command == "ls":
         return cmd_ls(args, parser, read_only, secrets)
@@ -1064,10 +1295,31 @@ def _dispatch(argv: list[str], secrets: list[str]) -> int:
     return cmd_snapshot(rest, args, parser, read_only, secrets)
 
 
+def hide_passwords_from_ps(argv: Sequence[str]) -> bool:
+    """Rewrite the process title (what ``ps`` and /proc/PID/cmdline show) to
+    ``storescope`` and ``argv`` with each URL's password and secret query
+    values as ``***``, when any argument holds one; returns whether it did.
+    Until this runs, early in start-up, other local users can read them."""
+    shown = [redact_url(a) if "://" in a and url_secrets(a) else a for a in argv]
+    if shown == list(argv):
+        return False
+    try:
+        import setproctitle
+    except ImportError:  # a core dependency; only a broken install lacks it
+        return False
+    title = " ".join([PROG, *shown])
+    # Undecodable bytes (lone surrogates) cannot go through setproctitle's UTF-8.
+    setproctitle.setproctitle(title.encode("utf-8", "backslashreplace").decode("utf-8"))
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (also for usage errors, which
     argparse reports by raising SystemExit)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:  # this process's own command line, which ps shows
+        argv = sys.argv[1:]
+        hide_passwords_from_ps(argv)
+    argv = list(argv)
     secrets: list[str] = []
     try:
         code = _dispatch(argv, secrets)
@@ -1076,6 +1328,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except SystemExit as e:
         return e.code if isinstance(e.code, int) else (0 if e.code is None else EXIT_USAGE)
+    except InvalidURL as e:  # bad usage, found before anything was sent
+        return _fail(f"{e.title}: {e}", EXIT_USAGE, secrets)
     except BackendError as e:
         return _fail(f"{e.title}: {e}", EXIT_BACKEND, secrets)
     except _config.ProfileError as e:

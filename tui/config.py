@@ -23,8 +23,11 @@ connection writable.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +36,11 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from storescope.backends.secrets import url_secrets as _url_secrets
 
 _KEYS = frozenset({"url", "read_only", "password_env", "password_command", "password_timeout"})
+#: Seconds a ``password_command`` may run (a profile's ``password_timeout``
+#: overrides it); past them it is stopped and the connection fails.
 DEFAULT_PASSWORD_TIMEOUT = 30.0
+#: Seconds between SIGTERM and SIGKILL to a timed-out command's process group.
+KILL_GRACE_SECONDS = 0.5
 
 
 class ProfileError(Exception):
@@ -150,33 +157,113 @@ def fetch_password(profile: Profile) -> str | None:
         return value
     if profile.password_command:
         try:
-            # Through the shell, like git's credential helpers: the command is
-            # the user's own configuration, and pipes are common there.
-            done = subprocess.run(
-                profile.password_command,
-                shell=True,
-                stdout=subprocess.PIPE,
-                timeout=profile.password_timeout,
-                check=False,
+            returncode, stdout = run_password_command(
+                profile.password_command, profile.password_timeout
             )
         except subprocess.TimeoutExpired as e:
             raise SecretError(
                 f"profile '{profile.name}': password_command did not finish within "
-                f"{profile.password_timeout:g} s"
+                f"{profile.password_timeout:g} s (stopped; raise password_timeout to wait longer)"
             ) from e
         except OSError as e:
             raise SecretError(
                 f"profile '{profile.name}': password_command could not run: {e.strerror}"
             ) from e
-        if done.returncode != 0:
+        if returncode != 0:
             raise SecretError(
-                f"profile '{profile.name}': password_command exited with status {done.returncode}"
+                f"profile '{profile.name}': password_command exited with status {returncode}"
             )
-        lines = done.stdout.decode("utf-8", errors="replace").splitlines()
+        lines = stdout.decode("utf-8", errors="replace").splitlines()
         if not lines or not lines[0]:
             raise SecretError(f"profile '{profile.name}': password_command printed no password")
         return lines[0]
     return None
+
+
+def run_password_command(command: str, timeout: float) -> tuple[int, bytes]:
+    """(exit status, stdout) of ``command`` run through the shell, like git's
+    credential helpers (the command is the user's own configuration, and
+    pipes are common there). Raises ``subprocess.TimeoutExpired`` once
+    ``timeout`` seconds have passed, after stopping it.
+
+    The command runs in a process group of its own, so that on time-out the
+    whole group is killed: ``sleep 100; echo x`` has the shell *and* its
+    ``sleep`` child, which holds the output pipe open. (Killing only the shell,
+    as ``subprocess.run(timeout=...)`` does, leaves that child, and reading to
+    the end of its output then waits the full 100 s.) When we own the
+    terminal, the group is handed the terminal for as long as it runs, so a
+    command that asks on it (``read -s``, ssh, sudo) can still read it
+    instead of being stopped as a background job."""
+    proc = subprocess.Popen(command, shell=True, stdout=subprocess.PIPE, process_group=0)
+    terminal = _hand_terminal_to(proc.pid)
+    try:
+        stdout, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise
+    except BaseException:  # Ctrl+C while it runs: leave nothing behind
+        _kill_group(proc)
+        raise
+    finally:
+        if terminal is not None:
+            _take_terminal_back(terminal)
+    return proc.returncode, stdout
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the command's process group, SIGKILL to what is left of it
+    shortly after; then reap the shell. Never waits for the output pipe."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(KILL_GRACE_SECONDS)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    if proc.stdout is not None:
+        proc.stdout.close()
+    proc.wait()
+
+
+def _hand_terminal_to(pgid: int) -> int | None:
+    """Make ``pgid`` the terminal's foreground process group when ours is it
+    now; returns the terminal's fd to give it back with, or None."""
+    if threading.current_thread() is not threading.main_thread():
+        return None  # signal handlers can only be changed from the main thread
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return None  # no controlling terminal: nothing to hand over
+    try:
+        if os.tcgetpgrp(fd) != os.getpgrp():
+            os.close(fd)
+            return None
+        _set_foreground(fd, pgid)
+    except OSError:  # the command already exited (its group is gone)
+        os.close(fd)
+        return None
+    # It may have tried the terminal before it was its own, and been stopped.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGCONT)
+    return fd
+
+
+def _take_terminal_back(fd: int) -> None:
+    try:
+        _set_foreground(fd, os.getpgrp())
+    except OSError:
+        pass  # the terminal went away: nothing to give back
+    finally:
+        os.close(fd)
+
+
+def _set_foreground(fd: int, pgid: int) -> None:
+    # A background group (we are one once the command has the terminal)
+    # that calls tcsetpgrp gets SIGTTOU, which would stop us: ignore it.
+    previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+    try:
+        os.tcsetpgrp(fd, pgid)
+    finally:
+        signal.signal(signal.SIGTTOU, previous)
 
 
 def with_password(url: str, password: str) -> str:

@@ -23,8 +23,14 @@ Value encoding, decided once for every format:
   empty unquoted cell and an empty string is ``""`` (PostgreSQL's
   ``COPY ... CSV`` convention, so the two stay distinguishable); nested values
   (lists, documents) are compact JSON; other values as in the table format.
+- Whole values: csv, json and jsonl write every value whole (the CLI asks the
+  backend for whole pages). The encoders made with ``whole=True``
+  (``record_encoder``, ``csv_row``) refuse a ``Truncated`` cell by raising
+  ``CutValue`` instead of writing its preview as if it were the value; only
+  ``--preview`` writes previews, in the forms above.
 - Table: for humans. Aligned columns capped at ``MAX_CELL`` characters (longer
-  values end in ``…``), control characters shown escaped, NULL as ``<null>``.
+  values end in ``…``), control characters shown escaped by the one
+  sanitizer (``tui.sanitize``: ``⏎``, ``\\x1b``...), NULL as ``<null>``.
   Not meant to be parsed: use ``--format jsonl`` or ``csv`` for that.
 """
 
@@ -50,6 +56,7 @@ from storescope.backends.types import (
     TaggedValue,
     Truncated,
 )
+from storescope.tui.sanitize import sanitize
 
 Encoder = Callable[[Any], str]
 
@@ -60,6 +67,18 @@ MAX_CELL = 40
 _BYTES_SHOWN = 64
 
 _UTC = dt.UTC
+
+
+class CutValue(ValueError):
+    """A ``Truncated`` preview reached an encoder that writes values whole."""
+
+    def __init__(self, value: Truncated) -> None:
+        super().__init__(f"a value came as a preview ({value.total_size} {value.unit})")
+        self.value = value
+
+
+def _refuse_cut(value: Truncated) -> str:
+    raise CutValue(value)
 
 
 # -- scalar helpers ------------------------------------------------------------
@@ -379,9 +398,13 @@ def doc_json(value: Any) -> str:
 # -- whole records -----------------------------------------------------------------
 
 
-def record_encoder(columns: Sequence[str], *, documents: bool) -> Callable[[Sequence[Any]], str]:
+def record_encoder(
+    columns: Sequence[str], *, documents: bool, whole: bool = False
+) -> Callable[[Sequence[Any]], str]:
     """A function turning one row (aligned with ``columns``) into a JSON
-    object's text, ``MISSING`` fields left out.
+    object's text, ``MISSING`` fields left out. With ``whole``, a
+    ``Truncated`` cell raises ``CutValue`` (found by the same type lookup as
+    every other value: it costs the hot path nothing).
 
     This is the hot path of ``browse --all`` (millions of rows): the column keys
     are encoded once and each value goes through one dict lookup on its exact
@@ -390,17 +413,19 @@ def record_encoder(columns: Sequence[str], *, documents: bool) -> Callable[[Sequ
     per-row zip, list or join.
     """
     keys = tuple(encode_basestring(c) + ":" for c in columns)
-    generic = _generic_record_encoder(keys, documents=documents)
+    generic = _generic_record_encoder(keys, documents=documents, whole=whole)
     if documents or not keys or len(keys) > 200:
         # Documents often lack fields, so the MISSING check belongs in the loop.
         return generic
-    return _compiled_record_encoder(keys, generic)
+    return _compiled_record_encoder(keys, generic, whole=whole)
 
 
 def _generic_record_encoder(
-    keys: tuple[str, ...], *, documents: bool
+    keys: tuple[str, ...], *, documents: bool, whole: bool = False
 ) -> Callable[[Sequence[Any]], str]:
     fast = _DOC_FAST if documents else _ROW_FAST
+    if whole:
+        fast = {**fast, Truncated: _refuse_cut}
     slow = doc_json if documents else _row_json_slow
     get = fast.get
     missing = MISSING
@@ -431,17 +456,18 @@ def _raise_missing(_value: Any) -> str:
 
 
 _ROW_FAST_COMPILED = {**_ROW_FAST, type(MISSING): _raise_missing}
+_ROW_FAST_COMPILED_WHOLE = {**_ROW_FAST_COMPILED, Truncated: _refuse_cut}
 
 
 def _compiled_record_encoder(
-    keys: tuple[str, ...], generic: Callable[[Sequence[Any]], str]
+    keys: tuple[str, ...], generic: Callable[[Sequence[Any]], str], *, whole: bool = False
 ) -> Callable[[Sequence[Any]], str]:
     # Generated source holds only identifiers; the key texts are passed in the
     # namespace (K0, K1...), so no column name is ever parsed as code.
     n = len(keys)
     names = [f"v{i}" for i in range(n)]
     namespace: dict[str, Any] = {
-        "G": _ROW_FAST_COMPILED.get,
+        "G": (_ROW_FAST_COMPILED_WHOLE if whole else _ROW_FAST_COMPILED).get,
         "S": _row_json_slow,
         "generic": generic,
         "_MissingField": _MissingField,
@@ -465,26 +491,13 @@ def _compiled_record_encoder(
 
 # -- text (table, csv, ls) -----------------------------------------------------------
 
-_CONTROL_ESCAPES = {i: f"\\x{i:02x}" for i in range(32)} | {
-    ord("\n"): "\\n",
-    ord("\r"): "\\r",
-    ord("\t"): "\\t",
-    0x7F: "\\x7f",
-}
-
 
 def escape_controls(text: str) -> str:
-    """``text`` for a terminal: control characters as visible escapes (one
-    value stays one line), and an undecodable byte kept by a backend as a lone
-    surrogate (``surrogateescape``, e.g. a Redis key) shown as ``\\xff``."""
-    if text.isprintable():
-        return text
-    text = text.translate(_CONTROL_ESCAPES)
-    try:
-        raw = text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return raw.decode("utf-8", "backslashreplace")
+    """``text`` for a terminal, on one line: ``tui.sanitize.sanitize``, the
+    one sanitizer the TUI uses too (``⏎`` for a line break, ``\\x1b`` for
+    ESC, ``\\u202e`` for a bidi override, ``\\xff`` for an undecodable
+    byte a backend kept as a lone surrogate)."""
+    return sanitize(text)
 
 
 def plain_text(value: Any, *, documents: bool = False) -> str:
@@ -516,14 +529,17 @@ def plain_text(value: Any, *, documents: bool = False) -> str:
     return str(value)
 
 
-def csv_row(values: Iterable[Any], *, documents: bool = False) -> str:
+def csv_row(values: Iterable[Any], *, documents: bool = False, whole: bool = False) -> str:
     """One CSV line (with its ``\\n``): RFC 4180 quoting; NULL is an empty
-    unquoted cell, the empty string a quoted ``""``."""
+    unquoted cell, the empty string a quoted ``""``. With ``whole``, a
+    ``Truncated`` cell raises ``CutValue``."""
     cells = []
     for value in values:
         if value is None or value is MISSING:
             cells.append("")
             continue
+        if whole and type(value) is Truncated:
+            raise CutValue(value)
         text = plain_text(value, documents=documents)
         if text == "" or any(c in text for c in ',"\n\r') or text != text.strip():
             text = '"' + text.replace('"', '""') + '"'
@@ -561,11 +577,19 @@ def fit(text: str, width: int) -> str:
 
 
 def table_cell(value: Any, *, documents: bool = False) -> str:
-    """A value as a table cell: one line, at most ``MAX_CELL`` cells wide."""
+    """A value as a table cell: one line, at most ``MAX_CELL`` cells wide
+    (``table_cell_cut`` also says whether it was cut)."""
+    return table_cell_cut(value, documents=documents)[0]
+
+
+def table_cell_cut(value: Any, *, documents: bool = False) -> tuple[str, bool]:
+    """``table_cell`` and whether the cell shows less than the value: a
+    ``Truncated`` preview, or text cut to fit."""
     if value is None:
-        return "<null>"
+        return "<null>", False
     if value is MISSING:
-        return ""
+        return "", False
+    cut = isinstance(value, Truncated)
     if isinstance(value, bytes | bytearray | memoryview):
         text = hex_bytes(bytes(value), _BYTES_SHOWN)
     elif isinstance(value, BinaryValue):
@@ -575,8 +599,10 @@ def table_cell(value: Any, *, documents: bool = False) -> str:
     else:
         text = plain_text(value, documents=documents)
     if len(text) > MAX_CELL * 4:
-        text = text[: MAX_CELL * 4]
-    return fit(escape_controls(text), MAX_CELL)
+        text, cut = text[: MAX_CELL * 4], True
+    shown = escape_controls(text)
+    cell = fit(shown, MAX_CELL)
+    return cell, cut or cell != shown
 
 
 def is_numeric(value: Any) -> bool:

@@ -59,7 +59,8 @@ Long values never cross the wire whole: text, varchar, bytea, json/jsonb,
 arrays, char(n) and anything selected as text are cut on the server to
 ``PREVIEW_CHARS`` characters (``PREVIEW_BYTES`` bytes for bytea), their true
 length selected beside them in the same query, and arrive as ``Truncated``
-(see "long values" below). Key columns are never cut.
+(see "long values" below). Key columns are never cut. ``browse(whole=True)``
+(exports) cuts nothing: see "whole pages" below.
 
 A connection that dies raises ``ConnectionLost`` on the call that notices it
 and is dropped; the next call, or ``connect()``, opens a fresh one. The
@@ -69,8 +70,6 @@ timeout above) and is repaired transparently once per call.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import functools
 import hashlib
@@ -88,11 +87,13 @@ import psycopg2
 import psycopg2.extensions
 from psycopg2 import sql
 
+from .. import cursors
 from ..base import Backend, Capability
 from ..errors import (
     BackendError,
     ConnectionFailed,
     ConnectionLost,
+    InvalidURL,
     NotFound,
     NotSupported,
     PermissionDenied,
@@ -137,6 +138,28 @@ _TYPED_PREVIEW = frozenset({114, 3802, 1042})  # json jsonb bpchar
 # addresses, money, dates and times, intervals, booleans; uuid.
 _SHORT_CATEGORIES = frozenset("EINDTB")
 _SHORT_TEXT = frozenset({2950})
+
+# -- liveness --------------------------------------------------------------------
+
+#: libpq keywords that make a peer that stopped answering surface as a lost
+#: connection within 10 s instead of never (libpq's defaults leave it to the
+#: kernel: two hours of silence). Keepalive probes go out after 3 s idle,
+#: every 2 s; ``tcp_user_timeout`` (ms) then drops the connection once 9 s
+#: pass with a probe or sent data unacknowledged (Linux lets it override
+#: ``keepalives_count`` for probes). None of this limits how long a statement
+#: runs: a healthy server's kernel acknowledges probes while its backend is
+#: busy (``pg_sleep(30)`` runs to completion). A server whose kernel still
+#: answers but whose process is stopped (``kill -STOP``) acknowledges them
+#: too: that stall is reported by the UI's watchdog on long calls
+#: (``tui.session``), not here. Values given in the URL win. Unix sockets
+#: ignore them.
+LIVENESS_PARAMS: dict[str, str] = {
+    "keepalives": "1",
+    "keepalives_idle": "3",
+    "keepalives_interval": "2",
+    "keepalives_count": "3",
+    "tcp_user_timeout": "9000",
+}
 
 
 # Whether the login could write in this database if storescope did not stop
@@ -208,6 +231,10 @@ _CASTERS = _build_casters()
 #: bounded window of rows, and a row must not hold a 50 MB cell.
 PREVIEW_CHARS = 4096
 PREVIEW_BYTES = 4096
+#: A whole page (``browse(whole=True)``) ends early, after at least one row,
+#: once its long values add up to more than this many characters or bytes:
+#: an export of a table of 6 MB texts must not hold 5,000 of them at once.
+WHOLE_PAGE_BYTES = 16 * 1024 * 1024
 
 
 def bounded(value: Any, limit: int = PREVIEW_CHARS) -> Any:
@@ -249,17 +276,97 @@ def _neutral(value: Any) -> Any:
 # never misses a long one; when it catches a short multibyte one, left() keeps
 # it whole and its length says it was not cut. Key columns are never cut:
 # keyset cursors and record keys come from their exact values.
+#
+# Whole pages (``bound=None`` below) select every column as it is. Their size
+# is bounded another way, so that an export holds about one page of values
+# and never a table's worth (``WHOLE_PAGE_BYTES``). Keyset and ctid pages
+# first run the preview query above, which is cheap and says the true size of
+# every long value; when nothing on it was cut it already is the whole page,
+# otherwise it is run again whole for as many rows as fit (``_rows_within``).
+# A held cursor cannot go back, so it is declared whole and fetched in
+# batches that start at one row and double while the rows stay small, the
+# page ending once the rows it holds pass the bound.
 
 
-def _previewed(rel: _Relation) -> frozenset[int]:
-    """Positions of the columns selected cut (long-able, not in the key)."""
+def _previewed(rel: _Relation, bound: int | None = PREVIEW_CHARS) -> frozenset[int]:
+    """Positions of the columns selected cut (long-able, not in the key);
+    none for a whole page (``bound`` None)."""
+    if bound is None:
+        return frozenset()
     return frozenset(i for i, c in enumerate(rel.columns) if c.preview and i not in rel.key)
 
 
-def _width(rel: _Relation) -> int:
+def _width(rel: _Relation, bound: int | None = PREVIEW_CHARS) -> int:
     """Where the extra columns of ``_select_list`` start in a row."""
-    extra = sum(1 if rel.columns[i].preview == "inline" else 2 for i in _previewed(rel))
+    extra = sum(1 if rel.columns[i].preview == "inline" else 2 for i in _previewed(rel, bound))
     return len(rel.columns) + extra
+
+
+def _value_size(value: Any) -> int:
+    """About how much of a page's budget a value takes: the length of text
+    and bytes (a ``Truncated``'s true size), nested values summed."""
+    if isinstance(value, str | bytes | memoryview):
+        return len(value)
+    if isinstance(value, Truncated):
+        return value.total_size
+    if isinstance(value, list | tuple):
+        return sum(_value_size(v) for v in value)
+    if isinstance(value, dict):
+        return sum(len(str(k)) + _value_size(v) for k, v in value.items())
+    return 8
+
+
+def _row_size(row: tuple[Any, ...]) -> int:
+    """``_value_size`` of a row's values (text and numbers inline: this runs
+    for every row of a whole page)."""
+    size = 0
+    for value in row:
+        kind = type(value)
+        if kind is str or kind is bytes:
+            size += len(value)
+        elif kind is int or kind is float or value is None:
+            size += 8
+        else:
+            size += _value_size(value)
+    return size
+
+
+def _rows_within(rows: list[tuple[Any, ...]], budget: int = WHOLE_PAGE_BYTES) -> int:
+    """How many leading ``rows`` fit in ``budget`` (at least one)."""
+    used = 0
+    for n, row in enumerate(rows):
+        used += _row_size(row)
+        if used > budget:
+            return max(n, 1)
+    return len(rows)
+
+
+def _fetch_within(
+    cur: Any, rows: list[tuple[Any, ...]], limit: int, batch: int
+) -> tuple[list[Any], int, int]:
+    """A whole page from a held cursor, after the ``rows`` it had buffered:
+    fetched in batches of ``batch`` rows, doubling while the rows are small
+    and shrinking to what the rest of the budget holds at their average size,
+    until ``limit + 1`` rows are in or they pass ``WHOLE_PAGE_BYTES``. Returns
+    the rows (the page, then at least one more when more follow), the page's
+    length and the batch size to start the next page with."""
+    rows = list(rows)
+    used = sum(map(_row_size, rows))
+    ended = False
+    while len(rows) <= limit and used <= WHOLE_PAGE_BYTES:
+        want = min(batch, limit + 1 - len(rows))
+        got = cur.fetchmany(want)
+        rows += got
+        used += sum(map(_row_size, got))
+        if len(got) < want:
+            ended = True
+            break
+        average = max(1, used // len(rows))
+        batch = max(1, min(batch * 2, (WHOLE_PAGE_BYTES - used) // average))
+    page = min(limit, _rows_within(rows))
+    if len(rows) == page and not ended:
+        rows += cur.fetchmany(1)  # does more follow?
+    return rows, page, batch
 
 
 def _preview_items(
@@ -280,15 +387,18 @@ def _preview_items(
     return sql.SQL("CASE WHEN {} THEN NULL ELSE {} END").format(long, ref)
 
 
-def _bound_rows(rel: _Relation, rows: list[tuple[Any, ...]], bound: int) -> list[tuple[Any, ...]]:
-    """Rows selected by ``_select_list``, as neutral values aligned with the
-    columns: cut values become ``Truncated``, extra columns are dropped."""
+def _bound_rows(
+    rel: _Relation, rows: list[tuple[Any, ...]], bound: int | None
+) -> list[tuple[Any, ...]]:
+    """Rows selected by ``_select_list`` with the same ``bound``, as neutral
+    values aligned with the columns: cut values become ``Truncated``, extra
+    columns are dropped."""
     n = len(rel.columns)
-    long_ones = sorted(_previewed(rel))
+    long_ones = sorted(_previewed(rel, bound))
     converters = [i for i, c in enumerate(rel.columns) if c.convert]
     if not long_ones and not converters:
         return [row[:n] if len(row) != n else row for row in rows]
-    width = _width(rel)
+    width = _width(rel, bound)
     out: list[tuple[Any, ...]] = []
     for row in rows:
         # The common row: nothing long (its extra columns all NULL), no bytea.
@@ -304,7 +414,7 @@ def _bound_rows(rel: _Relation, rows: list[tuple[Any, ...]], bound: int) -> list
             if col.preview == "inline":
                 size = row[at]
                 at += 1
-                if size is not None and size > bound:
+                if size is not None and bound is not None and size > bound:
                     unit = "bytes" if col.convert else "chars"
                     values[i] = Truncated(values[i], size, unit)
             else:
@@ -445,14 +555,16 @@ def _ident(name: str) -> sql.Identifier:
 
 def _encode_cursor(token: dict[str, Any]) -> str:
     raw = json.dumps(token, separators=(",", ":"), ensure_ascii=False).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    try:
+        return cursors.encode_cursor(raw)
+    except cursors.CursorError as e:  # not in practice: btree keys stay under ~2.7 KB
+        raise _bad_cursor(str(e)) from e
 
 
 def _decode_cursor(cursor: str) -> dict[str, Any]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        token = json.loads(raw)
-    except (binascii.Error, ValueError) as e:
+        token = json.loads(cursors.decode_cursor(cursor))  # bounded (backends.cursors)
+    except (ValueError, RecursionError) as e:  # CursorError, JSON and UTF-8 errors
         raise _bad_cursor() from e
     if not isinstance(token, dict) or token.get("m") not in ("k", "t", "h"):
         raise _bad_cursor()
@@ -478,6 +590,8 @@ class _Held:
     cur: Any
     delivered: int = 0  # rows handed out in pages so far
     buffer: list[tuple[Any, ...]] = field(default_factory=list)  # fetched, not yet handed out
+    whole: bool = False  # declared without cutting long values (``browse(whole=True)``)
+    batch: int = 1  # rows of the next fetch of a whole page (see ``_fetch_within``)
 
 
 class _SessionGone(Exception):
@@ -539,6 +653,9 @@ class PostgresCore(Backend):
         self._primary_db: str | None = None
         self._params: dict[str, str] | None = None
         self._relations: dict[tuple[str, ...], _Relation] = {}
+        # Rows the last whole page of a relation held (``browse(whole=True)``):
+        # the next one's preview query asks for about that many, not ``limit``.
+        self._whole_rows: dict[tuple[str, ...], int] = {}
         self._secrets = url_secrets(url)
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -651,6 +768,7 @@ class PostgresCore(Backend):
         limit: int = 200,
         filter: Any = None,
         sort: Any = None,
+        whole: bool = False,
     ) -> Page:
         if filter is not None or sort is not None:
             raise NotSupported("filtering and sorting PostgreSQL relations is not supported yet")
@@ -678,11 +796,26 @@ class PostgresCore(Backend):
         if token is not None and token["m"] != strategy:
             raise _bad_cursor(f"{rel.label} pages differently now; reload it")
         try:
-            if strategy == "k":
-                return self._browse_keyset(rel, token, limit)
-            if strategy == "t":
-                return self._browse_ctid(rel, token, limit)
-            return self._browse_held(rel, path, token, limit)
+            if strategy == "h":
+                return self._browse_held(rel, path, token, limit, whole)
+            run = self._browse_keyset if strategy == "k" else self._browse_ctid
+            if not whole:
+                return run(rel, token, limit, PREVIEW_CHARS)
+            # The preview page says how big each long value is: when none was
+            # cut it is the whole page; otherwise read as many rows as fit
+            # whole. It asks for twice the rows the last whole page held, so
+            # a table of big values does not have them all measured per page.
+            hint = self._whole_rows.pop(path, limit) if token is not None else limit
+            page = run(rel, token, max(1, min(limit, 2 * hint)), PREVIEW_CHARS)
+            long_ones = _previewed(rel)
+            if not any(type(row[i]) is Truncated for i in long_ones for row in page.rows):
+                whole_page = page  # nothing cut: no bigger than any preview page
+            else:
+                whole_page = run(rel, token, _rows_within(list(page.rows)), None)
+            self._whole_rows[path] = len(whole_page.rows)
+            while len(self._whole_rows) > 64:
+                del self._whole_rows[next(iter(self._whole_rows))]
+            return whole_page
         except BackendError as e:
             self._relations.pop(path, None)
             if getattr(e.__cause__, "pgcode", None) == "42P01":
@@ -739,13 +872,16 @@ class PostgresCore(Backend):
             try:
                 self._params = dict(psycopg2.extensions.parse_dsn(self.url))
             except psycopg2.Error as e:
-                raise ConnectionFailed(
-                    f"invalid PostgreSQL URL {self.display_url}: {self._message(e)}",
-                    title="Invalid URL",
+                raise InvalidURL(
+                    f"invalid PostgreSQL URL {self.display_url}: {self._message(e)}"
                 ) from e
         return self._params
 
-    def _open(self, db: str | None, *, check_exists: bool = False) -> Any:
+    def connect_params(self, db: str | None) -> dict[str, str]:
+        """The libpq keywords of every connection this backend opens to
+        ``db`` (None: the URL's database), psycopg2's and psycopg 3's alike:
+        the URL's, then our defaults where the URL is silent (the connect
+        timeout, the application name, ``LIVENESS_PARAMS``)."""
         params = dict(self._dsn_params())
         if db is not None:
             params["dbname"] = db
@@ -754,6 +890,12 @@ class PostgresCore(Backend):
         # and never answers. A connect_timeout in the URL wins.
         params.setdefault("connect_timeout", str(max(2, math.ceil(self.connect_timeout))))
         params.setdefault("application_name", "storescope")
+        for key, value in LIVENESS_PARAMS.items():
+            params.setdefault(key, value)
+        return params
+
+    def _open(self, db: str | None, *, check_exists: bool = False) -> Any:
+        params = self.connect_params(db)
         try:
             conn = psycopg2.connect(**params)
         except psycopg2.Error as e:
@@ -902,27 +1044,34 @@ class PostgresCore(Backend):
     # -- paging ------------------------------------------------------------------------------
 
     def _select_list(
-        self, rel: _Relation, extra: list[sql.Composable], bound: int = PREVIEW_CHARS
+        self, rel: _Relation, extra: list[sql.Composable], bound: int | None = PREVIEW_CHARS
     ) -> sql.Composable:
         """The relation's columns (long values cut to ``bound`` characters or
-        bytes on the server, see ``_preview_items``), then ``_width(rel) -
-        len(rel.columns)`` preview columns, then ``extra``."""
+        bytes on the server, see ``_preview_items``; none cut when ``bound``
+        is None), then ``_width(rel, bound) - len(rel.columns)`` preview
+        columns, then ``extra``."""
         items: list[sql.Composable] = []
         previews: list[sql.Composable] = []
-        long_ones = _previewed(rel)
+        long_ones = _previewed(rel, bound)
         for i, col in enumerate(rel.columns):
             ref: sql.Composable = sql.SQL("{}.{}").format(_ALIAS, _ident(col.name))
             if col.select_as:
                 ref = sql.SQL("{}::{}").format(ref, sql.SQL(col.select_as))
             if i in long_ones:
+                assert bound is not None
                 ref = _preview_items(col, ref, bound, previews)
             items.append(ref)
         return sql.SQL(", ").join(items + previews + extra)
 
     def _page(
-        self, rel: _Relation, rows: list[tuple[Any, ...]], limit: int, next_cursor: str | None
+        self,
+        rel: _Relation,
+        rows: list[tuple[Any, ...]],
+        limit: int,
+        next_cursor: str | None,
+        bound: int | None = PREVIEW_CHARS,
     ) -> Page:
-        body = _bound_rows(rel, rows[:limit], PREVIEW_CHARS)
+        body = _bound_rows(rel, rows[:limit], bound)
         key = set(rel.key) if rel.key_is_primary else set()
         columns = tuple(
             Column(name=c.name, type_name=c.type_name, primary_key=i in key)
@@ -935,12 +1084,14 @@ class PostgresCore(Backend):
             total_estimate=rel.estimate,
         )
 
-    def _browse_keyset(self, rel: _Relation, token: dict[str, Any] | None, limit: int) -> Page:
+    def _browse_keyset(
+        self, rel: _Relation, token: dict[str, Any] | None, limit: int, bound: int | None
+    ) -> Page:
         keys = [rel.columns[i] for i in rel.key]
         key_refs = [sql.SQL("{}.{}").format(_ALIAS, _ident(k.name)) for k in keys]
         from_row = all(k.exact_text for k in keys)
         extra = [] if from_row else [sql.SQL("{}::text").format(r) for r in key_refs]
-        select = self._select_list(rel, extra)
+        select = self._select_list(rel, extra, bound)
         params: list[Any] = []
         where: sql.Composable = sql.SQL("")
         if token is not None:
@@ -969,11 +1120,13 @@ class PostgresCore(Backend):
         next_cursor = None
         if len(rows) > limit:
             row = rows[limit - 1]
-            last = [str(row[i]) for i in rel.key] if from_row else list(row[_width(rel) :])
+            last = [str(row[i]) for i in rel.key] if from_row else list(row[_width(rel, bound) :])
             next_cursor = _encode_cursor({"m": "k", "c": [k.name for k in keys], "v": last})
-        return self._page(rel, rows, limit, next_cursor)
+        return self._page(rel, rows, limit, next_cursor, bound)
 
-    def _browse_ctid(self, rel: _Relation, token: dict[str, Any] | None, limit: int) -> Page:
+    def _browse_ctid(
+        self, rel: _Relation, token: dict[str, Any] | None, limit: int, bound: int | None
+    ) -> Page:
         after = "(0,0)"  # offset 0 never holds a row: "> (b,0)" starts at block b
         if token is not None:
             after = token.get("v", "")
@@ -981,7 +1134,7 @@ class PostgresCore(Backend):
                 raise _bad_cursor()
         ctid = sql.SQL("{}.ctid").format(_ALIAS)
         base = sql.SQL("SELECT {} FROM {}.{} AS {} WHERE {} > CAST(%s AS tid)").format(
-            self._select_list(rel, [ctid]),
+            self._select_list(rel, [ctid], bound),
             _ident(rel.schema),
             _ident(rel.name),
             _ALIAS,
@@ -1008,10 +1161,15 @@ class PostgresCore(Backend):
         next_cursor = None
         if len(rows) > limit:
             next_cursor = _encode_cursor({"m": "t", "v": rows[limit - 1][-1]})
-        return self._page(rel, rows, limit, next_cursor)
+        return self._page(rel, rows, limit, next_cursor, bound)
 
     def _browse_held(
-        self, rel: _Relation, path: tuple[str, ...], token: dict[str, Any] | None, limit: int
+        self,
+        rel: _Relation,
+        path: tuple[str, ...],
+        token: dict[str, Any] | None,
+        limit: int,
+        whole: bool = False,
     ) -> Page:
         digest = _path_digest(path)
         if token is None:
@@ -1028,11 +1186,11 @@ class PostgresCore(Backend):
                 raise _bad_cursor()
             handle_id, position = given_id, given_position
         try:
-            return self._held_page(rel, handle_id, digest, position, limit)
+            return self._held_page(rel, handle_id, digest, position, limit, whole)
         except _SessionGone:
             pass
         try:
-            return self._held_page(rel, handle_id, digest, position, limit)
+            return self._held_page(rel, handle_id, digest, position, limit, whole)
         except _SessionGone as e:
             raise ConnectionLost(f"the connection to database {rel.db} was lost: {e}") from (
                 e.__cause__
@@ -1041,18 +1199,27 @@ class PostgresCore(Backend):
             raise ConnectionLost(str(e)) from e.__cause__
 
     def _held_page(
-        self, rel: _Relation, handle_id: str, digest: str, position: int, limit: int
+        self,
+        rel: _Relation,
+        handle_id: str,
+        digest: str,
+        position: int,
+        limit: int,
+        whole: bool = False,
     ) -> Page:
         conn = self._cursor_conn(rel.db)
         handle = self._held.get(handle_id)
         if handle is not None and (
-            handle.conn is not conn or handle.digest != digest or handle.delivered > position
+            handle.conn is not conn
+            or handle.digest != digest
+            or handle.delivered > position
+            or handle.whole != whole  # selected the other way: declare it again
         ):
             self._close_held(handle)
             handle = None
         try:
             if handle is None:
-                handle = self._declare(conn, rel, handle_id, digest)
+                handle = self._declare(conn, rel, handle_id, digest, whole)
             self._held.move_to_end(handle.id)
             skip = position - handle.delivered
             if skip > 0:
@@ -1062,7 +1229,9 @@ class PostgresCore(Backend):
                     handle.cur.scroll(skip - dropped)  # MOVE on the server
                 handle.delivered = position
             rows, handle.buffer = handle.buffer, []
-            if len(rows) <= limit:
+            if whole:
+                rows, limit, handle.batch = _fetch_within(handle.cur, rows, limit, handle.batch)
+            elif len(rows) <= limit:
                 rows += handle.cur.fetchmany(limit + 1 - len(rows))
         except psycopg2.Error as e:
             self._held_failed(conn, rel.db, e)
@@ -1078,18 +1247,21 @@ class PostgresCore(Backend):
             # handle on the connection, this one included, ends its transaction).
             for done in [h for h in self._held.values() if h.conn is conn]:
                 self._close_held(done)
-        return self._page(rel, rows, limit, next_cursor)
+        return self._page(rel, rows, limit, next_cursor, None if whole else PREVIEW_CHARS)
 
-    def _declare(self, conn: Any, rel: _Relation, handle_id: str, digest: str) -> _Held:
+    def _declare(
+        self, conn: Any, rel: _Relation, handle_id: str, digest: str, whole: bool = False
+    ) -> _Held:
         while len(self._held) >= self.max_held_cursors:
             self._close_held(next(iter(self._held.values())))
+        bound = None if whole else PREVIEW_CHARS
         query = sql.SQL("SELECT {} FROM {}.{} AS {}").format(
-            self._select_list(rel, []), _ident(rel.schema), _ident(rel.name), _ALIAS
+            self._select_list(rel, [], bound), _ident(rel.schema), _ident(rel.name), _ALIAS
         )
         cur = conn.cursor(name=f"storescope_{handle_id}", scrollable=False)
         cur.itersize = 1000
         cur.execute(query, ())
-        handle = _Held(id=handle_id, digest=digest, conn=conn, cur=cur)
+        handle = _Held(id=handle_id, digest=digest, conn=conn, cur=cur, whole=whole)
         self._held[handle_id] = handle
         return handle
 

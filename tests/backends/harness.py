@@ -10,6 +10,11 @@ from typing import Any, Protocol
 from storescope.backends.base import Backend
 from storescope.backends.types import Page
 
+#: A value over every store's preview bound (PostgreSQL 4,096 characters,
+#: Redis 64 KB), with characters that CSV and JSON escape.
+BIG_UNIT = 'big, "value" ünï ✓\n'
+BIG_VALUE = (BIG_UNIT * 20_000)[:200_000]
+
 
 class StoreHarness(Protocol):
     kind: str  # "postgres" | "mongo" | "redis" | "s3" | "fake"
@@ -36,6 +41,11 @@ class StoreHarness(Protocol):
 
     def url_for_port(self, port: int) -> str:
         """The URL of a server of this kind at 127.0.0.1:``port``."""
+
+    def seed_big_value(self) -> tuple[tuple[str, ...], str, Any] | None:
+        """A browsable container holding a record whose field (the second
+        item) is ``BIG_VALUE`` (the third), beside a short record; None for a
+        store whose pages hold no values (an S3 listing)."""
 
     def driver_error(self, backend: Backend) -> Callable[[], Any]:
         """A call on ``backend`` that makes the driver itself raise (not a

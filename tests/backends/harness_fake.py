@@ -7,7 +7,9 @@ from typing import Any
 
 from storescope.backends import fake
 from storescope.backends.base import Backend
-from storescope.backends.types import Column, Page
+from storescope.backends.types import Column, Page, Truncated
+
+from .harness import BIG_UNIT, BIG_VALUE
 
 DATASET = "conformance"
 
@@ -49,6 +51,15 @@ class FakeHarness:
 
     def url_for_port(self, port: int) -> str:
         return f"fake://port-{port}?fail=connect"
+
+    def seed_big_value(self) -> tuple[tuple[str, ...], str, Any] | None:
+        """A table whose ``body`` of row 1 is stored as a preview of 200,000
+        characters (the fake's big values: the preview repeated)."""
+        path = self._path("big_value")
+        rows = [(1, Truncated(BIG_UNIT, len(BIG_VALUE), "chars")), (2, "short")]
+        columns = (Column("id", "integer", primary_key=True), Column("body", "text"))
+        self.dataset.add_table(path, fake.FakeTable.from_rows(columns, rows))
+        return path, "body", BIG_VALUE
 
     def driver_error(self, backend: Backend) -> Callable[[], Any]:
         # The fake has no driver: an unparsable cursor makes int() itself

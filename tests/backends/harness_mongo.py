@@ -15,6 +15,8 @@ from storescope.backends.base import Backend
 from storescope.backends.sandbox import Server
 from storescope.backends.types import Page
 
+from .harness import BIG_VALUE
+
 DATABASE = "conformance"
 TAGS = ("red", "green", "blue")
 
@@ -68,6 +70,12 @@ class MongoHarness:
 
     def url_for_port(self, port: int) -> str:
         return f"mongodb://127.0.0.1:{port}/?directConnection=true"
+
+    def seed_big_value(self) -> tuple[tuple[str, ...], str, Any] | None:
+        """A document whose ``body`` is 200,000 characters."""
+        self.db.big_value.drop()
+        self.db.big_value.insert_many([{"_id": 1, "body": BIG_VALUE}, {"_id": 2, "body": "s"}])
+        return (DATABASE, "big_value"), "body", BIG_VALUE
 
     def driver_error(self, backend: Backend) -> Callable[[], Any]:
         # pymongo itself rejects a database name holding '.' (InvalidName).

@@ -15,6 +15,8 @@ from storescope.backends import sandbox
 from storescope.backends.base import Backend
 from storescope.backends.types import Page
 
+from .harness import BIG_VALUE
+
 DATABASE = "conformance"
 SCHEMA = "public"
 
@@ -98,6 +100,25 @@ class PostgresHarness:
 
     def url_for_port(self, port: int) -> str:
         return f"postgresql://{sandbox.PG_USER}:{sandbox.PG_PASSWORD}@127.0.0.1:{port}/postgres"
+
+    def seed_big_value(self) -> tuple[tuple[str, ...], str, Any] | None:
+        """A table whose ``body`` of row 1 is 200,000 characters (over the 4,096
+        a preview keeps), beside a short row."""
+        value = BIG_VALUE
+        name = "big_value"
+        cur = self._conn.cursor()
+        cur.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(self._table(name)), ())
+        cur.execute(
+            sql.SQL("CREATE TABLE {} (id integer PRIMARY KEY, body text)").format(
+                self._table(name)
+            ),
+            (),
+        )
+        cur.execute(
+            sql.SQL("INSERT INTO {} VALUES (1, %s), (2, 'short')").format(self._table(name)),
+            (value,),
+        )
+        return (DATABASE, SCHEMA, name), "body", value
 
     def driver_error(self, backend: Backend) -> Callable[[], Any]:
         # Opening a database that is not there fails inside libpq's connect

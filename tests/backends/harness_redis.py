@@ -16,6 +16,8 @@ from storescope.backends.base import Backend
 from storescope.backends.redis import decode_name, encode_name, glob_escape
 from storescope.backends.types import Page
 
+from .harness import BIG_VALUE
+
 SEED_DB = 1
 EMPTY_DB = 15
 
@@ -68,6 +70,11 @@ class RedisHarness:
 
     def url_for_port(self, port: int) -> str:
         return f"redis://127.0.0.1:{port}/0"
+
+    def seed_big_value(self) -> tuple[tuple[str, ...], str, Any] | None:
+        """A string key of 200,000 bytes (over the 64 KB a preview keeps)."""
+        self.raw(SEED_DB).set(b"big_value:k", BIG_VALUE.encode())
+        return (f"db{SEED_DB}", "big_value:", "k"), "value", BIG_VALUE
 
     def driver_error(self, backend: Backend) -> Callable[[], Any]:
         # The sandbox has 16 databases: SELECT 99 is refused by the server.

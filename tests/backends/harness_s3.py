@@ -117,6 +117,10 @@ class S3Harness:
     def url_for_port(self, port: int) -> str:
         return f"s3://?endpoint=http://127.0.0.1:{port}"
 
+    def seed_big_value(self) -> tuple[tuple[str, ...], str, Any] | None:
+        """None: a listing (key, size, modified, etag) holds no big values."""
+        return None
+
     def driver_error(self, backend: Backend) -> Callable[[], Any]:
         # moto answers NoSuchBucket; botocore raises it as a ClientError.
         return lambda: backend.browse((MISSING_BUCKET,), limit=1)

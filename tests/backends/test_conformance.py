@@ -19,7 +19,7 @@ from storescope.backends import open_backend
 from storescope.backends.base import Backend
 from storescope.backends.errors import BackendError, ConnectionFailed, NotFound
 from storescope.backends.paths import decode_path, encode_path
-from storescope.backends.types import Node, Page
+from storescope.backends.types import Node, Page, Truncated
 
 BIG = 10_000
 
@@ -76,6 +76,68 @@ def test_last_page_ends_the_cursor(harness: Any, backend: Backend) -> None:
     assert len(page.rows) == 9 and page.next_cursor is not None
     last = backend.browse(path, cursor=page.next_cursor, limit=9)
     assert len(last.rows) == 1 and last.next_cursor is None
+
+
+def _holds_a_preview(value: Any) -> bool:
+    if isinstance(value, Truncated):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_a_preview(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_holds_a_preview(v) for v in value)
+    return False
+
+
+def _big(harness: Any) -> tuple[tuple[str, ...], str, Any]:
+    seeded = harness.seed_big_value()
+    if seeded is None:
+        pytest.skip(f"{harness.kind} pages hold no values that could be cut")
+    return seeded  # type: ignore[no-any-return]
+
+
+def test_whole_pages_hold_big_values_whole(harness: Any, backend: Backend) -> None:
+    """``whole=True`` (what csv/json/jsonl exports ask for): the value is
+    there in full, and nothing on the page is a preview, at any depth."""
+    path, field, value = _big(harness)
+    page = backend.browse(path, limit=10, whole=True)
+    at = [c.name for c in page.columns].index(field)
+    cells = [row[at] for row in page.rows]
+    assert not any(_holds_a_preview(v) for row in page.rows for v in row)
+    assert sum(1 for c in cells if c == value) == 1, [str(c)[:40] for c in cells]
+
+
+def test_preview_pages_cut_big_values_with_their_true_size(harness: Any, backend: Backend) -> None:
+    """Without ``whole`` a big value is its preview (or whole, where a store
+    never cuts): a ``Truncated`` that starts like the value and says its size."""
+    path, field, value = _big(harness)
+    page = backend.browse(path, limit=10)
+    at = [c.name for c in page.columns].index(field)
+    cells = [row[at] for row in page.rows if row[at] == value or isinstance(row[at], Truncated)]
+    assert len(cells) == 1
+    cell = cells[0]
+    if isinstance(cell, Truncated):
+        assert isinstance(cell.preview, str) and value.startswith(cell.preview)
+        assert len(cell.preview) < len(value)
+        size = len(value.encode()) if cell.unit == "bytes" else len(value)
+        assert cell.total_size == size
+
+
+@pytest.mark.parametrize("limit", [1, 500])
+def test_whole_pages_join_without_gaps_or_duplicates(
+    harness: Any, backend: Backend, limit: int
+) -> None:
+    path = (
+        harness.seed_records(f"pages_{BIG}", BIG)
+        if limit > 1
+        else harness.seed_records("exact_10", 10)
+    )
+    ids = [
+        i
+        for page in backend.iter_pages(path, limit=limit, whole=True)
+        for i in harness.record_ids(page)
+    ]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == harness.seeded_ids(path)
 
 
 def test_empty_container_gives_one_empty_final_page(harness: Any, backend: Backend) -> None:

@@ -18,6 +18,7 @@ from storescope.backends import open_backend, sandbox
 from storescope.backends.errors import (
     ConnectionFailed,
     ConnectionLost,
+    InvalidURL,
     NotFound,
     NotSupported,
     PermissionDenied,
@@ -584,7 +585,7 @@ def test_malformed_password_in_the_url_fails_without_showing_it(
 ) -> None:
     query = "" if ":" in credentials else "?password=s3cr%zzet"
     b = PostgresBackend(f"postgresql://{credentials}127.0.0.1:{pg_server.port}/db{query}")
-    with pytest.raises(ConnectionFailed, match="invalid PostgreSQL URL") as info:
+    with pytest.raises(InvalidURL, match="invalid PostgreSQL URL") as info:
         b.connect()
     assert "s3cr" not in str(info.value) and "s3cr" not in repr(info.value)
     assert "\n" not in str(info.value)

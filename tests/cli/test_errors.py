@@ -67,13 +67,13 @@ def test_help_exits_0_and_lists_the_commands() -> None:
         assert word in r.stdout
 
 
-# -- backend errors: 1, one line --------------------------------------------------------
+# -- backend errors: 1, one line (and an unknown scheme: 2) ----------------------------
 
 
-def test_unknown_scheme_is_one_line_exit_1() -> None:
+def test_unknown_scheme_is_bad_usage_in_one_line() -> None:
     for args in (["ls", "foo://x"], ["browse", "foo://x", "a"], ["foo://x"]):
         r = run_cli(*args)
-        assert r.returncode == 1, r.stderr
+        assert r.returncode == 2, r.stderr
         line = _one_line(r.stderr)
         assert line.startswith("storescope: Unknown URL scheme: unknown URL scheme 'foo'")
         assert "postgresql://" in line

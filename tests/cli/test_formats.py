@@ -150,8 +150,9 @@ def test_csv_row_quoting() -> None:
 
 
 def test_table_cell_is_one_capped_line() -> None:
-    cell = formats.table_cell("line1\nline2\t" + "x" * 100)
-    assert "\n" not in cell and cell.startswith("line1\\nline2\\t")
+    cell = formats.table_cell("line1\nline2\t\x1b[2J" + "x" * 100)
+    # The TUI's sanitizer: a line break is ⏎ as in the grid, a tab a space.
+    assert "\n" not in cell and cell.startswith("line1⏎line2 \\x1b[2J")
     assert formats.cell_width(cell) == formats.MAX_CELL and cell.endswith("…")
     assert formats.table_cell(None) == "<null>" and formats.table_cell(MISSING) == ""
     assert formats.table_cell(b"\x00" * 10_000_000).startswith("\\x0000")

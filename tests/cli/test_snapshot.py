@@ -34,5 +34,5 @@ def test_snapshot_svg_is_an_svg_of_the_requested_size(tmp_path: Path) -> None:
 def test_snapshot_of_an_unknown_scheme_fails_before_starting_the_app(tmp_path: Path) -> None:
     out = tmp_path / "x.svg"
     r = run_cli("snapshot", "foo://x", "--out", str(out))
-    assert r.returncode == 1 and not out.exists()
+    assert r.returncode == 2 and not out.exists()
     assert r.stderr.startswith("storescope: Unknown URL scheme:")
