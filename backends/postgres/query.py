@@ -142,7 +142,6 @@ import contextlib
 import dataclasses
 import itertools
 import json
-import math
 import secrets
 import threading
 import time
@@ -779,10 +778,9 @@ class QueryMixin(PostgresCore):
         conn = self._q_session
         if conn is not None and not conn.closed:
             return conn
-        params = dict(self._dsn_params())
-        params["dbname"] = self._primary()
-        params.setdefault("connect_timeout", str(max(2, math.ceil(self.connect_timeout))))
-        params.setdefault("application_name", "storescope")
+        # The same libpq keywords as every other connection (keepalives and
+        # tcp_user_timeout included: a server that stops answering is noticed).
+        params = self.connect_params(self._primary())
         try:
             # prepare_threshold=None: psycopg would otherwise prepare a
             # statement run five times, visible in pg_prepared_statements.
