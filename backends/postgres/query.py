@@ -135,8 +135,6 @@ table. Use a role without those privileges for production.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import bisect
 import contextlib
 import dataclasses
@@ -158,6 +156,7 @@ from psycopg import postgres as pg_types
 from psycopg import pq
 from psycopg.types.string import TextLoader
 
+from .. import cursors
 from ..errors import (
     BackendError,
     Cancelled,
@@ -667,9 +666,8 @@ class _Run:
 
 def _decode(cursor: str) -> tuple[str, int]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        token = json.loads(raw)
-    except (binascii.Error, ValueError) as e:
+        token = json.loads(cursors.decode_cursor(cursor))  # bounded (backends.cursors)
+    except (ValueError, RecursionError) as e:  # CursorError, JSON and UTF-8 errors
         raise QueryFailed("this result cursor is not valid", title="Invalid cursor") from e
     if (
         not isinstance(token, dict)
