@@ -69,6 +69,21 @@ def run_cli(
     return CliResult(done.returncode, done.stdout, done.stderr, time.monotonic() - start)
 
 
+#: ``python -c PEAK_RSS_MAIN ARGS``: the CLI's main() in a fresh interpreter
+#: that writes its own peak RSS (VmHWM) to stderr at the end. A child's
+#: getrusage ru_maxrss is useless here: Linux carries the pre-exec high-water
+#: mark over exec(), and with vfork that is this (big) pytest process's.
+PEAK_RSS_MAIN = (
+    "import sys\n"
+    "from storescope.tui.cli import main\n"
+    "rc = main(sys.argv[1:])\n"
+    "sys.stdout.flush()\n"
+    "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"
+    "sys.stderr.write(hwm)\n"
+    "sys.exit(rc)\n"
+)
+
+
 # -- PostgreSQL -----------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ from .conftest import (
     MANY_ROWS,
     MONGO_DB,
     MONGO_OID,
+    PEAK_RSS_MAIN,
     PG_DB,
     REDIS_DB,
     ROOT,
@@ -264,23 +265,10 @@ def test_all_memory_stays_flat_on_a_big_table(pg_cli: str) -> None:
             """,
             (HUGE_ROWS,),
         )
-    # The CLI's main() in a fresh interpreter that reports its own VmHWM at
-    # the end: a child's getrusage ru_maxrss is useless here, because Linux
-    # carries the pre-exec high-water mark over exec(), and with vfork that is
-    # this (big) pytest process's.
-    code = (
-        "import sys\n"
-        "from storescope.tui.cli import main\n"
-        "rc = main(sys.argv[1:])\n"
-        "sys.stdout.flush()\n"
-        "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"
-        "sys.stderr.write(hwm)\n"
-        "sys.exit(rc)\n"
-    )
     args = ["browse", pg_cli, f"{PG_DB}/public/huge", "--all", "--format", "jsonl"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-c", code, *args],
+        [sys.executable, "-c", PEAK_RSS_MAIN, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=ROOT,

@@ -19,8 +19,9 @@ import psycopg2
 import pytest
 
 from storescope.backends import sandbox
+from tests.pg_helpers import admin_connection
 
-from .conftest import ROOT, CliResult, pg_db_url
+from .conftest import PEAK_RSS_MAIN, ROOT, CliResult, pg_db_url
 
 DB = "cliwhole"
 REDIS_DB = 5  # of the CLI tests' own Redis server; db 3 is the listing tests'
@@ -86,33 +87,24 @@ def pg_url(pg_server: sandbox.Server) -> Iterator[str]:
     """Database ``cliwhole``: ``big`` (a 6 MB text, a 100 KB bytea and a big
     jsonb, with a primary key), ``big_nokey`` (the same text, no key: paged by
     ctid) and the view ``big_view`` (paged by a held cursor)."""
-    admin = psycopg2.connect(pg_server.url)
-    admin.autocommit = True
-    cur = admin.cursor()
-    cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB,))
-    if cur.fetchone() is None:
-        cur.execute(f"CREATE DATABASE {DB}")
-    admin.close()
-    conn = psycopg2.connect(pg_db_url(pg_server.url, DB))
-    conn.autocommit = True
-    conn.cursor().execute(
-        """
-        DROP VIEW IF EXISTS big_view;
-        DROP TABLE IF EXISTS big, big_nokey;
-        CREATE TABLE big (id int PRIMARY KEY, body text, data bytea, doc jsonb);
-        INSERT INTO big VALUES (1, %s, %s, %s), (2, 'short', '\\x00', '{}');
-        CREATE TABLE big_nokey (id int, body text);
-        INSERT INTO big_nokey VALUES (1, %s), (2, 'short');
-        CREATE VIEW big_view AS SELECT id, body FROM big;
-        """,
-        (
-            BIG_TEXT,
-            BIG_BYTES,
-            json.dumps({"items": list(range(20_000))}),
-            BIG_TEXT,
-        ),
-    )
-    conn.close()
+    with admin_connection(pg_server, DB) as conn:
+        conn.cursor().execute(
+            """
+            DROP VIEW IF EXISTS big_view;
+            DROP TABLE IF EXISTS big, big_nokey;
+            CREATE TABLE big (id int PRIMARY KEY, body text, data bytea, doc jsonb);
+            INSERT INTO big VALUES (1, %s, %s, %s), (2, 'short', '\\x00', '{}');
+            CREATE TABLE big_nokey (id int, body text);
+            INSERT INTO big_nokey VALUES (1, %s), (2, 'short');
+            CREATE VIEW big_view AS SELECT id, body FROM big;
+            """,
+            (
+                BIG_TEXT,
+                BIG_BYTES,
+                json.dumps({"items": list(range(20_000))}),
+                BIG_TEXT,
+            ),
+        )
     yield pg_db_url(pg_server.url, DB)
 
 
@@ -265,20 +257,6 @@ def test_query_preview_gives_the_cut_form(pg_url: str) -> None:
     assert r.returncode == 0 and NOTE in r.stderr
 
 
-# The CLI's main() in a fresh interpreter that reports its own peak RSS
-# (VmHWM) at the end, as tests/cli/test_browse.py measures ``--all``: a child's
-# ru_maxrss would carry this (big) pytest process's high-water mark over exec.
-PEAK = (
-    "import sys\n"
-    "from storescope.tui.cli import main\n"
-    "rc = main(sys.argv[1:])\n"
-    "sys.stdout.flush()\n"
-    "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]\n"
-    "sys.stderr.write(hwm)\n"
-    "sys.exit(rc)\n"
-)
-
-
 @pytest.mark.parametrize(
     "args",
     [
@@ -303,7 +281,7 @@ def test_whole_export_of_big_values_stays_bounded_in_memory(pg_url: str, args: l
     conn.close()
     command, *rest = args
     proc = subprocess.run(
-        [sys.executable, "-c", PEAK, command, pg_url, *rest, "--format", "csv"],
+        [sys.executable, "-c", PEAK_RSS_MAIN, command, pg_url, *rest, "--format", "csv"],
         capture_output=True,
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
