@@ -553,6 +553,18 @@ def _ident(name: str) -> sql.Identifier:
 # -- cursors ------------------------------------------------------------------------
 
 
+def error_for_sqlstate(code: str, message: str) -> BackendError:
+    """The error a failed statement becomes, by its SQLSTATE (for psycopg2's
+    and psycopg 3's errors alike)."""
+    if code == "42501":  # insufficient_privilege
+        return PermissionDenied(message)
+    if code in ("42P01", "3F000", "3D000"):  # no such table, schema, database
+        return NotFound(message)
+    if code == "25006":  # read_only_sql_transaction
+        return ReadOnly(message)
+    return QueryFailed(message)
+
+
 def _encode_cursor(token: dict[str, Any]) -> str:
     raw = json.dumps(token, separators=(",", ":"), ensure_ascii=False).encode()
     try:
@@ -951,14 +963,7 @@ class PostgresCore(Backend):
         if conn.closed:
             self._forget(db, conn)
             return ConnectionLost(f"the connection to database {db} was lost: {message}")
-        code = e.pgcode or ""
-        if code == "42501":
-            return PermissionDenied(message)
-        if code in ("42P01", "3F000", "3D000"):
-            return NotFound(message)
-        if code == "25006":
-            return ReadOnly(message)
-        return QueryFailed(message)
+        return error_for_sqlstate(e.pgcode or "", message)
 
     def _message(self, e: psycopg2.Error, *, full: bool = False) -> str:
         diag = getattr(e, "diag", None)

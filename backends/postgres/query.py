@@ -162,14 +162,19 @@ from ..errors import (
     Cancelled,
     ConnectionFailed,
     ConnectionLost,
-    NotFound,
     NotSupported,
-    PermissionDenied,
     QueryFailed,
     ReadOnly,
 )
 from ..types import Column, Page, Result, Statement, StatementKind, TransactionState
-from .core import _NEUTRAL_SCALARS, PostgresCore, _encode_cursor, _scrubbed, bounded
+from .core import (
+    _NEUTRAL_SCALARS,
+    PostgresCore,
+    _encode_cursor,
+    _scrubbed,
+    bounded,
+    error_for_sqlstate,
+)
 
 _TX = pq.TransactionStatus
 _EXPIRED = "this result has expired; run the statement again"
@@ -845,14 +850,7 @@ class QueryMixin(PostgresCore):
         if conn.closed or conn.broken:
             self._q_drop(conn)
             return ConnectionLost(f"the connection to database {db} was lost: {message}")
-        code = e.sqlstate or ""
-        if code == "42501":
-            return PermissionDenied(message)
-        if code in ("42P01", "3F000", "3D000"):
-            return NotFound(message)
-        if code == "25006":
-            return ReadOnly(message)
-        return QueryFailed(message)
+        return error_for_sqlstate(e.sqlstate or "", message)
 
     # -- QUERY ------------------------------------------------------------------------------
 
