@@ -229,8 +229,13 @@ SIDE_EFFECT_FUNCTIONS = frozenset(
         "dblink", "dblink_exec", "dblink_connect", "dblink_connect_u", "dblink_open",
         "dblink_fetch", "dblink_close", "dblink_send_query", "dblink_get_result",
         "dblink_disconnect", "dblink_cancel_query",
+        # session-level advisory locks: held until the session ends, past the
+        # ROLLBACK (the pg_advisory_xact_* ones end with the transaction)
+        "pg_advisory_lock", "pg_advisory_lock_shared", "pg_try_advisory_lock",
+        "pg_try_advisory_lock_shared",
         # SQL text run inside a function, which this check cannot see
         "query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema", "ts_stat",
+        "ts_rewrite",
         "crosstab", "crosstab2", "crosstab3", "crosstab4", "connectby",
     }
 )  # fmt: skip
