@@ -116,7 +116,9 @@ temporary tables are gone).
 transaction every statement runs inside a ``BEGIN READ ONLY`` of ours that
 ends in ``ROLLBACK``, never ``COMMIT``, so whatever transactional slipped
 through (a large object, a NOTIFY) is undone, and a ``COMMIT`` inside a
-function fails. Before anything is sent, judged from pglast's parse tree:
+function fails. The exceptions: a SET/RESET of a setting that may change
+runs as it is (the ROLLBACK would undo it), and a cursor must be declared in
+a transaction the user opened (ours would drop it at once). Before anything is sent, judged from pglast's parse tree:
 only reading statements run (SELECT/VALUES/TABLE/WITH without a
 data-modifying CTE, SHOW, EXPLAIN, cursors, harmless SET/RESET/DISCARD,
 UNLISTEN); transaction control, SET of the settings above, ``RESET ALL``,
@@ -1540,8 +1542,21 @@ class QueryMixin(PostgresCore):
         transaction = shape.kind is StatementKind.TRANSACTION
         # Read-only: outside a user's transaction every statement runs in a
         # read-only transaction of ours that ends in ROLLBACK, so whatever it
-        # does PostgreSQL checks it and nothing transactional is kept.
-        wrap = self.read_only and not transaction and before == _TX.IDLE
+        # does PostgreSQL checks it and nothing transactional is kept. Two
+        # exceptions, both judged already (``_read_only_refusal``): a SET or
+        # RESET of a setting that may change runs as it is (autocommit, in
+        # the session's default read-only transaction), or the ROLLBACK would
+        # silently undo it; and a cursor, which dies with that ROLLBACK, is
+        # refused with a word on where it can live.
+        session_setting = shape.isa(pg_ast.VariableSetStmt)
+        wrap = self.read_only and not transaction and before == _TX.IDLE and not session_setting
+        if wrap and shape.isa(pg_ast.DeclareCursorStmt):
+            raise QueryFailed(
+                "a cursor lives in a transaction, and on a read-only connection every "
+                "statement outside yours is rolled back at once: open a transaction "
+                "first (transaction mode), then DECLARE and FETCH",
+                title="Cursor needs a transaction",
+            )
         steps: list[tuple[str, int | None]] = [("BEGIN READ ONLY", None)] if wrap else []
         steps.append((text, 0))
         if wrap:

@@ -319,3 +319,22 @@ def test_text_that_does_not_parse_is_not_sent_when_read_only(
         assert failed.value.position == len("SELECT 1 FRM ")  # at "victim"
     finally:
         b.close()
+
+
+def test_settings_persist_and_cursors_need_a_transaction(read_only: PostgresBackend) -> None:
+    """Our ROLLBACK around each statement must not silently undo what a user
+    may do on a read-only connection: a SET keeps, and a cursor outside a
+    transaction is refused with a word on where it can live."""
+    read_only.execute("SET application_name = 'ro-check'")
+    assert read_only.execute("SHOW application_name").rows == (("ro-check",),)
+    read_only.execute("RESET application_name")
+    assert read_only.execute("SHOW application_name").rows != (("ro-check",),)
+    with pytest.raises(QueryFailed, match="cursor lives in a transaction"):
+        read_only.execute("DECLARE c CURSOR FOR SELECT 1")
+    read_only.begin()
+    try:
+        read_only.execute("DECLARE c CURSOR FOR SELECT 41 + 1")
+        assert read_only.execute("FETCH c").rows == ((42,),)
+    finally:
+        read_only.rollback()
+    assert read_only.execute("SHOW transaction_read_only").rows == (("on",),)
