@@ -107,6 +107,16 @@ def close_in_background(backend: Backend) -> threading.Thread:
     return thread
 
 
+def _close_line_when_free(line: _Line) -> None:
+    """Close ``line``'s connection once no call holds it: a call still
+    running on the backend (a thread worker Textual cannot stop) finishes
+    before its connection is closed."""
+    with line.lock:
+        backend, line.backend = line.backend, None
+    if backend is not None:
+        _close_quietly(backend)
+
+
 def _close_quietly(backend: Backend) -> None:
     try:
         backend.close()
@@ -198,11 +208,23 @@ class _Line:
 class _Call(Generic[T]):
     """One call: its line, when it started running, and its outcome."""
 
-    __slots__ = ("_settle_lock", "done", "error", "line", "result", "session", "started")
+    __slots__ = (
+        "_settle_lock",
+        "abandonable",
+        "done",
+        "error",
+        "line",
+        "result",
+        "session",
+        "started",
+    )
 
-    def __init__(self, session: Session, line: _Line) -> None:
+    def __init__(self, session: Session, line: _Line, *, abandonable: bool = True) -> None:
         self.session = session
         self.line = line
+        #: False for a write whose outcome the caller must learn (a commit):
+        #: abandoning it would report a failure for what may still commit.
+        self.abandonable = abandonable
         #: time.monotonic() when it got the line (None while queued).
         self.started: float | None = None
         self.done = threading.Event()
@@ -360,15 +382,21 @@ class Session:
             self._retire_line_locked(_RECONNECTING)
         return self._submit(lambda backend: backend.server_info(), reconnect=True)
 
-    def call(self, fn: Callable[[Backend], T]) -> T:
+    def call(self, fn: Callable[[Backend], T], *, abandonable: bool = True) -> T:
         """Run ``fn(backend)``, connecting first when not connected.
 
         ``fn`` runs in a daemon thread of its own while the caller waits (see
         the module docstring), so a call the server never answers can be
         abandoned. After ``ConnectionLost`` the backend is dropped, so the
         next call (or an explicit reconnect) starts from a fresh connection.
+
+        ``abandonable=False`` for a write whose outcome matters (applying a
+        change plan, a COMMIT): reconnecting still moves the session to a new
+        connection, but this caller keeps waiting for the real outcome,
+        because an abandoned commit may still commit and a retry would then
+        apply the changes twice.
         """
-        return self._submit(fn)
+        return self._submit(fn, abandonable=abandonable)
 
     def abandon(self, *, reconnecting: bool = False) -> None:
         """Stop waiting for what runs on this session now: its callers get
@@ -397,18 +425,14 @@ class Session:
         return thread
 
     def _close_when_free(self) -> None:
-        # The lock: a call still running on the backend (a thread worker
-        # Textual cannot stop) finishes before its connection is closed.
-        line = self._line
-        with line.lock:
-            backend, line.backend = line.backend, None
-        if backend is not None:
-            _close_quietly(backend)
+        _close_line_when_free(self._line)
 
     # -- calls ------------------------------------------------------------------------
 
-    def _submit(self, fn: Callable[[Backend], T], *, reconnect: bool = False) -> T:
-        call: _Call[T] = _Call(self, self._line)
+    def _submit(
+        self, fn: Callable[[Backend], T], *, reconnect: bool = False, abandonable: bool = True
+    ) -> T:
+        call: _Call[T] = _Call(self, self._line, abandonable=abandonable)
         self.watch.add(call)
         try:
             threading.Thread(
@@ -424,15 +448,9 @@ class Session:
     def _run(self, call: _Call[T], fn: Callable[[Backend], T], reconnect: bool) -> None:
         line = call.line
         with line.lock:
-            try:
-                if not call.done.is_set():  # not abandoned while queued
-                    call.started = time.monotonic()
-                    self._run_locked(call, line, fn, reconnect)
-            finally:
-                # Whoever holds an abandoned line's lock last closes it.
-                if line.abandoned and line.backend is not None:
-                    backend, line.backend = line.backend, None
-                    _close_quietly(backend)
+            if not call.done.is_set():  # not abandoned while queued
+                call.started = time.monotonic()
+                self._run_locked(call, line, fn, reconnect)
 
     def _run_locked(
         self, call: _Call[T], line: _Line, fn: Callable[[Backend], T], reconnect: bool
@@ -470,7 +488,8 @@ class Session:
         old, self._line = self._line, _Line()
         with self.watch._lock:
             calls = [c for c in self.watch._calls if c.line is old]
-        old.abandoned = True  # before the lock is tried: see _run's finally
+        old.abandoned = True
+        calls = [c for c in calls if c.abandonable]  # the others learn their outcome
         started = [c.started for c in calls if c.started is not None]
         waited = f" after {time.monotonic() - min(started):.0f} s" if started else ""
         for call in calls:
@@ -480,10 +499,8 @@ class Session:
                     reconnecting=why == _RECONNECTING,
                 )
             )
-        if old.lock.acquire(blocking=False):
-            try:
-                backend, old.backend = old.backend, None
-            finally:
-                old.lock.release()
-            if backend is not None:
-                close_in_background(backend)
+        # Closed by whoever gets the lock: now if idle, else after the call
+        # still holding it returns (a daemon thread waits for it).
+        threading.Thread(
+            target=_close_line_when_free, args=(old,), name="storescope-close", daemon=True
+        ).start()

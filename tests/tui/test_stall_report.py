@@ -141,3 +141,57 @@ async def test_ctrl_c_cancels_a_stalled_call_when_the_backend_can(
         await _until(pilot, lambda: "has not answered" not in _status(app))
         assert "^c" not in await _footer(pilot)
         assert "Cancelled" in screen_text(app)  # the statement ended as the server said
+
+
+def _call_in_thread(fn: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append(fn())
+        except BaseException as e:  # the outcome the caller would see
+            outcome.append(e)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def test_reconnecting_never_abandons_a_commit_whose_outcome_matters() -> None:
+    """A commit held by the server past the stall report: ctrl+r moves the
+    session to a new connection, but the committing caller keeps waiting for
+    the real outcome (an abandoned commit may still commit, and a retry would
+    apply the changes twice); an ordinary call is abandoned at once, and the
+    old connection is closed once the held call returns."""
+    session = session_module.Session("fake://commit-held")
+    session.call(lambda b: b.server_info())
+    release = threading.Event()
+    closed: list[bool] = []
+
+    def held(backend: Any) -> str:
+        original_close = backend.close
+        backend.close = lambda: (closed.append(True), original_close())
+        release.wait(30)
+        return "committed"
+
+    commit, commit_outcome = _call_in_thread(lambda: session.call(held, abandonable=False))
+    for _ in range(250):  # the commit holds the connection before the other queues
+        if session.watch._waiting(0.0):
+            break
+        threading.Event().wait(0.02)
+    assert session.watch._waiting(0.0), "the commit never started"
+    other, other_outcome = _call_in_thread(lambda: session.call(lambda b: "read"))
+    session.connect()  # ctrl+r: a new line, the old one abandoned
+    other.join(5)
+    assert isinstance(other_outcome[0], session_module.CallAbandoned)
+    assert commit.is_alive() and commit_outcome == []  # still waiting for the truth
+    assert closed == []  # the held call still needs its connection
+    release.set()
+    commit.join(5)
+    assert commit_outcome == ["committed"]
+    for _ in range(100):
+        if closed:
+            break
+        threading.Event().wait(0.02)
+    assert closed == [True]  # closed once free, not leaked
+    session.close().join(5)

@@ -121,7 +121,7 @@ class ChangeCommitting(Panel):
     @work(thread=True, exclusive=True, exit_on_error=False, group="change_appliers")
     def _apply_changes(self, path: tuple[str, ...], changes: tuple[Change, ...]) -> None:
         try:
-            applied = self.context.session.call(lambda b: b.apply(changes))
+            applied = self.context.session.call(lambda b: b.apply(changes), abandonable=False)
         except BackendError as e:
             self.post_message(self.ChangesFailed(e, path))
             return

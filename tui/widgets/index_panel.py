@@ -411,7 +411,7 @@ class IndexPanel(Panel):
     @work(thread=True, exclusive=True, exit_on_error=False, group="index_appliers")
     def _apply_change(self, change: CreateIndex | DropIndex) -> None:
         try:
-            self.context.session.call(lambda b: b.apply([change]))
+            self.context.session.call(lambda b: b.apply([change]), abandonable=False)
         except BackendError as e:
             self.post_message(self.ChangeFailed(e, change, applying=True))
             return

@@ -898,7 +898,7 @@ class QueryPanel(Panel):
                 if session.call(lambda b: b.transaction_state()) is TransactionState.IDLE:
                     session.call(lambda b: b.begin())
             else:
-                session.call(lambda b: b.commit())
+                session.call(lambda b: b.commit(), abandonable=False)
                 note = "committed"
         except BackendError as e:
             note = str(e)
