@@ -32,7 +32,7 @@ from textual.message import Message
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
-from storescope.tui.sanitize import sanitize
+from storescope.tui.widgets.query_results import one_line
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -175,11 +175,6 @@ def _write_private(path: Path, text: str, flag: int) -> None:
         f.write(text)
 
 
-def _one_line(text: str, width: int = 200) -> str:
-    line = sanitize(" ".join(text.split()))
-    return line if len(line) <= width else line[: width - 1] + "…"
-
-
 class HistoryPicker(Vertical):
     """An overlay inside the query panel: a filter and the matching statements.
     Enter puts the highlighted statement into the editor; Esc closes."""
@@ -236,7 +231,7 @@ class HistoryPicker(Vertical):
         # Content, not str: an option's str is parsed as markup, and a
         # statement such as SELECT '[/]' is not markup.
         options.add_options(
-            [Option(Content(_one_line(s))) for s in self._shown] or [Option("(nothing)")]
+            [Option(Content(one_line(s, 200))) for s in self._shown] or [Option("(nothing)")]
         )
         options.highlighted = 0
 

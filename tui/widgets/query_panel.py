@@ -47,7 +47,7 @@ from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Static, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from storescope.backends.base import Capability
@@ -60,7 +60,7 @@ from storescope.backends.errors import (
 )
 from storescope.backends.types import StatementKind, TransactionState
 from storescope.tui.messages import ConfirmRequested, PageRequest, TextRequested, WorkFailed
-from storescope.tui.sanitize import has_controls, sanitize, shown_path
+from storescope.tui.sanitize import has_controls, shown_path
 from storescope.tui.widgets import query_results
 from storescope.tui.widgets.data_grid import DataGrid
 from storescope.tui.widgets.panel import Panel, PanelContext
@@ -1194,18 +1194,6 @@ def _os_message(error: BaseException) -> str:
 
 
 def _explain_widget(explained: Explained, number: int) -> Widget:
-    try:
-        from storescope.tui.widgets.explain_view import ExplainView  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        lines: list[str] = []
+    from storescope.tui.widgets.explain_view import ExplainView
 
-        def walk(node: Any, depth: int) -> None:
-            cost = f"  (cost {node.total_cost:.2f})" if node.total_cost is not None else ""
-            lines.append("  " * depth + ("→ " if depth else "") + sanitize(node.label) + cost)
-            for child in node.children:
-                walk(child, depth + 1)
-
-        walk(explained.root, 0)
-        return Static("\n".join(lines), id=f"explain-{number}", markup=False)
-    widget: Widget = ExplainView(explained, id=f"explain-{number}")
-    return widget
+    return ExplainView(explained, id=f"explain-{number}")
