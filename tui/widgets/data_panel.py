@@ -20,15 +20,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import work
 from textual.binding import Binding, BindingsMap, BindingType
 from textual.message import Message
 from textual.widgets import Static
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerState
 
 from storescope.backends.base import Capability
-from storescope.backends.errors import BackendError
 from storescope.backends.types import RecordSchema
+from storescope.tui.background import call_in_background
 from storescope.tui.messages import PageFailed, PageLoaded, PageRequest, WorkFailed
 from storescope.tui.sanitize import shown_path
 from storescope.tui.widgets.cell_editor import CellEditor
@@ -197,19 +196,14 @@ class DataPanel(RecordEditing):
         event.stop()
         self.set_status(window=event.summary)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="page_loaders")
     def _load_page(self, path: tuple[str, ...], request: PageRequest) -> None:
-        worker = get_current_worker()
-        try:
-            page = self.context.session.call(
-                lambda b: b.browse(path, cursor=request.cursor, limit=request.limit)
-            )
-        except BackendError as e:
-            if not worker.is_cancelled:
-                self.post_message(PageFailed(e, request))
-            return
-        if not worker.is_cancelled:
-            self.post_message(PageLoaded(request, page))
+        call_in_background(
+            self,
+            lambda b: b.browse(path, cursor=request.cursor, limit=request.limit),
+            done=lambda page: PageLoaded(request, page),
+            failed=lambda e: PageFailed(e, request),
+            group="page_loaders",
+        )
 
     def on_page_loaded(self, event: PageLoaded) -> None:
         event.stop()
@@ -279,19 +273,16 @@ class DataPanel(RecordEditing):
 
     # -- the record schema --------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="record_schemas")
     def _load_schema(self, path: tuple[str, ...]) -> None:
-        worker = get_current_worker()
-        try:
-            schema = self.context.session.call(lambda b: b.record_schema(path))
-        except BackendError as e:
-            # Not reported: the page load of the same table reports the same
-            # failure; the reason is kept for the editing keys to say.
-            if not worker.is_cancelled:
-                self.post_message(self.SchemaLoaded(path, None, self.context.describe(e)[1]))
-            return
-        if not worker.is_cancelled:
-            self.post_message(self.SchemaLoaded(path, schema))
+        # A failure is not reported: the page load of the same table reports
+        # the same failure; the reason is kept for the editing keys to say.
+        call_in_background(
+            self,
+            lambda b: b.record_schema(path),
+            done=lambda schema: self.SchemaLoaded(path, schema),
+            failed=lambda e: self.SchemaLoaded(path, None, self.context.describe(e)[1]),
+            group="record_schemas",
+        )
 
     def on_data_panel_schema_loaded(self, event: SchemaLoaded) -> None:
         event.stop()
