@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -17,19 +18,51 @@ from .secrets import is_secret_param
 if TYPE_CHECKING:
     from .base import Backend
 
-# scheme -> (module, class, pip package that provides the driver)
-_REGISTRY: dict[str, tuple[str, str, str]] = {
-    "postgresql": ("storescope.backends.postgres", "PostgresBackend", "psycopg2-binary"),
-    "postgres": ("storescope.backends.postgres", "PostgresBackend", "psycopg2-binary"),
-    "mongodb": ("storescope.backends.mongo", "MongoBackend", "pymongo"),
-    "mongodb+srv": ("storescope.backends.mongo", "MongoBackend", "pymongo"),
-    "redis": ("storescope.backends.redis", "RedisBackend", "redis"),
-    "rediss": ("storescope.backends.redis", "RedisBackend", "redis"),
-    "s3": ("storescope.backends.s3", "S3Backend", "boto3"),
-    "fake": ("storescope.backends.fake", "FakeBackend", ""),
+
+@dataclass(frozen=True, slots=True)
+class SchemeEntry:
+    """One URL scheme of the registry: the module and class that serve it,
+    the pip package of its driver (an install hint; "" for none), the short
+    name tabs show, and whether it is an in-memory store for tests and
+    demos (not listed among the schemes a user is told about)."""
+
+    module: str
+    cls: str
+    package: str
+    short_name: str
+    in_memory: bool = False
+
+
+# The one list of schemes: everything else (SCHEMES, tab titles, the CLI's
+# usage text) reads it.
+_REGISTRY: dict[str, SchemeEntry] = {
+    "postgresql": SchemeEntry(
+        "storescope.backends.postgres", "PostgresBackend", "psycopg2-binary", "PG"
+    ),
+    "postgres": SchemeEntry(
+        "storescope.backends.postgres", "PostgresBackend", "psycopg2-binary", "PG"
+    ),
+    "mongodb": SchemeEntry("storescope.backends.mongo", "MongoBackend", "pymongo", "Mongo"),
+    "mongodb+srv": SchemeEntry("storescope.backends.mongo", "MongoBackend", "pymongo", "Mongo"),
+    "redis": SchemeEntry("storescope.backends.redis", "RedisBackend", "redis", "Redis"),
+    "rediss": SchemeEntry("storescope.backends.redis", "RedisBackend", "redis", "Redis"),
+    "s3": SchemeEntry("storescope.backends.s3", "S3Backend", "boto3", "S3"),
+    "fake": SchemeEntry("storescope.backends.fake", "FakeBackend", "", "Fake", in_memory=True),
+    "memdocs": SchemeEntry(
+        "storescope.backends.memdocs", "MemDocsBackend", "", "memdocs", in_memory=True
+    ),
 }
 
-SCHEMES = tuple(s for s in _REGISTRY if s != "fake")
+#: The schemes a user is told about (the in-memory test stores left out).
+SCHEMES = tuple(s for s, entry in _REGISTRY.items() if not entry.in_memory)
+
+
+def short_name(scheme: str) -> str | None:
+    """The short product name a tab shows for ``scheme`` (any case), or
+    None for a scheme the registry does not know."""
+    entry = _REGISTRY.get(scheme.lower())
+    return entry.short_name if entry else None
+
 
 # Query parameters whose values are secrets and must never be shown.
 
@@ -95,7 +128,8 @@ def backend_class(url: str) -> type[Backend]:
     scheme = scheme_of(url)
     if scheme not in _REGISTRY:
         raise _unknown_scheme(scheme)
-    module_name, class_name, package = _REGISTRY[scheme]
+    entry = _REGISTRY[scheme]
+    module_name, class_name, package = entry.module, entry.cls, entry.package
     try:
         module = importlib.import_module(module_name)
     except ImportError as e:
@@ -155,4 +189,5 @@ __all__ = [
     "open_backend",
     "redact_url",
     "scheme_of",
+    "short_name",
 ]

@@ -326,18 +326,44 @@ class Delete:
     key: RecordKey
 
 
+class IndexDirection(enum.StrEnum):
+    """The order of one field of an index."""
+
+    DEFAULT = ""  # the store's default (ascending), or said inside the entry's own text
+    ASCENDING = "ascending"
+    DESCENDING = "descending"
+
+
 @dataclass(frozen=True, slots=True)
 class IndexSpec:
-    """An index to create. ``columns`` are field names or, for stores that
-    allow it, expressions; ``where`` a partial-index predicate in the
-    store's syntax; ``name`` empty lets the backend choose one."""
+    """An index to create (``Backend.create_index``).
+
+    ``columns`` are field names or, for stores whose ``IndexOptions`` say
+    ``expressions``, expressions in the store's syntax; ``directions``, when
+    given, holds one ``IndexDirection`` per entry of ``columns`` (``()``: the
+    store's default for all; ``fields`` pairs them up). ``partial_filter``
+    restricts the index to matching records, in the store's own syntax (PG:
+    a WHERE predicate; MongoDB: a partialFilterExpression document);
+    ``online`` builds without blocking writes where the store offers the
+    choice (PG: CONCURRENTLY); ``ttl_seconds`` and ``sparse`` are for stores
+    that have them. ``name`` empty lets the backend choose one.
+    """
 
     columns: tuple[str, ...]
     unique: bool = False
     method: str = ""  # "" = the store's default (btree for PG)
-    where: str = ""
+    partial_filter: str = ""
     name: str = ""
-    concurrently: bool = True
+    online: bool = True
+    directions: tuple[IndexDirection, ...] = ()
+    ttl_seconds: int | None = None
+    sparse: bool = False
+
+    @property
+    def fields(self) -> tuple[tuple[str, IndexDirection], ...]:
+        """(column or expression, direction) for every entry of ``columns``."""
+        directions = self.directions or (IndexDirection.DEFAULT,) * len(self.columns)
+        return tuple(zip(self.columns, directions, strict=True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,9 +374,12 @@ class CreateIndex:
 
 @dataclass(frozen=True, slots=True)
 class DropIndex:
+    """Drop the index ``name``; ``online`` without blocking writes where the
+    store offers the choice (``IndexOptions.online``; PG: CONCURRENTLY)."""
+
     path: tuple[str, ...]
     name: str
-    concurrently: bool = True
+    online: bool = True
 
 
 #: Everything that goes through a change plan.
@@ -419,18 +448,112 @@ class IndexInfo:
     flags: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class IndexOptions:
+    """What a store's new-index form offers, in the store's own words
+    (``Backend.index_options``). The form shows only what is offered here.
+
+    ``fields_label``/``fields_placeholder``: the field list's label and hint
+    ("Columns", "col, other DESC, lower(name)"); ``field_noun`` what one
+    entry is called in messages ("column or expression").
+    ``expressions``: an entry may be an expression, not only a field name.
+    ``directions``: the form offers a direction per entry (an entry ending
+    in a word of ``descending_words``/``ascending_words`` sets it).
+    ``methods``: the index methods to choose from, the first the default
+    (``()``: no choice). ``unique``: a unique index can be asked for.
+    ``partial``: a filter restricts the index, typed in the store's syntax
+    under ``partial_label``. ``online``: the store can build and drop without
+    blocking writes, as an option labelled ``online_label``, ticked when
+    ``online_default``; ``drop_online`` is what a drop uses. ``ttl``/
+    ``sparse``: records expire after a number of seconds / records without
+    the field are left out. ``name_placeholder``: what an empty name means.
+    """
+
+    fields_label: str = "Fields"
+    fields_placeholder: str = ""
+    field_noun: str = "field"
+    expressions: bool = False
+    directions: bool = False
+    ascending_words: tuple[str, ...] = ("asc",)
+    descending_words: tuple[str, ...] = ("desc",)
+    methods: tuple[str, ...] = ()
+    method_label: str = "Method"
+    unique: bool = True
+    unique_label: str = "unique"
+    partial: bool = False
+    partial_label: str = "Filter"
+    partial_placeholder: str = "only records matching this"
+    online: bool = False
+    online_label: str = "online"
+    online_default: bool = True
+    drop_online: bool = False
+    ttl: bool = False
+    ttl_label: str = "TTL (s)"
+    sparse: bool = False
+    sparse_label: str = "sparse"
+    name_placeholder: str = "empty: the store picks one"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexPlan:
+    """What ``create_index``/``drop_index`` will do, said before it runs
+    (``Backend.plan_index``): the exact statement or command as the store
+    will run it (PG: the SQL), what it does to the store meanwhile
+    (``note``: locks, blocking), and ``warnings`` about a failure.
+    ``all_or_nothing`` is False when a failure can leave something behind
+    (a failed online build leaves an INVALID index in PG)."""
+
+    change: CreateIndex | DropIndex
+    text: str
+    note: str = ""
+    warnings: tuple[str, ...] = ()
+    all_or_nothing: bool = True
+
+
 # -- explain (Capability.EXPLAIN) ----------------------------------------------
+
+
+class PlanMeasure(enum.StrEnum):
+    """What a ``PlanMetric`` counts."""
+
+    KEYS_EXAMINED = "keys examined"  # index entries read
+    EXAMINED = "examined"  # records (rows, documents) read
+    RETURNED = "returned"  # records handed up by the node
+    TIME_MS = "time"  # milliseconds, as the store measured them
+    OTHER = "other"
+
+
+_EXAMINED = frozenset({PlanMeasure.KEYS_EXAMINED, PlanMeasure.EXAMINED})
+
+
+@dataclass(frozen=True, slots=True)
+class PlanMetric:
+    """One typed measure of a plan node, as the store reports it.
+
+    ``label`` is the store's word ("docs examined", "keys examined",
+    "nReturned"); ``""`` shows the measure's own name."""
+
+    measure: PlanMeasure
+    value: float
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.label or str(self.measure)
 
 
 @dataclass(frozen=True, slots=True)
 class PlanNode:
     """One node of a query plan.
 
-    Costs are the planner's units; ``actual_*`` are set only when the plan
-    was executed (ANALYZE). ``actual_time_ms`` is the node's total time over
-    all its loops, ``self_time_ms`` that minus its children's: the UI marks
-    the node with the largest ``self_time_ms`` (or ``self_cost`` when not
-    analyzed) as the most expensive.
+    Every number is optional: a planner without costs (MongoDB) leaves the
+    costs None. Costs are the planner's units; ``actual_*`` are set only when
+    the plan was executed (ANALYZE). ``actual_time_ms`` is the node's total
+    time over all its loops, ``self_time_ms`` that minus its children's.
+    ``metrics`` are the store's own typed measures of the node (keys and
+    documents examined, returned...). The UI marks the most expensive node
+    by whatever the store measures: the largest ``self_time_ms`` when
+    analyzed, else the largest ``self_cost``, else the most examined.
     """
 
     label: str  # "Seq Scan on big", "Hash Join", "Index Scan using orders_pkey on orders"
@@ -444,6 +567,13 @@ class PlanNode:
     self_time_ms: float | None = None
     details: tuple[tuple[str, str], ...] = ()  # ("Filter", "(id > 5)"), ("Buffers", "shared hit=3")
     children: tuple[PlanNode, ...] = ()
+    metrics: tuple[PlanMetric, ...] = ()
+
+    @property
+    def examined(self) -> float | None:
+        """Keys and records this node examined (``None``: not measured)."""
+        values = [m.value for m in self.metrics if m.measure in _EXAMINED]
+        return sum(values) if values else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,6 +587,14 @@ class Explained:
     execution_ms: float | None = None
     #: The store's own plan text (PG: the JSON), for copying or saving.
     raw: str = ""
+    #: What the store calls this plan ("EXPLAIN ANALYZE"); "" lets the view
+    #: say "plan (executed)" or "plan (estimates only)".
+    heading: str = ""
+    #: Plans the planner considered and did not choose (MongoDB's
+    #: rejectedPlans), best first; PG has none.
+    rejected: tuple[PlanNode, ...] = ()
+    #: Measures of the whole statement (documents examined, returned...).
+    metrics: tuple[PlanMetric, ...] = ()
 
 
 # -- monitoring (Capability.MONITOR) -------------------------------------------

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
-from storescope.backends import open_backend, redact_url
+from storescope.backends import open_backend, redact_url, short_name
 from storescope.backends.base import Capability
 from storescope.backends.errors import BackendError, ConnectionLost
 from storescope.backends.secrets import scrub, url_secrets
@@ -53,16 +53,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-SHORT_NAMES = {
-    "postgresql": "PG",
-    "postgres": "PG",
-    "mongodb": "Mongo",
-    "mongodb+srv": "Mongo",
-    "redis": "Redis",
-    "rediss": "Redis",
-    "s3": "S3",
-    "fake": "Fake",
-}
 TITLE_WIDTH = 40
 #: A call that has waited this long for the server is reported as a stall.
 STALL_REPORT_AFTER = 5.0
@@ -89,10 +79,10 @@ def tab_title(url: str) -> str:
     if parts is None or not parts.scheme:
         # redact_url says "<invalid URL>": name the scheme the user typed.
         scheme = url.partition("://")[0] if "://" in url else ""
-        name = SHORT_NAMES.get(scheme.lower(), scheme[:12] or "?")
+        name = short_name(scheme) or scheme[:12] or "?"
         title = f"{name} {shown}"
     else:
-        name = SHORT_NAMES.get(parts.scheme.lower(), parts.scheme)
+        name = short_name(parts.scheme) or parts.scheme
         title = f"{name} {where}".strip()
     title = scrub(title, url_secrets(url))
     return title if len(title) <= TITLE_WIDTH else title[: TITLE_WIDTH - 1] + "…"
