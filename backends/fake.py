@@ -74,6 +74,7 @@ from .types import (
     BinaryValue,
     ChangePlan,
     Column,
+    Command,
     CreateIndex,
     Delete,
     DropIndex,
@@ -101,7 +102,7 @@ from .types import (
 )
 
 if TYPE_CHECKING:
-    from .types import AppliedPlan, Change, RecordKey
+    from .types import AppliedPlan, Change, FieldPath, RecordKey
 
 RowFn = Callable[[int], Any]
 
@@ -670,7 +671,7 @@ def _statement(change: Change) -> str:
         values = ", ".join(_literal(v) for _, v in change.fields)
         return f"INSERT INTO {_qualified(change.path)} ({names}) VALUES ({values})"
     if isinstance(change, Update):
-        sets = ", ".join(f"{_ident(k)} = {_literal(v)}" for k, v in change.changes)
+        sets = ", ".join(f"{_ident(_column(k))} = {_literal(v)}" for k, v in change.changes)
         return f"UPDATE {_qualified(change.path)} SET {sets} WHERE {_where(change.key)}"
     if isinstance(change, Delete):
         return f"DELETE FROM {_qualified(change.path)} WHERE {_where(change.key)}"
@@ -678,7 +679,20 @@ def _statement(change: Change) -> str:
         columns = ", ".join(change.spec.columns)
         name = f" {_ident(change.spec.name)}" if change.spec.name else ""
         return f"CREATE INDEX CONCURRENTLY{name} ON {_qualified(change.path)} ({columns})"
-    return f"DROP INDEX CONCURRENTLY {_ident(change.name)}"
+    if isinstance(change, DropIndex):
+        return f"DROP INDEX CONCURRENTLY {_ident(change.name)}"
+    if isinstance(change, Command):
+        return change.text
+    raise NotSupported(f"the fake store plans no {type(change).__name__}")
+
+
+def _column(name: str | FieldPath) -> str:
+    """A change's field as the fake's flat columns name it."""
+    if isinstance(name, str):
+        return name
+    if len(name) == 1 and isinstance(name[0], str):
+        return name[0]
+    raise NotSupported("the fake store's columns hold no nested fields")
 
 
 def _affected(change: Change) -> int | None:
