@@ -341,9 +341,11 @@ class Backend(ABC):
         raise NotSupported(f"{self.product} has no monitoring here")
 
     def session_action(self, action: str, session_id: Any) -> str:
-        """Run one of a stats table's ``actions`` ("cancel", "terminate") on
-        the row whose key column is ``session_id``; returns a one-line
-        outcome for the UI."""
+        """Run one of a stats table's ``actions`` (``action`` is its
+        ``MonitorAction.id``: PG's "cancel", "terminate") on the row whose
+        key column is ``session_id``; returns a one-line outcome for the UI.
+        The table describes each action (key, label, confirmation, danger)
+        and its columns' roles: the monitor panel shows only those words."""
         raise NotSupported(f"{self.product} has no monitoring here")
 
     def __enter__(self) -> Backend:

@@ -35,7 +35,15 @@ import psycopg2
 from psycopg2 import sql
 
 from ..errors import NotFound, NotSupported, ReadOnly
-from ..types import Metric, MetricKind, Stats, StatsTable
+from ..types import (
+    ActionDanger,
+    ColumnRole,
+    Metric,
+    MetricKind,
+    MonitorAction,
+    Stats,
+    StatsTable,
+)
 from .core import PostgresCore, _scrubbed
 
 #: Rows per table and characters per query text, both cut on the server.
@@ -44,7 +52,52 @@ MAX_DATABASES = 100
 MAX_STATEMENTS = 20
 QUERY_CHARS = 300
 
-SESSION_ACTIONS = ("cancel", "terminate")
+#: What ``session_action`` accepts.
+SESSION_ACTION_IDS = ("cancel", "terminate")
+
+# How the monitor panel asks before acting on a session ({...}: the row's
+# facts by ColumnRole; a line naming a fact the row lacks is left out, and of
+# alternatives the first whose facts are all there shows).
+_WHO = (
+    "Session {id} (user {user}, db {database})",
+    "Session {id} (user {user})",
+    "Session {id} (db {database})",
+    "Session {id}",
+)
+_RUNNING = "query running for {duration}"
+_TERMINATE_WARNING = "Ends the session; its open transaction rolls back."
+
+
+def _session_actions(*, running: bool) -> tuple[MonitorAction, ...]:
+    """Cancel (c) and terminate (k); ``running``: the confirmation says how
+    long the query has run (the Blocking table's duration is a lock wait)."""
+    timing = (_RUNNING,) if running else ()
+    return (
+        MonitorAction(
+            "cancel",
+            "Cancel",
+            "c",
+            title="Cancel the query of session {id}?",
+            confirm="Cancel query",
+            text=(_WHO, *timing, "{text}"),
+            danger=ActionDanger.DISRUPTIVE,
+        ),
+        MonitorAction(
+            "terminate",
+            "Terminate",
+            "k",
+            title="Terminate session {id}?",
+            confirm="Terminate",
+            text=(_WHO, *timing, "{text}", _TERMINATE_WARNING),
+            danger=ActionDanger.DESTRUCTIVE,
+        ),
+    )
+
+
+#: The Sessions table's actions: cancel its running query, terminate it.
+SESSION_ACTIONS = _session_actions(running=True)
+#: The Blocking table's: the same on the blocked session.
+BLOCKING_ACTIONS = _session_actions(running=False)
 
 _PGSS_MISSING = (
     "pg_stat_statements is not installed in this database (CREATE EXTENSION "
@@ -222,7 +275,7 @@ SESSIONS_COLUMNS = (
     "query duration",
     "query",
 )
-_BLOCKING_COLUMNS = (
+BLOCKING_COLUMNS = (
     "blocked pid",
     "blocked by",
     "chain",
@@ -232,9 +285,31 @@ _BLOCKING_COLUMNS = (
     "blocked query",
     "blocker query",
 )
-_LOCKS_COLUMNS = ("pid", "mode", "locktype", "relation", "granted", "wait duration")
-_DATABASES_COLUMNS = ("database", "size (bytes)", "connections")
-_STATEMENTS_COLUMNS = ("query", "calls", "total ms", "mean ms", "rows", "shared hit %")
+LOCKS_COLUMNS = ("pid", "mode", "locktype", "relation", "granted", "wait duration")
+DATABASES_COLUMNS = ("database", "size (bytes)", "connections")
+STATEMENTS_COLUMNS = ("query", "calls", "total ms", "mean ms", "rows", "shared hit %")
+
+# Which column holds what (the monitor panel's layout and confirmations).
+# "xact duration" has no role: the query's duration is the one that counts.
+SESSIONS_ROLES = {
+    ColumnRole.ID: (0,),
+    ColumnRole.USER: (1,),
+    ColumnRole.DATABASE: (2,),
+    ColumnRole.STATE: (5,),
+    ColumnRole.WAIT: (6,),
+    ColumnRole.DURATION: (9,),
+    ColumnRole.TEXT: (10,),
+}
+BLOCKING_ROLES = {
+    ColumnRole.ID: (0,),
+    ColumnRole.WAIT: (1, 3),
+    ColumnRole.CHAIN: (2,),
+    ColumnRole.DURATION: (5,),
+    ColumnRole.TEXT: (6, 7),
+}
+LOCKS_ROLES = {ColumnRole.ID: (0,), ColumnRole.STATE: (4,), ColumnRole.DURATION: (5,)}
+DATABASES_ROLES = {ColumnRole.DATABASE: (0,), ColumnRole.BYTES: (1,)}
+STATEMENTS_ROLES = {ColumnRole.TEXT: (0,)}
 
 
 @dataclass(slots=True)
@@ -345,23 +420,27 @@ class MonitorMixin(PostgresCore):
                 tuple(_session_row(r) for r in sessions or []),
                 key_column=0,
                 actions=SESSION_ACTIONS,
+                roles=SESSIONS_ROLES,
             ),
             StatsTable(
                 "Blocking",
-                _BLOCKING_COLUMNS,
+                BLOCKING_COLUMNS,
                 tuple(blocking),
                 key_column=0,
-                actions=SESSION_ACTIONS,
+                actions=BLOCKING_ACTIONS,
+                roles=BLOCKING_ROLES,
             ),
             StatsTable(
                 "Locks",
-                _LOCKS_COLUMNS,
+                LOCKS_COLUMNS,
                 tuple((*r[:5], _duration(r[5])) for r in locks or []),
+                roles=LOCKS_ROLES,
             ),
             StatsTable(
                 "Databases",
-                _DATABASES_COLUMNS,
+                DATABASES_COLUMNS,
                 tuple((name, state.sizes.get(name), n) for name, _, n in databases or []),
+                roles=DATABASES_ROLES,
             ),
             self._statements_table(db, conn, state, extension, preload),
         )
@@ -379,7 +458,7 @@ class MonitorMixin(PostgresCore):
         session any more is an outcome ("... is gone"), not an error; a
         session the user has no right to signal raises ``PermissionDenied``.
         """
-        if action not in SESSION_ACTIONS:
+        if action not in SESSION_ACTION_IDS:
             raise NotSupported(f"unknown session action {action!r}: use cancel or terminate")
         try:
             pid = int(session_id)
@@ -430,7 +509,9 @@ class MonitorMixin(PostgresCore):
         preload: str | None,
     ) -> StatsTable:
         def table(rows: tuple[tuple[Any, ...], ...] = (), note: str = "") -> StatsTable:
-            return StatsTable("Statements", _STATEMENTS_COLUMNS, rows, note=note)
+            return StatsTable(
+                "Statements", STATEMENTS_COLUMNS, rows, note=note, roles=STATEMENTS_ROLES
+            )
 
         if extension is None:
             return table(note=_PGSS_MISSING)

@@ -19,7 +19,7 @@ import pytest
 from storescope.backends import open_backend, sandbox
 from storescope.backends.errors import NotSupported, PermissionDenied, ReadOnly
 from storescope.backends.postgres import PostgresBackend
-from storescope.backends.types import MetricKind, Stats, StatsTable
+from storescope.backends.types import ActionDanger, ColumnRole, MetricKind, Stats, StatsTable
 from tests.pg_helpers import admin_connection, database_url
 
 DB = "pgmonitor"
@@ -152,7 +152,24 @@ def test_a_sample_has_every_metric_and_the_five_tables(backend: PostgresBackend)
         assert all(len(row) == len(t.columns) for row in t.rows)
     for name in ("Sessions", "Blocking"):
         t = table(stats, name)
-        assert t.key_column == 0 and t.actions == ("cancel", "terminate")
+        assert t.key_column == 0
+        assert [(a.id, a.key, a.label, a.danger) for a in t.described_actions] == [
+            ("cancel", "c", "Cancel", ActionDanger.DISRUPTIVE),
+            ("terminate", "k", "Terminate", ActionDanger.DESTRUCTIVE),
+        ]
+        assert t.columns[t.columns_of(ColumnRole.ID)[0]].endswith("pid")
+    # Every table says what its columns hold: the ids, durations and texts
+    # the monitor panel lays out and names in a confirmation.
+    roles = {
+        t.name: {r: [t.columns[i] for i in t.columns_of(r)] for r in t.roles} for t in stats.tables
+    }
+    assert roles["Sessions"][ColumnRole.DURATION] == ["query duration"]
+    assert roles["Sessions"][ColumnRole.TEXT] == ["query"]
+    assert roles["Sessions"][ColumnRole.USER] == ["user"]
+    assert roles["Blocking"][ColumnRole.TEXT] == ["blocked query", "blocker query"]
+    assert roles["Blocking"][ColumnRole.CHAIN] == ["chain"]
+    assert roles["Databases"][ColumnRole.BYTES] == ["size (bytes)"]
+    assert roles["Statements"][ColumnRole.TEXT] == ["query"]
 
 
 def test_counters_grow_after_commits(backend: PostgresBackend, admin: Any, pg_server: Any) -> None:

@@ -2,6 +2,10 @@
 and does — sessions and blocking chains as they happen, filtering, cancel
 and terminate with their confirmations, polling only while shown, and a
 failed sample stopping polling until asked. Polling is sped up to 0.2 s.
+
+Then a store that is not PostgreSQL (the fake with monitor tables of its
+own): its actions' keys, labels and words and its column roles are what the
+panel shows, with nothing of PostgreSQL's.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import psycopg2
 import psycopg2.errors
@@ -18,8 +22,25 @@ import pytest
 from textual.pilot import Pilot
 
 from storescope.backends import sandbox
-from storescope.backends.postgres.monitor import SESSIONS_COLUMNS
-from storescope.backends.types import Metric, MetricKind, Stats
+from storescope.backends.base import Capability
+from storescope.backends.fake import FakeBackend
+from storescope.backends.postgres.monitor import (
+    BLOCKING_COLUMNS,
+    BLOCKING_ROLES,
+    LOCKS_COLUMNS,
+    LOCKS_ROLES,
+    SESSIONS_COLUMNS,
+    SESSIONS_ROLES,
+)
+from storescope.backends.types import (
+    ActionDanger,
+    ColumnRole,
+    Metric,
+    MetricKind,
+    MonitorAction,
+    Stats,
+    StatsTable,
+)
 from storescope.screens.dialogs import ConfirmScreen
 from storescope.tui.app import StorescopeApp
 from storescope.tui.widgets.monitor_history import MetricHistory, format_metric
@@ -309,7 +330,7 @@ def _names(columns: tuple[str, ...], order: tuple[int, ...]) -> list[str]:
 def test_a_narrow_table_shows_duration_state_wait_and_query_first() -> None:
     from storescope.tui.widgets.monitor_columns import plan
 
-    narrow = plan(SESSIONS, 0, SESSION_CELLS, 56)
+    narrow = plan(SESSIONS, SESSIONS_ROLES, SESSION_CELLS, 56)
     assert _names(SESSIONS, narrow.order)[:5] == [
         "pid",
         "query duration",
@@ -320,7 +341,7 @@ def test_a_narrow_table_shows_duration_state_wait_and_query_first() -> None:
     assert narrow.narrow
     widths = dict(narrow.widths)
     assert sum(w + 2 for w in widths.values()) <= 56 + 12, "the query gets what is left"
-    roomy = plan(SESSIONS, 0, SESSION_CELLS, 110)
+    roomy = plan(SESSIONS, SESSIONS_ROLES, SESSION_CELLS, 110)
     assert _names(SESSIONS, roomy.order)[: len(roomy.widths)] == [
         "pid",
         "user",
@@ -331,24 +352,17 @@ def test_a_narrow_table_shows_duration_state_wait_and_query_first() -> None:
         "wait event",
         "query",
     ], "with room, who and where come right after the pid"
-    wide = plan(SESSIONS, 0, SESSION_CELLS, 300)
+    wide = plan(SESSIONS, SESSIONS_ROLES, SESSION_CELLS, 300)
     assert not wide.narrow and _names(SESSIONS, wide.order)[-1] == "query"
 
 
 def test_blocking_and_locks_put_the_wait_first_too() -> None:
     from storescope.tui.widgets.monitor_columns import plan
 
-    blocking = (
-        "blocked pid",
-        "blocked by",
-        "chain",
-        "lock",
-        "relation",
-        "wait duration",
-        "blocked query",
-        "blocker query",
+    blocking = BLOCKING_COLUMNS
+    order = _names(
+        blocking, plan(blocking, BLOCKING_ROLES, [4, 4, 11, 26, 13, 4, 48, 48], 70).order
     )
-    order = _names(blocking, plan(blocking, 0, [4, 4, 11, 26, 13, 4, 48, 48], 70).order)
     assert order[:6] == [
         "blocked pid",
         "wait duration",
@@ -357,16 +371,25 @@ def test_blocking_and_locks_put_the_wait_first_too() -> None:
         "lock",
         "blocked query",
     ]
-    locks = ("pid", "mode", "locktype", "relation", "granted", "wait duration")
-    order = _names(locks, plan(locks, None, [4, 16, 13, 13, 3, 5], 40).order)
+    locks = LOCKS_COLUMNS
+    order = _names(locks, plan(locks, LOCKS_ROLES, [4, 16, 13, 13, 3, 5], 40).order)
     assert order[:3] == ["pid", "wait duration", "granted"]
 
 
-def test_other_stores_column_names_are_ranked_the_same_way() -> None:
+def test_other_stores_declared_roles_are_ranked_the_same_way() -> None:
     from storescope.tui.widgets.monitor_columns import Role, plan, roles
 
     current_op = ("opid", "ns", "client", "active", "secs_running", "waitingForLock", "command")
-    assert roles(current_op, 0) == [
+    declared = {
+        ColumnRole.ID: (0,),
+        ColumnRole.DATABASE: (1,),
+        ColumnRole.USER: (2,),
+        ColumnRole.STATE: (3,),
+        ColumnRole.DURATION: (4,),
+        ColumnRole.WAIT: (5,),
+        ColumnRole.TEXT: (6,),
+    }
+    assert roles(len(current_op), declared) == [
         Role.KEY,
         Role.OTHER,
         Role.OTHER,
@@ -376,9 +399,27 @@ def test_other_stores_column_names_are_ranked_the_same_way() -> None:
         Role.DETAIL,
     ]
     client_list = ("id", "addr", "name", "age", "idle", "flags", "db", "cmd")
-    order = plan(client_list, 0, [3, 15, 8, 4, 4, 2, 2, 10], 30).order
-    assert _names(client_list, order)[:2] == ["id", "cmd"], "unknown names keep their order after"
+    declared = {ColumnRole.ID: (0,), ColumnRole.TEXT: (7,)}
+    order = plan(client_list, declared, [3, 15, 8, 4, 4, 2, 2, 10], 30).order
+    assert _names(client_list, order)[:2] == ["id", "cmd"], (
+        "columns without a role keep their order after"
+    )
     assert list(order[2:]) == [1, 2, 3, 4, 5, 6]
+
+
+def test_roles_come_from_the_backend_not_from_column_names() -> None:
+    from storescope.tui.widgets.monitor_columns import Role, plan, roles
+
+    # Named like PostgreSQL's columns but declared nothing: no column is
+    # taken for an id, a duration or a query, and the backend's order holds.
+    assert set(roles(len(SESSIONS), {})) == {Role.OTHER}
+    narrow = plan(SESSIONS, {}, SESSION_CELLS, 56)
+    assert list(narrow.order) == list(range(len(SESSIONS)))
+    # Any name serves once declared.
+    named = ("a", "b", "c")
+    declared = {ColumnRole.TEXT: (0,), ColumnRole.DURATION: (2,), ColumnRole.ID: (1,)}
+    assert roles(3, declared) == [Role.DETAIL, Role.KEY, Role.DURATION]
+    assert _names(named, plan(named, declared, [40, 3, 5], 30).order) == ["b", "c", "a"]
 
 
 def test_help_lists_the_table_digits_on_one_short_row() -> None:
@@ -387,3 +428,139 @@ def test_help_lists_the_table_digits_on_one_short_row() -> None:
     rows = binding_rows(MonitorPanel.BINDINGS, lambda b: b.key_display or b.key)
     digits = [(keys, what) for keys, what in rows if "table" in what.lower() and "1" in keys]
     assert digits == [("1…9", "Show table n")]
+
+
+# -- a store of its own: its actions and roles, not PostgreSQL's ---------------------------
+
+OPS_COLUMNS = ("op", "client", "ns", "microsecs_running", "phase", "desc", "plan")
+OPS_ROLES = {
+    ColumnRole.ID: (0,),
+    ColumnRole.USER: (1,),
+    ColumnRole.DATABASE: (2,),
+    ColumnRole.DURATION: (3,),
+    ColumnRole.STATE: (4,),
+    ColumnRole.TEXT: (5,),
+}
+KILL = MonitorAction(
+    "kill op",
+    "Kill operation",
+    "x",
+    title="Kill operation {id}?",
+    confirm="Kill it",
+    text=(
+        ("Operation {id} of {user} on {database}", "Operation {id}"),
+        "busy for {duration}",
+        "waiting on {wait}",  # no column has this role: the line is left out
+        "{text}",
+        "What it already wrote stays written.",
+    ),
+    danger=ActionDanger.DESTRUCTIVE,
+)
+MARK = MonitorAction("mark", "Mark", "y", title="", confirm="", danger=ActionDanger.SAFE)
+#: Takes the panel's own sort key: not offered.
+CLASH = MonitorAction("clash", "Clash", "s", title="Clash {id}?", confirm="Clash")
+
+
+class OpsBackend(FakeBackend):
+    """The fake with a monitor of its own: one table of operations whose
+    columns have none of PostgreSQL's names, and actions of its own."""
+
+    capabilities = FakeBackend.capabilities | Capability.MONITOR
+    #: (action id, row id) of every action run, in order.
+    acted: ClassVar[list[tuple[str, Any]]] = []
+
+    def stats(self) -> Stats:
+        rows = (
+            (
+                7,
+                "app@10.0.0.1",
+                "shop.orders",
+                timedelta(seconds=185),
+                "yielding",
+                "aggregate [{$group: {_id: '$sku'}}]",
+                "COLLSCAN",
+            ),
+            (9, "cron", "shop.carts", timedelta(seconds=2), "running", "remove {old: true}", ""),
+        )
+        return Stats(
+            taken_at=time.time(),
+            tables=(
+                StatsTable(
+                    "Operations",
+                    OPS_COLUMNS,
+                    rows,
+                    key_column=0,
+                    actions=(KILL, MARK, CLASH),
+                    roles=OPS_ROLES,
+                ),
+            ),
+        )
+
+    def session_action(self, action: str, session_id: Any) -> str:
+        OpsBackend.acted.append((action, session_id))
+        return f"{action} done on operation {session_id}"
+
+
+@pytest.fixture
+def ops_backend(monkeypatch: pytest.MonkeyPatch) -> type[OpsBackend]:
+    OpsBackend.acted.clear()
+    monkeypatch.setattr(
+        "storescope.tui.session.open_backend",
+        lambda url, **kw: OpsBackend(url, **kw),
+    )
+    return OpsBackend
+
+
+async def test_another_stores_actions_and_roles_are_what_the_user_sees(
+    ops_backend: type[OpsBackend],
+) -> None:
+    async with run_app(["fake://demo"], size=(120, 30)) as (app, pilot):
+        panel = await show_monitor(app, pilot)
+        view = panel.view
+        assert view is not None and view.table_name == "Operations"
+        text = screen_text(app)
+        footer = text.splitlines()[-1]
+        assert "x Kill operation" in footer and "y Mark" in footer, footer
+        assert "Clash" not in footer, "a key the panel uses itself is not taken"
+        for word in ("Cancel", "Terminate"):
+            assert word not in footer, footer
+        # The declared text column is the detail line, whole; a column named
+        # like a plan is not guessed to be one.
+        assert "aggregate [{$group: {_id: '$sku'}}]" in text
+        assert "COLLSCAN" not in text.splitlines()[-3]
+
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        screen = app.screen
+        assert isinstance(screen, ConfirmScreen)
+        assert screen._title == "Kill operation 7?"
+        assert screen._danger, "destructive: the button is red"
+        assert screen._message.splitlines() == [
+            "Operation 7 of app@10.0.0.1 on shop.orders",
+            "busy for 3:05",
+            "aggregate [{$group: {_id: '$sku'}}]",
+            "What it already wrote stays written.",
+        ]
+        assert "Kill it" in screen_text(app)
+        for word in ("session", "transaction", "query"):
+            assert word not in screen._message.lower()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: bool(ops_backend.acted))
+        assert ops_backend.acted == [("kill op", 7)]
+        await wait_for(
+            pilot,
+            lambda: any("kill op done on operation 7" in n.message for n in app._notifications),
+        )
+
+        # A safe action runs at once, on the focused row.
+        await pilot.press("down")
+        await wait_for(pilot, lambda: view.focused_id() == 9)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(ops_backend.acted) == 2)
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert ops_backend.acted[-1] == ("mark", 9)
+
+        # The panel's own s still sorts.
+        await pilot.press("s")
+        await pilot.pause()
+        assert view.sort_column is not None and len(ops_backend.acted) == 2

@@ -1,9 +1,10 @@
 """SVG snapshots of the monitor panel (F6), fed fixed samples.
 
 The app runs on the deterministic fake backend with the MONITOR capability
-switched on for the test, and the panel's ``fetch_stats`` returns a canned
-sequence of ``Stats`` (fixed times, fixed numbers), so rates and sparklines
-are the same on every run. Polling is slowed to an hour: samples are taken
+switched on for the test, and its ``stats()`` returns a canned sequence of
+``Stats`` (fixed times, fixed numbers) shaped as the PostgreSQL backend's
+(its columns, column roles and actions), so rates and sparklines are the
+same on every run. Polling is slowed to an hour: samples are taken
 only when the test asks. Each docstring says what the picture must show.
 """
 
@@ -18,7 +19,20 @@ from textual.pilot import Pilot
 
 from storescope.backends.base import Capability
 from storescope.backends.fake import FakeBackend
-from storescope.backends.postgres.monitor import SESSIONS_COLUMNS
+from storescope.backends.postgres.monitor import (
+    BLOCKING_ACTIONS,
+    BLOCKING_COLUMNS,
+    BLOCKING_ROLES,
+    DATABASES_COLUMNS,
+    DATABASES_ROLES,
+    LOCKS_COLUMNS,
+    LOCKS_ROLES,
+    SESSION_ACTIONS,
+    SESSIONS_COLUMNS,
+    SESSIONS_ROLES,
+    STATEMENTS_COLUMNS,
+    STATEMENTS_ROLES,
+)
 from storescope.backends.types import Metric, MetricKind, Stats, StatsTable
 from storescope.tui.app import StorescopeApp
 from storescope.tui.snapshot import drive
@@ -106,19 +120,10 @@ def sample(n: int) -> Stats:
         ),
     )
     tables = (
-        StatsTable("Sessions", SESSION_COLUMNS, sessions, 0, ("cancel", "terminate")),
+        StatsTable("Sessions", SESSION_COLUMNS, sessions, 0, SESSION_ACTIONS, roles=SESSIONS_ROLES),
         StatsTable(
             "Blocking",
-            (
-                "blocked pid",
-                "blocked by",
-                "chain",
-                "lock",
-                "relation",
-                "wait duration",
-                "blocked query",
-                "blocker query",
-            ),
+            BLOCKING_COLUMNS,
             (
                 (
                     4101,
@@ -132,27 +137,31 @@ def sample(n: int) -> Stats:
                 ),
             ),
             0,
-            ("cancel", "terminate"),
+            BLOCKING_ACTIONS,
+            roles=BLOCKING_ROLES,
         ),
         StatsTable(
             "Locks",
-            ("pid", "mode", "locktype", "relation", "granted", "wait duration"),
+            LOCKS_COLUMNS,
             (
                 (4101, "ShareLock", "transactionid", None, False, timedelta(seconds=61 + secs)),
                 (4088, "RowExclusiveLock", "relation", "public.orders", True, None),
                 (4101, "RowExclusiveLock", "relation", "public.orders", True, None),
             ),
+            roles=LOCKS_ROLES,
         ),
         StatsTable(
             "Databases",
-            ("database", "size (bytes)", "connections"),
+            DATABASES_COLUMNS,
             (("postgres", 7_655_971, 1), ("shop", 48_234_496, 3)),
+            roles=DATABASES_ROLES,
         ),
         StatsTable(
             "Statements",
-            ("query", "calls", "total ms", "mean ms", "rows", "shared hit %"),
+            STATEMENTS_COLUMNS,
             note="pg_stat_statements is not installed in this database "
             "(CREATE EXTENSION pg_stat_statements; it also needs shared_preload_libraries)",
+            roles=STATEMENTS_ROLES,
         ),
     )
     return Stats(taken_at=T0 + secs, metrics=metrics, tables=tables)
@@ -175,7 +184,7 @@ def canned_monitor(monkeypatch: pytest.MonkeyPatch) -> Iterator[CannedMonitor]:
     canned = CannedMonitor()
     monkeypatch.setattr(FakeBackend, "capabilities", FakeBackend.capabilities | Capability.MONITOR)
     monkeypatch.setattr(MonitorPanel, "POLL_INTERVAL", 3600.0)
-    monkeypatch.setattr(MonitorPanel, "fetch_stats", canned.fetch)
+    monkeypatch.setattr(FakeBackend, "stats", lambda self: canned.fetch())
     yield canned
 
 

@@ -1,57 +1,75 @@
-"""What the monitor panel asks before a session action (cancel, terminate):
-who the session is, how long its query has run, the query itself."""
+"""What the monitor panel asks before an action on a row: the backend's own
+words (``MonitorAction``: title, lines, button), with the focused row's
+facts filled in by the column roles the backend declares.
+
+A fact is one sanitized line: a duration read at a glance ("4.2 s"), a
+text cut to ``CONFIRM_TEXT_CHARS``, anything else as it prints. A line that
+names a fact the row lacks (no such column, or an empty value) is left
+out; of alternatives (a tuple of lines) the first whose facts are all there
+is shown. See ``storescope.backends.types.MonitorAction``.
+"""
 
 from __future__ import annotations
 
+import string
 from typing import TYPE_CHECKING, Any
 
+from storescope.backends.types import ColumnRole
 from storescope.tui.widgets.cells import single_line
 from storescope.tui.widgets.monitor_table import format_duration
 
 if TYPE_CHECKING:
+    from storescope.backends.types import MonitorAction
     from storescope.tui.widgets.monitor_table import StatsTableView
 
-#: Characters of a query quoted in a confirmation.
-CONFIRM_QUERY_CHARS = 120
+#: Characters of a row's text quoted in a confirmation.
+CONFIRM_TEXT_CHARS = 120
+
+_FORMATTER = string.Formatter()
 
 
-def confirmation(view: StatsTableView, action: str, session_id: Any) -> tuple[str, str, str]:
+def _fact(role: ColumnRole, value: Any) -> str:
+    if value is None:
+        return ""
+    if hasattr(value, "total_seconds"):
+        return single_line(format_duration(value))
+    text = single_line(str(value))
+    if role is ColumnRole.TEXT and len(text) > CONFIRM_TEXT_CHARS:
+        return text[:CONFIRM_TEXT_CHARS] + "…"
+    return text
+
+
+def facts(view: StatsTableView, row_id: Any) -> dict[str, str]:
+    """The focused row's facts by role name (``"id"`` is ``row_id``); only
+    those with a value."""
+    found = {role.value: _fact(role, view.fact(role)) for role in ColumnRole}
+    found[ColumnRole.ID.value] = single_line(str(row_id))
+    return {name: text for name, text in found.items() if text}
+
+
+def fill(template: str, known: dict[str, str]) -> str | None:
+    """``template`` with its ``{role}`` fields filled, or None when it names
+    a fact not in ``known`` (or is not a template)."""
+    try:
+        names = [name for _, name, _, _ in _FORMATTER.parse(template) if name is not None]
+        if any(name not in known for name in names):
+            return None
+        return template.format_map(known)
+    except (ValueError, IndexError, KeyError, AttributeError):
+        return None
+
+
+def _line(entry: str | tuple[str, ...], known: dict[str, str]) -> str | None:
+    for template in (entry,) if isinstance(entry, str) else entry:
+        if (text := fill(template, known)) is not None:
+            return text
+    return None
+
+
+def confirmation(view: StatsTableView, action: MonitorAction, row_id: Any) -> tuple[str, str, str]:
     """(title, text, confirm button) for ``action`` on the focused row of
-    ``view``, from the columns it has (named as in any store)."""
-    values = view.focused_values or ()
-
-    def value(*names: str) -> Any:
-        index = view.column_index(*names)
-        return values[index] if index is not None and index < len(values) else None
-
-    user = value("user", "usename", "client user")
-    database = value("database", "db", "datname")
-    who = ", ".join(
-        part for part in (f"user {user}" if user else "", database and f"db {database}") if part
-    )
-    running = value("query duration", "running", "duration", "secs_running")
-    started = value("query start", "query started")
-    query = value("query", "command", "blocked query")
-    # Names and the query come from the server: one sanitized line each.
-    lines = [single_line(f"Session {session_id}" + (f" ({who})" if who else ""))]
-    if started is not None:
-        lines.append(single_line(f"query started {started}"))
-    elif running is not None:
-        shown = format_duration(running) if hasattr(running, "total_seconds") else running
-        lines.append(single_line(f"query running for {shown}"))
-    if query:
-        text = single_line(str(query))
-        cut = text[:CONFIRM_QUERY_CHARS] + ("…" if len(text) > CONFIRM_QUERY_CHARS else "")
-        lines.append(cut)
-    shown_id = single_line(str(session_id))
-    if action == "terminate":
-        title = f"Terminate session {shown_id}?"
-        lines.append("Ends the session; its open transaction rolls back.")
-        confirm = "Terminate"
-    elif action == "cancel":
-        title = f"Cancel the query of session {shown_id}?"
-        confirm = "Cancel query"
-    else:
-        title, confirm = f"{action.capitalize()} session {shown_id}?", action.capitalize()
-
-    return title, "\n".join(lines), confirm
+    ``view``, whose id is ``row_id``."""
+    known = facts(view, row_id)
+    title = fill(action.title, known) or single_line(action.label)
+    lines = [line for entry in action.text if (line := _line(entry, known)) is not None]
+    return single_line(title), "\n".join(single_line(line) for line in lines), action.confirm

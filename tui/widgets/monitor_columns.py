@@ -1,33 +1,33 @@
 """Which columns of a monitor table to show first, for the width there is.
 
-A backend lists a table's columns in its own order (PostgreSQL's sessions:
-pid, user, database, application, client, state, ...). In a narrow terminal
-that order pushes what matters when watching a server (how long a query
-runs, its state, what it waits for, the query) past the right edge. Like
-pg_activity, the panel picks the order itself, from the column *names*, so
-one rule serves every store (PostgreSQL's pg_stat_activity, MongoDB's
-currentOp, Redis's CLIENT LIST):
+A backend lists a table's columns in its own order (who, where, from which
+client, ...). In a narrow terminal that order pushes what matters when
+watching a server (how long an operation runs, its state, what it waits
+for, its text) past the right edge. Like
+pg_activity, the panel picks the order itself, from the column *roles* the
+backend declares (``StatsTable.roles``), so one rule serves every store:
 
-- narrow: the row's id, its duration, state, wait, the query; then the other
-  columns while the query keeps room; the rest after (scroll right);
+- narrow: the row's id, its duration, state, wait, the text; then the other
+  columns while the text keeps room; the rest after (scroll right);
 - wide (everything fits): id, the other columns (user, database...), state,
-  duration, wait, query last.
+  duration, wait, text last.
 
-Names that match nothing keep the backend's order. A narrow layout gives
+Columns without a role keep the backend's order. A narrow layout gives
 every shown column a fixed width (long states and waits are cut with "…")
-and the query what is left, so nothing moves when a value grows by a
-character; the detail line under the table shows the focused row's query
+and the text what is left, so nothing moves when a value grows by a
+character; the detail line under the table shows the focused row's text
 whole.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 
-#: Column names (lowercased) whose text the detail line shows whole.
-DETAIL_WORDS = ("query", "command", "statement", "cmd")
+from storescope.backends.types import ColumnRole
+
 #: Cells of a non-query column in a narrow layout (more is cut with "…"):
 #: the first that leaves the query QUERY_ROOM, else the last.
 NARROW_CELLS = (12, 10)
@@ -35,9 +35,9 @@ NARROW_CELLS = (12, 10)
 QUERY_ROOM = 24
 #: Cells a narrow layout always leaves the query (if less, it runs off the edge).
 QUERY_MIN = 12
-#: A blocking chain ("412 ← 398 ← 377") is what its table is for: in a
-#: narrow layout it keeps this many cells, not NARROW_CELLS (three 5-digit
-#: pids and their arrows).
+#: A chain (``ColumnRole.CHAIN``: "412 ← 398 ← 377") is what its table is
+#: for: in a narrow layout it keeps this many cells, not NARROW_CELLS (three
+#: 5-digit ids and their arrows).
 CHAIN_CELLS = 22
 
 
@@ -52,63 +52,42 @@ class Role(IntEnum):
     OTHER = 5
 
 
-_KEY_WORDS = frozenset({"pid", "id", "opid"})
-_DURATION_WORDS = frozenset({"duration", "running", "elapsed", "runtime"})
-_STATE_WORDS = frozenset({"state", "status", "active", "granted"})
-_WAIT_WORDS = frozenset({"wait", "waiting", "chain", "lock", "blocking"})
 #: A narrow layout's label for a long name with one of these words.
 _SHORT_LABELS = ("duration", "wait", "state")
 
 
 def words(name: str) -> list[str]:
-    """Lowercased words of a column name: "query duration", "secs_running"
+    """Lowercased words of a column name: "query duration", "wait_event"
     and "waitingForLock" all split."""
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
     return [w for w in re.split(r"[^a-z0-9%]+", spaced.lower()) if w]
 
 
-def is_detail_column(name: str) -> bool:
-    """A column holding a query-like text ("query", "blocked query")."""
-    lowered = name.lower()
-    return any(lowered == w or lowered.endswith(f" {w}") for w in DETAIL_WORDS)
+#: A declared role's place in the layout (CHAIN is a wait kept wider).
+_LAYOUT_ROLES = (
+    (ColumnRole.WAIT, Role.WAIT),
+    (ColumnRole.CHAIN, Role.WAIT),
+    (ColumnRole.STATE, Role.STATE),
+    (ColumnRole.TEXT, Role.DETAIL),
+)
+
+#: Columns by declared role (``StatsTable.roles``, the id included).
+Declared = Mapping[ColumnRole, tuple[int, ...]]
 
 
-def roles(columns: tuple[str, ...], key_column: int | None) -> list[Role]:
-    """The role of each column. Only one column is the KEY (the table's key
-    column, else the first named like an id) and one the DURATION (one of a
-    query/command if any, else the first): the others count as OTHER."""
-    found: list[Role] = []
-    for name in columns:
-        ws = set(words(name))
-        if is_detail_column(name):
-            found.append(Role.DETAIL)
-        elif ws & _DURATION_WORDS:
-            found.append(Role.DURATION)
-        elif ws & _STATE_WORDS:
-            found.append(Role.STATE)
-        elif ws & _WAIT_WORDS or ("blocked" in ws and "by" in ws):
-            found.append(Role.WAIT)
-        elif ws & _KEY_WORDS:
-            found.append(Role.KEY)
-        else:
-            found.append(Role.OTHER)
-    keys = [i for i, r in enumerate(found) if r is Role.KEY]
-    keep = key_column if key_column is not None and key_column < len(found) else None
-    if keep is None and keys:
-        keep = keys[0]
-    for i in keys:
-        if i != keep:
-            found[i] = Role.OTHER
-    if keep is not None:
-        found[keep] = Role.KEY
-    durations = [i for i, r in enumerate(found) if r is Role.DURATION]
-    main = next(
-        (i for i in durations if set(words(columns[i])) & set(DETAIL_WORDS)),
-        durations[0] if durations else None,
-    )
-    for i in durations:
-        if i != main:
-            found[i] = Role.OTHER
+def roles(n: int, declared: Declared) -> list[Role]:
+    """The layout role of each of ``n`` columns. Only one column is the KEY
+    (the first declared id) and one the DURATION (the first declared
+    duration): other columns without a layout role count as OTHER."""
+    found = [Role.OTHER] * n
+    for declared_role, role in _LAYOUT_ROLES:
+        for i in declared.get(declared_role, ()):
+            if 0 <= i < n:
+                found[i] = role
+    for declared_role, role in ((ColumnRole.DURATION, Role.DURATION), (ColumnRole.ID, Role.KEY)):
+        first = next((i for i in declared.get(declared_role, ()) if 0 <= i < n), None)
+        if first is not None:
+            found[first] = role
     return found
 
 
@@ -139,7 +118,7 @@ _WIDE_RANK = {Role.KEY: 0, Role.OTHER: 1, Role.STATE: 2, Role.DURATION: 3, Role.
 
 def plan(
     columns: tuple[str, ...],
-    key_column: int | None,
+    declared: Declared,
     content: list[int],
     available: int,
     *,
@@ -149,8 +128,9 @@ def plan(
     """The layout for ``available`` cells, given the width of each column's
     longest cell (``content``); a label takes its name plus ``mark`` cells
     (the sort mark), a column ``padding`` more. See the module docstring."""
-    role = roles(columns, key_column)
     n = len(columns)
+    role = roles(n, declared)
+    chains = set(declared.get(ColumnRole.CHAIN, ()))
     wide = sorted(range(n), key=lambda i: (_WIDE_RANK.get(role[i], 5), i))
     natural = [max(content[i], len(columns[i]) + mark) for i in range(n)]
     if available <= 0 or sum(natural) + padding * n <= available:
@@ -163,7 +143,7 @@ def plan(
     for cells in NARROW_CELLS:
         widths = {
             i: max(
-                min(content[i], CHAIN_CELLS if "chain" in words(columns[i]) else cells),
+                min(content[i], CHAIN_CELLS if i in chains else cells),
                 len(short_label(columns[i])) + mark,
             )
             for i in range(n)

@@ -12,10 +12,17 @@ A failed sample stops polling (one notification, not one every 2 s) and the
 panel says "polling stopped: <reason> · r retries"; ``r`` or a reconnect
 (ctrl+r) resumes it.
 
-Actions on the focused row (cancel ``c``, terminate ``k``) are offered only
-where the shown table's ``actions`` include them; each is confirmed, runs
-on the panel's connection, and is followed by a sample at once so the
-table shows its effect.
+Actions on the focused row are the shown table's ``actions``, described by
+the backend (``MonitorAction``: its key, its label in the footer, the words
+of its confirmation, how dangerous it is); the panel binds their keys while
+that table shows. Unless the backend calls it safe, an action is confirmed
+first (in red when it throws work away); it runs on the panel's connection
+(``session_action`` with the action's id and the row's id) and is followed
+by a sample at once so the table shows its effect. An action whose key is
+one of the panel's own is not offered.
+
+Samples and actions run through ``call_in_background`` on the panel's
+connection.
 """
 
 from __future__ import annotations
@@ -23,19 +30,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
-from textual.binding import Binding, BindingType
+from textual import on
+from textual.binding import Binding, BindingsMap, BindingType
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import ContentSwitcher, DataTable, Input, Static
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerState
 
-from storescope.backends.errors import BackendError
+from storescope.backends.types import ActionDanger, ColumnRole
+from storescope.tui.background import call_in_background
 from storescope.tui.messages import ConfirmRequested, WorkFailed
 from storescope.tui.sanitize import sanitize_lines
 from storescope.tui.widgets.cells import single_line
 from storescope.tui.widgets.monitor_actions import confirmation
-from storescope.tui.widgets.monitor_columns import is_detail_column
 from storescope.tui.widgets.monitor_history import MetricHistory
 from storescope.tui.widgets.monitor_metrics import MetricGrid, StoppedLine, TableBar, TableTab
 from storescope.tui.widgets.monitor_table import StatsTableView
@@ -45,7 +52,7 @@ if TYPE_CHECKING:
     from textual.app import ComposeResult
     from textual.timer import Timer
 
-    from storescope.backends.types import Stats, StatsTable
+    from storescope.backends.types import MonitorAction, Stats, StatsTable
 
 
 class MonitorPanel(Panel):
@@ -122,8 +129,7 @@ class MonitorPanel(Panel):
         Binding("s", "sort", "Sort"),
         Binding("S", "reverse_sort", "Reverse sort", show=False),
         Binding("t", "next_table", "Table"),  # the next one; short for 80 columns
-        Binding("c", "act('cancel')", "Cancel"),
-        Binding("k", "act('terminate')", "Terminate"),
+        # The shown table's actions come here (see _offer_actions).
         Binding("r", "retry", "Retry"),
         Binding("m", "toggle_metrics", "Show / hide graphs", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
@@ -167,6 +173,8 @@ class MonitorPanel(Panel):
         self._poll_worker: Worker[None] | None = None
         self._sample_pending = False
         self._detail_text = ""
+        #: The actions whose keys are bound now (the shown table's).
+        self.offered: tuple[MonitorAction, ...] = ()
         self._metrics = MetricGrid(id="monitor-metrics")
         self._tabs = TableBar(id="monitor-tabs")
         self._switcher = ContentSwitcher(id="monitor-tables", initial="monitor-waiting")
@@ -257,25 +265,16 @@ class MonitorPanel(Panel):
         elif self.stopped is None:
             self._poll_worker = self._sample()
 
-    def fetch_stats(self) -> Stats:
-        """One sample (in a worker thread): the backend's ``stats()``."""
-        return self._session.call(lambda b: b.stats())
-
-    def perform_action(self, action: str, session_id: Any) -> str:
-        """Run a session action (in a worker thread) on the panel's connection."""
-        return self._session.call(lambda b: b.session_action(action, session_id))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="stats_pollers")
-    def _sample(self) -> None:
-        worker = get_current_worker()
-        try:
-            stats = self.fetch_stats()
-        except BackendError as e:
-            if not worker.is_cancelled:
-                self.post_message(self.StatsFailed(e))
-            return
-        if not worker.is_cancelled:
-            self.post_message(self.StatsSampled(stats))
+    def _sample(self) -> Worker[None]:
+        """One sample of the backend's ``stats()`` on the panel's connection."""
+        return call_in_background(
+            self,
+            lambda b: b.stats(),
+            done=self.StatsSampled,
+            failed=self.StatsFailed,
+            group="stats_pollers",
+            session=self._session,
+        )
 
     def on_monitor_panel_stats_sampled(self, event: MonitorPanel.StatsSampled) -> None:
         event.stop()
@@ -326,6 +325,7 @@ class MonitorPanel(Panel):
         for table in stats.tables:
             view = self._view_for(table)
             view.set_source(table, visible=view is self.view)
+        self._offer_actions()
         if first and self.views:
             self._switcher.current = self.views[self.active_table].id
             if self.has_focus:
@@ -366,9 +366,9 @@ class MonitorPanel(Panel):
         if view is not None and (values := view.focused_values) is not None:
             columns = view.source.columns
             picked = [
-                (name, values[i])
-                for i, name in enumerate(columns)
-                if i < len(values) and is_detail_column(name)
+                (columns[i], values[i])
+                for i in view.source.columns_of(ColumnRole.TEXT)
+                if i < len(values)
             ]
             if len(picked) == 1:
                 text = single_line(str(picked[0][1] or ""))
@@ -408,8 +408,14 @@ class MonitorPanel(Panel):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         view = self.view
-        if action == "act":
-            return view is not None and parameters[0] in view.source.actions
+        if action == "monitor_action":
+            index = parameters[0]
+            return (
+                view is not None
+                and isinstance(index, int)
+                and index < len(self.offered)
+                and self.offered[index] in view.source.described_actions
+            )
         if action == "retry":
             return self.stopped is not None
         if action in ("sort", "reverse_sort", "filter", "next_table"):
@@ -435,6 +441,7 @@ class MonitorPanel(Panel):
         self.query_one("#monitor-filter-row").display = bool(view.filter_text)
         if had_focus or self.has_focus:
             view.focus()
+        self._offer_actions()
         self._after_change()
         self.refresh_bindings()
 
@@ -487,38 +494,76 @@ class MonitorPanel(Panel):
     def action_retry(self) -> None:
         self._resume()
 
-    # -- session actions -------------------------------------------------------------
+    # -- actions on a row ------------------------------------------------------------
 
-    def action_act(self, action: str) -> None:
+    def _offer_actions(self) -> None:
+        """Bind the keys of the shown table's actions, in the footer after
+        the panel's table keys (the first action of a key; none that takes
+        one of the panel's own keys)."""
         view = self.view
-        if view is None or action not in view.source.actions:
+        taken = {key for b in self.BINDINGS if isinstance(b, Binding) for key in b.key.split(",")}
+        offered: list[MonitorAction] = []
+        for action in view.source.described_actions if view is not None else ():
+            if action.key and action.key not in taken:
+                taken.add(action.key)
+                offered.append(action)
+        if tuple(offered) == self.offered:
+            return
+        self.offered = tuple(offered)
+        at = next(i for i, b in enumerate(self.BINDINGS) if getattr(b, "action", "") == "retry")
+        own = list(self.BINDINGS)
+        self._bindings = BindingsMap(
+            [
+                *own[:at],
+                *(
+                    Binding(a.key, f"monitor_action({i})", a.label)
+                    for i, a in enumerate(self.offered)
+                ),
+                *own[at:],
+            ]
+        )
+        self.refresh_bindings()
+
+    def action_monitor_action(self, index: int) -> None:
+        view = self.view
+        if view is None or not 0 <= index < len(self.offered):
             self.app.bell()
             return
-        session_id = view.focused_id()
-        if session_id is None:
+        action = self.offered[index]
+        row_id = view.focused_id()
+        if action not in view.source.described_actions or row_id is None:
             self.app.bell()
             return
-        title, text, confirm = confirmation(view, action, session_id)
+        if action.danger is ActionDanger.SAFE:
+            self._act(action, row_id)
+            return
+        title, text, confirm = confirmation(view, action, row_id)
 
         def done(answer: bool) -> None:
             if answer:
-                self._act(action, session_id)
+                self._act(action, row_id)
 
         self.post_message(
-            ConfirmRequested(title, text, done, confirm=confirm, danger=action == "terminate")
+            ConfirmRequested(
+                title,
+                text,
+                done,
+                confirm=confirm,
+                danger=action.danger is ActionDanger.DESTRUCTIVE,
+            )
         )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="session_actions")
-    def _act(self, action: str, session_id: Any) -> None:
-        worker = get_current_worker()
-        try:
-            outcome = self.perform_action(action, session_id)
-        except BackendError as e:
-            if not worker.is_cancelled:
-                self.post_message(self.ActionFailed(e))
-            return
-        if not worker.is_cancelled:
-            self.post_message(self.ActionDone(outcome))
+    def _act(self, action: MonitorAction, row_id: Any) -> Worker[None]:
+        """Run ``action`` on the row ``row_id`` on the panel's connection."""
+        action_id = action.id
+        return call_in_background(
+            self,
+            lambda b: b.session_action(action_id, row_id),
+            done=self.ActionDone,
+            failed=self.ActionFailed,
+            group="session_actions",
+            session=self._session,
+        )
 
     def on_monitor_panel_action_done(self, event: MonitorPanel.ActionDone) -> None:
         event.stop()

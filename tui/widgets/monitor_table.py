@@ -10,9 +10,9 @@ one cell, the scroll position never jumps, and the cursor stays on the same
 *row* (identified by the table's key column) wherever that row moved.
 
 Values are formatted for a glance: durations as "4.2 s" / "3:05" /
-"1:02:03", sizes in columns named like sizes or bytes as "1.2 MB", texts on
-one line and cut (the panel's detail line shows the focused row's query
-whole).
+"1:02:03", sizes in columns the backend declares as bytes
+(``ColumnRole.BYTES``) as "1.2 MB", texts on one line and cut (the panel's
+detail line shows the focused row's text whole).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual.widgets import DataTable
 
-from storescope.backends.types import StatsTable
+from storescope.backends.types import ColumnRole, StatsTable
 from storescope.tui.sanitize import sanitize
 from storescope.tui.widgets.cells import format_value, human_size, single_line
 from storescope.tui.widgets.monitor_columns import ColumnLayout, plan, short_label
@@ -49,11 +49,6 @@ def format_duration(value: timedelta) -> str:
     if hours:
         return f"{hours}:{minutes:02d}:{secs:02d}"
     return f"{minutes}:{secs:02d}"
-
-
-def _is_size_column(name: str) -> bool:
-    lowered = name.lower()
-    return "size" in lowered or "bytes" in lowered
 
 
 def format_cell(value: Any, *, size: bool = False) -> Text:
@@ -84,7 +79,7 @@ def _format_cell(value: Any, *, size: bool = False) -> Text:
     if isinstance(value, float):
         return Text(f"{value:,.2f}".rstrip("0").rstrip("."), justify="right")
     if isinstance(value, int | Decimal):
-        # No thousands separators: most integers here are ids (pids).
+        # No thousands separators: most integers here are ids.
         return Text(str(value), justify="right")
     text, _ = format_value(value)
     return Text(text[:CELL_CHARS])
@@ -138,6 +133,8 @@ class StatsTableView(DataTable[Text]):
         #: The rows shown, in slot order: (key, values).
         self.shown: list[tuple[str, tuple[Any, ...]]] = []
         self._columns: tuple[str, ...] = ()
+        #: Columns shown as sizes (declared bytes).
+        self._sizes: frozenset[int] = frozenset()
         self._formatters: list[Callable[[Any], Text]] = []
         #: Columns shown and in which order (see monitor_columns).
         self.column_layout = ColumnLayout(())
@@ -168,13 +165,18 @@ class StatsTableView(DataTable[Text]):
             return None
         return values[key_column]
 
-    def column_index(self, *names: str) -> int | None:
-        """The first column whose lowercased name is one of ``names``."""
-        lowered = [c.lower() for c in self.source.columns]
-        for name in names:
-            if name in lowered:
-                return lowered.index(name)
-        return None
+    def fact(self, role: ColumnRole) -> Any:
+        """The focused row's value in the first column with ``role``, or
+        None (no such column, no row)."""
+        values = self.focused_values
+        columns = self.source.columns_of(role)
+        if values is None or not columns or columns[0] >= len(values):
+            return None
+        return values[columns[0]]
+
+    def declared_roles(self) -> dict[ColumnRole, tuple[int, ...]]:
+        """The source's column roles, the id included (see ``StatsTable``)."""
+        return {role: found for role in ColumnRole if (found := self.source.columns_of(role))}
 
     def set_source(self, table: StatsTable, *, visible: bool) -> None:
         """A new sample of this table; shown at once only when ``visible``."""
@@ -250,14 +252,15 @@ class StatsTableView(DataTable[Text]):
                 content[c] = max(content[c], formatters[c](value).cell_len)
         available = self.scrollable_content_region.width
         return plan(
-            columns, self.source.key_column, content, available, padding=2 * self.cell_padding
+            columns, self.declared_roles(), content, available, padding=2 * self.cell_padding
         )
 
     def refresh_rows(self) -> None:
         """Show the source's rows through the filter and sort, in place."""
         self.stale = False
-        if self.source.columns != self._columns:
-            self._set_columns(self.source.columns)
+        sizes = frozenset(self.source.columns_of(ColumnRole.BYTES))
+        if self.source.columns != self._columns or sizes != self._sizes:
+            self._set_columns(self.source.columns, sizes)
         focused = self.focused_key
         wanted = self._wanted()
         layout = self._plan(wanted) if self.size.width else self.column_layout
@@ -290,9 +293,10 @@ class StatsTableView(DataTable[Text]):
             if index is not None and index != self.cursor_row:
                 self.move_cursor(row=index)
 
-    def _set_columns(self, columns: tuple[str, ...]) -> None:
+    def _set_columns(self, columns: tuple[str, ...], sizes: frozenset[int]) -> None:
         self._columns = columns
-        self._formatters = [_size_cell if _is_size_column(n) else format_cell for n in columns]
+        self._sizes = sizes
+        self._formatters = [_size_cell if c in sizes else format_cell for c in range(len(columns))]
         if self.sort_column is not None and self.sort_column >= len(columns):
             self.sort_column = None
         self._add_columns(ColumnLayout(tuple(range(len(columns)))))
@@ -311,8 +315,8 @@ class StatsTableView(DataTable[Text]):
         name = sanitize(self._columns[column])
         if self.column_layout.narrow:
             name = short_label(name)
-        if _is_size_column(name):
-            name = name.replace(" (bytes)", "")
+        if column in self._sizes:
+            name = name.replace(" (bytes)", "")  # shown as sizes with units
         # Two cells are kept for the sort mark on every column, so marking
         # one never changes a column's width.
         if column == self.sort_column:
