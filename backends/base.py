@@ -40,8 +40,12 @@ if TYPE_CHECKING:
         AppliedPlan,
         Change,
         ChangePlan,
+        CreateIndex,
+        DropIndex,
         Explained,
         IndexInfo,
+        IndexOptions,
+        IndexPlan,
         IndexSpec,
         Node,
         Page,
@@ -308,6 +312,11 @@ class Backend(ABC):
         raise NotSupported(f"{self.product} has no change plans here")
 
     # -- INDEXES ---------------------------------------------------------------
+    #
+    # Index changes do not go through ``plan``/``apply`` (PLAN): a store with
+    # INDEXES alone can list, describe, create and drop indexes. The UI asks
+    # ``plan_index`` what a change will run, shows it, and on confirmation
+    # calls ``create_index``/``drop_index``.
 
     #: Index methods the create form offers; the first is the default.
     index_methods: ClassVar[tuple[str, ...]] = ()
@@ -316,12 +325,30 @@ class Backend(ABC):
         """Every index of a table/collection, with size, usage and flags."""
         raise NotSupported(f"{self.product} has no indexes here")
 
-    def create_index(self, path: tuple[str, ...], spec: IndexSpec) -> None:
-        """Shorthand for ``apply([CreateIndex(path, spec)])``."""
+    def index_options(self, path: tuple[str, ...]) -> IndexOptions:
+        """What the new-index form offers for ``path``, in the store's words
+        (no round-trip needed; may depend on the node). The default offers
+        field names and ``index_methods``."""
+        from .types import IndexOptions
+
+        return IndexOptions(methods=self.index_methods)
+
+    def plan_index(self, change: CreateIndex | DropIndex) -> IndexPlan:
+        """What ``create_index``/``drop_index`` would run for ``change``, with
+        the target checked, changing nothing. Refuses (``ReadOnly``) on a
+        read-only connection."""
         raise NotSupported(f"{self.product} has no indexes here")
 
-    def drop_index(self, path: tuple[str, ...], name: str) -> None:
-        """Shorthand for ``apply([DropIndex(path, name)])``."""
+    def create_index(self, path: tuple[str, ...], spec: IndexSpec) -> None:
+        """Build the index ``spec`` on ``path`` (what ``plan_index`` said).
+        Enforces read-only; ``QueryFailed`` says why a build failed and what
+        it left behind."""
+        raise NotSupported(f"{self.product} has no indexes here")
+
+    def drop_index(self, path: tuple[str, ...], name: str, *, online: bool = True) -> None:
+        """Drop the index ``name`` of ``path``; ``online`` without blocking
+        writes where the store offers the choice (``IndexOptions.online``).
+        Raises ``NotFound`` when it is not there."""
         raise NotSupported(f"{self.product} has no indexes here")
 
     # -- EXPLAIN ---------------------------------------------------------------
@@ -341,11 +368,9 @@ class Backend(ABC):
         raise NotSupported(f"{self.product} has no monitoring here")
 
     def session_action(self, action: str, session_id: Any) -> str:
-        """Run one of a stats table's ``actions`` (``action`` is its
-        ``MonitorAction.id``: PG's "cancel", "terminate") on the row whose
-        key column is ``session_id``; returns a one-line outcome for the UI.
-        The table describes each action (key, label, confirmation, danger)
-        and its columns' roles: the monitor panel shows only those words."""
+        """Run one of a stats table's ``actions`` ("cancel", "terminate") on
+        the row whose key column is ``session_id``; returns a one-line
+        outcome for the UI."""
         raise NotSupported(f"{self.product} has no monitoring here")
 
     def __enter__(self) -> Backend:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ..base import Capability
-from .admin import AdminMixin
 from .core import PostgresCore
+from .explain import ExplainMixin
+from .indexes import IndexesMixin
 from .monitor import MonitorMixin
 from .query import QueryMixin
 from .records import RecordsMixin
@@ -20,9 +21,9 @@ from .records import RecordsMixin
 __all__ = ["PostgresBackend", "PostgresCore"]
 
 
-# AdminMixin comes before RecordsMixin: its plan()/apply() take the index
-# changes and hand the record changes on to RecordsMixin through super().
-class PostgresBackend(QueryMixin, AdminMixin, RecordsMixin, MonitorMixin):
+# QueryMixin comes first: it fills in the hooks of ExplainMixin (EXPLAIN on
+# the query session) and IndexesMixin (is a user's transaction open there).
+class PostgresBackend(QueryMixin, ExplainMixin, IndexesMixin, RecordsMixin, MonitorMixin):
     capabilities: ClassVar[Capability] = (
         Capability.QUERY
         | Capability.RECORDS

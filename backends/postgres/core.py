@@ -1,6 +1,6 @@
 """PostgreSQL backend core (psycopg2): connections, catalog, browsing.
 
-The capability groups live beside it (``query``, ``records``, ``admin``,
+The capability groups live beside it (``query``, ``records``, ``explain``, ``indexes``,
 ``monitor``) as subclasses of ``PostgresCore``; ``PostgresBackend`` in
 ``__init__`` combines them.
 

@@ -1,7 +1,7 @@
 """PostgreSQL EXPLAIN and INDEXES against the real sandbox server: plan trees a
 user can read like psql's, EXPLAIN ANALYZE that leaves no trace, indexes with
-their size, usage and what deserves attention, and index changes through the
-change plan (CONCURRENTLY, outside any transaction)."""
+their size, usage and what deserves attention, and index changes through their
+own calls, apart from the change plan (CONCURRENTLY, outside any transaction)."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 
 from storescope.backends import open_backend, sandbox
-from storescope.backends.errors import Cancelled, NotFound, QueryFailed, ReadOnly
+from storescope.backends.errors import Cancelled, NotFound, NotSupported, QueryFailed, ReadOnly
 from storescope.backends.postgres import PostgresBackend
 from storescope.backends.types import (
     CreateIndex,
     DropIndex,
+    IndexDirection,
     IndexInfo,
     IndexSpec,
     PlanNode,
@@ -121,6 +122,7 @@ def test_explain_join_reads_like_psql_with_costs_and_the_costliest_node(
     )
     plan = backend.explain(text)
     assert plan.statement == text and not plan.analyzed
+    assert plan.heading == "EXPLAIN (estimates only)" and plan.rejected == ()
     assert plan.execution_ms is None
     labels = [n.label for n in nodes(plan.root)]
     assert plan.root.label == "HashAggregate"
@@ -154,7 +156,7 @@ def test_explain_analyze_gives_actual_rows_times_and_buffers(
         analyze=True,
         buffers=True,
     )
-    assert plan.analyzed
+    assert plan.analyzed and plan.heading == "EXPLAIN ANALYZE"
     assert plan.planning_ms is not None and plan.execution_ms is not None
     assert plan.root.label == "Limit" and plan.root.actual_rows == 100
     scan = find(plan.root, f"Index Scan Backward using {orders}_pkey on {orders}")
@@ -326,36 +328,86 @@ def test_list_indexes_of_a_missing_table_is_not_found(backend: PostgresBackend) 
         backend.list_indexes((DB, "no_such_schema", "t"))
 
 
-def test_create_index_concurrently_through_the_plan_then_drop_it(
+def test_create_index_concurrently_as_planned_then_drop_it(
     backend: PostgresBackend, admin: Any
 ) -> None:
     t = fresh("items")
     run(admin, f"CREATE TABLE {t} (id int PRIMARY KEY, name text)")
     run(admin, f"INSERT INTO {t} SELECT g, 'n' || g FROM generate_series(1, 500) g")
     path = (DB, "public", t)
-    create = CreateIndex(path, IndexSpec(("name",), name=f"{t}_name_idx", where="name LIKE 'n1%'"))
-    plan = backend.plan([create])
-    assert [s.text for s in plan.steps] == [
+    spec = IndexSpec(("name",), name=f"{t}_name_idx", partial_filter="name LIKE 'n1%'")
+    create = CreateIndex(path, spec)
+    plan = backend.plan_index(create)
+    assert plan.text == (
         f'CREATE INDEX CONCURRENTLY "{t}_name_idx" ON "public"."{t}" USING btree ("name") '
         "WHERE name LIKE 'n1%'"
-    ]
-    assert plan.steps[0].affected is None and plan.steps[0].change == create
-    assert "without blocking writes" in plan.steps[0].note
-    assert "transaction" in plan.steps[0].note
-    assert not plan.atomic and plan.warnings
+    )
+    assert plan.change == create
+    assert "without blocking writes" in plan.note
+    assert "transaction" in plan.note
+    assert not plan.all_or_nothing and "INVALID index" in plan.warnings[0]
+    assert f"{t}_name_idx" not in by_name(backend.list_indexes(path)), "planning runs nothing"
 
-    applied = backend.apply([create])
-    assert applied.affected == (None,)
+    backend.create_index(path, spec)
     made = by_name(backend.list_indexes(path))[f"{t}_name_idx"]
     assert made.valid and made.method == "btree" and made.columns == "name"
 
     drop = DropIndex(path, f"{t}_name_idx")
-    plan = backend.plan([drop])
-    assert [s.text for s in plan.steps] == [f'DROP INDEX CONCURRENTLY "public"."{t}_name_idx"']
-    backend.apply([drop])
+    assert backend.plan_index(drop).text == f'DROP INDEX CONCURRENTLY "public"."{t}_name_idx"'
+    backend.drop_index(path, f"{t}_name_idx")
     assert f"{t}_name_idx" not in by_name(backend.list_indexes(path))
     with pytest.raises(NotFound):
         backend.drop_index(path, f"{t}_name_idx")
+
+
+def test_index_changes_are_not_change_plan_steps(backend: PostgresBackend, admin: Any) -> None:
+    """Indexes have their own calls (INDEXES): plan()/apply() (PLAN) take
+    record changes only, so a store without PLAN can still change indexes."""
+    t = fresh("apart")
+    run(admin, f"CREATE TABLE {t} (id int PRIMARY KEY, v int)")
+    path = (DB, "public", t)
+    with pytest.raises(NotSupported):
+        backend.plan([CreateIndex(path, IndexSpec(("v",)))])
+    with pytest.raises(NotSupported):
+        backend.apply([DropIndex(path, f"{t}_pkey")])
+    assert [i.name for i in backend.list_indexes(path)] == [f"{t}_pkey"]
+
+
+def test_the_form_is_described_in_postgresql_words_and_directions_become_sql(
+    backend: PostgresBackend, admin: Any
+) -> None:
+    t = fresh("ordered")
+    run(admin, f"CREATE TABLE {t} (id int PRIMARY KEY, a int, b text)")
+    path = (DB, "public", t)
+    options = backend.index_options(path)
+    assert options.methods[0] == "btree" and options.expressions and not options.directions
+    assert (options.online, options.online_label, options.drop_online) == (
+        True,
+        "concurrently",
+        True,
+    )
+    assert options.partial and options.partial_label == "Where"
+    assert not options.ttl and not options.sparse
+    spec = IndexSpec(
+        ("a", "lower(b)"),
+        directions=(IndexDirection.DESCENDING, IndexDirection.ASCENDING),
+        online=False,
+    )
+    text = backend.plan_index(CreateIndex(path, spec)).text
+    assert text == f'CREATE INDEX ON "public"."{t}" USING btree ("a" DESC, (lower(b)) ASC)'
+    backend.create_index(path, spec)
+    made = by_name(backend.list_indexes(path))[f"{t}_a_lower_idx"]
+    assert "(a DESC, lower(b))" in made.definition
+    with pytest.raises(NotSupported, match="time to live"):
+        backend.plan_index(CreateIndex(path, IndexSpec(("a",), ttl_seconds=60)))
+    with pytest.raises(NotSupported, match="sparse"):
+        backend.plan_index(CreateIndex(path, IndexSpec(("a",), sparse=True)))
+    # A drop that is not online: the plain statement, and its lock said.
+    plan = backend.plan_index(DropIndex(path, f"{t}_a_lower_idx", online=False))
+    assert plan.text == f'DROP INDEX "public"."{t}_a_lower_idx"'
+    assert "ACCESS EXCLUSIVE" in plan.note and plan.all_or_nothing
+    backend.drop_index(path, f"{t}_a_lower_idx", online=False)
+    assert f"{t}_a_lower_idx" not in by_name(backend.list_indexes(path))
 
 
 def test_a_plain_single_index_build_is_atomic_and_methods_are_checked(
@@ -364,13 +416,12 @@ def test_a_plain_single_index_build_is_atomic_and_methods_are_checked(
     t = fresh("docs")
     run(admin, f"CREATE TABLE {t} (id int PRIMARY KEY, body jsonb)")
     path = (DB, "public", t)
-    spec = IndexSpec(("body",), method="gin", concurrently=False)
-    plan = backend.plan([CreateIndex(path, spec)])
-    assert plan.atomic
-    assert plan.steps[0].text == f'CREATE INDEX ON "public"."{t}" USING gin ("body")'
-    with pytest.raises(QueryFailed, match="no index method") as info:
-        backend.plan([CreateIndex(path, spec), CreateIndex(path, IndexSpec(("id",), method="x"))])
-    assert info.value.step == 1
+    spec = IndexSpec(("body",), method="gin", online=False)
+    plan = backend.plan_index(CreateIndex(path, spec))
+    assert plan.all_or_nothing and not plan.warnings
+    assert plan.text == f'CREATE INDEX ON "public"."{t}" USING gin ("body")'
+    with pytest.raises(QueryFailed, match="no index method"):
+        backend.plan_index(CreateIndex(path, IndexSpec(("id",), method="x")))
     with pytest.raises(NotFound):
         backend.create_index((DB, "public", "no_such_table"), IndexSpec(("id",)))
     backend.create_index(path, spec)
@@ -391,7 +442,6 @@ def test_failed_unique_build_says_why_and_leaves_an_invalid_index_flagged(
     assert "(email)=(a@x) is duplicated" in message
     left = f"{t}_email_idx"
     assert f"INVALID index {left}" in message
-    assert info.value.step == 0
     broken = by_name(backend.list_indexes(path))[left]
     assert not broken.valid and "invalid" in broken.flags and broken.unique
     backend.drop_index(path, left)
@@ -416,8 +466,8 @@ def test_quoted_names_mixed_case_and_expressions_are_handled(
     path = (DB, schema, table)
     name = "OrderItems_Select_idx"
     spec = IndexSpec(("select", "CustomerId DESC", 'lower("Note Text")'), name=name)
-    plan = backend.plan([CreateIndex(path, spec)])
-    assert plan.steps[0].text == (
+    plan = backend.plan_index(CreateIndex(path, spec))
+    assert plan.text == (
         f'CREATE INDEX CONCURRENTLY "{name}" ON "{schema}"."{table}" USING btree '
         '("select", "CustomerId" DESC, (lower("Note Text")))'
     )
@@ -466,7 +516,7 @@ def test_read_only_connection_explains_but_never_writes(
         read_only.explain(f"SELECT nextval('{t}_seq')", analyze=True)
     path = (DB, "public", t)
     with pytest.raises(ReadOnly):
-        read_only.plan([CreateIndex(path, IndexSpec(("v",)))])
+        read_only.plan_index(CreateIndex(path, IndexSpec(("v",))))
     with pytest.raises(ReadOnly):
         read_only.create_index(path, IndexSpec(("v",)))
     with pytest.raises(ReadOnly):

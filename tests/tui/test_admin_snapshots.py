@@ -14,6 +14,7 @@ from textual.app import App, ComposeResult
 from textual.pilot import Pilot
 
 from storescope.backends.base import Capability
+from storescope.backends.postgres.indexes import INDEX_OPTIONS
 from storescope.backends.types import IndexInfo
 from storescope.tui.session import Session
 from storescope.tui.snapshot import wait_until_idle
@@ -25,7 +26,6 @@ from .test_explain_view import analyzed_plan
 
 PATH = ("shop", "public", "orders")
 COLUMNS = ["id", "customer_id", "status", "total", "created_at"]
-METHODS = ("btree", "hash", "gist", "gin", "brin", "spgist")
 INDEXES = [
     IndexInfo(
         "orders_created_idx", "created_at", method="btree", size_bytes=2_760_704, scans=0,
@@ -67,7 +67,7 @@ class PanelApp(App[None]):
     def compose(self) -> ComposeResult:
         context = PanelContext(
             session=self.session,
-            capabilities=Capability.INDEXES | Capability.PLAN | Capability.RECORDS,
+            capabilities=Capability.INDEXES | Capability.RECORDS,
             read_only=False,
             path=lambda: PATH,
             describe=lambda error: ("Error", str(error)),
@@ -85,7 +85,7 @@ async def _fed(pilot: Pilot[Any], *, form: bool) -> None:
     await wait_until_idle(pilot)
     panel.table.focus()
     if form:
-        panel.post_message(IndexPanel.FormFactsLoaded(PATH, COLUMNS, METHODS))
+        panel.post_message(IndexPanel.FormFactsLoaded(PATH, COLUMNS, INDEX_OPTIONS))
         await wait_until_idle(pilot)
         await pilot.press(*"customer_id, lower(status)")
     else:
@@ -111,7 +111,8 @@ class TestIndexPanel:
         assert snap_compare(PanelApp(), terminal_size=(100, 30), run_before=run_before)
 
     def test_create_form(self, snap_compare: Any) -> None:
-        """The new index form in place of the list: "New index on orders",
+        """The new index form in place of the list, offering what PostgreSQL's
+        ``INDEX_OPTIONS`` describe in its words: "New index on orders",
         Columns holding "customer_id, lower(status)" with the table's
         columns listed below it, Method btree, unique unticked and
         concurrently ticked, empty Where and Name with their placeholders,

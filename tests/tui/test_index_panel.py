@@ -1,16 +1,37 @@
 """The index panel (F4) on the real sandbox PostgreSQL: what a user sees of a
-table's indexes, and creating/dropping one through the change plan review."""
+table's indexes, and creating/dropping one after reviewing what will run; and
+the same panel on a store with indexes but no change plans (no server)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from textual.app import App, ComposeResult
 from textual.widgets import Input
 
 from storescope.backends import sandbox
+from storescope.backends.base import Backend, Capability
+from storescope.backends.types import (
+    Column,
+    CreateIndex,
+    DropIndex,
+    IndexDirection,
+    IndexInfo,
+    IndexOptions,
+    IndexPlan,
+    IndexSpec,
+    Node,
+    Page,
+    ServerInfo,
+)
 from storescope.screens.change_plan import ChangePlanScreen
+from storescope.tui.messages import PlanReviewRequested
+from storescope.tui.session import Session
+from storescope.tui.snapshot import wait_until_idle
 from storescope.tui.widgets.index_panel import IndexPanel
+from storescope.tui.widgets.panel import PanelContext
 from tests.pg_helpers import execute
 
 from .conftest import drive, open_table, run_app, screen_text
@@ -184,3 +205,170 @@ async def test_the_form_fits_80x24(items_db: str) -> None:
         text = screen_text(app)
         for label in ("Columns", "Method", "unique", "concurrently", "Where", "Name", "Esc"):
             assert label in text, label
+
+
+# -- a store with INDEXES but without PLAN (no server) -----------------------------------
+
+
+class IndexesOnly(Backend):
+    """A document-like store that has indexes and no change plans: its
+    ``plan``/``apply`` are the base class's, which refuse. It describes its
+    form in its own words (fields with a direction each, a filter document,
+    a TTL, sparse; no methods, no online choice) and its commands as text."""
+
+    product = "Docs"
+    capabilities = Capability.INDEXES
+
+    def __init__(self) -> None:
+        super().__init__("fake://indexes-only")
+        self.indexes: dict[str, IndexInfo] = {"_id_": IndexInfo("_id_", "_id", unique=True)}
+        self.created: list[IndexSpec] = []
+        self.dropped: list[tuple[str, bool]] = []
+
+    def connect(self) -> None:
+        return
+
+    def close(self) -> None:
+        return
+
+    def ping(self) -> float:
+        return 0.0
+
+    def server_info(self) -> ServerInfo:
+        return ServerInfo("Docs", "1")
+
+    def list_children(self, path: tuple[str, ...]) -> list[Node]:
+        return []
+
+    def browse(self, path: tuple[str, ...], **kwargs: Any) -> Page:
+        return Page((Column("_id"), Column("name"), Column("age")), (), None)
+
+    def list_indexes(self, path: tuple[str, ...]) -> list[IndexInfo]:
+        return list(self.indexes.values())
+
+    def index_options(self, path: tuple[str, ...]) -> IndexOptions:
+        return IndexOptions(
+            fields_label="Keys",
+            fields_placeholder="name, age desc",
+            field_noun="key",
+            directions=True,
+            descending_words=("desc", "-1"),
+            partial=True,
+            partial_label="Filter",
+            partial_placeholder='a filter document: {"age": {"$gt": 18}}',
+            ttl=True,
+            sparse=True,
+            name_placeholder="empty: named after its keys",
+        )
+
+    def plan_index(self, change: CreateIndex | DropIndex) -> IndexPlan:
+        if isinstance(change, DropIndex):
+            return IndexPlan(change, f"db.people.dropIndex({change.name!r})")
+        spec = change.spec
+        keys = ", ".join(
+            f'"{c}": {-1 if d is IndexDirection.DESCENDING else 1}' for c, d in spec.fields
+        )
+        options = (
+            f'{{"expireAfterSeconds": {spec.ttl_seconds}, "sparse": {str(spec.sparse).lower()}}}'
+        )
+        return IndexPlan(
+            change, f"db.people.createIndex({{{keys}}}, {options})", note="builds in place"
+        )
+
+    def create_index(self, path: tuple[str, ...], spec: IndexSpec) -> None:
+        self.created.append(spec)
+        name = spec.name or "_".join(spec.columns)
+        self.indexes[name] = IndexInfo(name, ", ".join(spec.columns))
+
+    def drop_index(self, path: tuple[str, ...], name: str, *, online: bool = True) -> None:
+        self.dropped.append((name, online))
+        del self.indexes[name]
+
+
+class _OneBackendSession(Session):
+    """A session whose connection is the given backend object."""
+
+    def __init__(self, backend: Backend) -> None:
+        super().__init__(backend.url)
+        self.backend = backend
+
+    def _open(self, line: Any) -> Backend:
+        line.backend = self.backend
+        self.capabilities = self.backend.capabilities
+        return self.backend
+
+
+class IndexesOnlyApp(App[None]):
+    def __init__(self, backend: IndexesOnly) -> None:
+        super().__init__()
+        self.session = _OneBackendSession(backend)
+
+    def compose(self) -> ComposeResult:
+        yield IndexPanel(
+            PanelContext(
+                session=self.session,
+                read_only=False,
+                path=lambda: ("db", "people"),
+                describe=lambda error: ("Error", str(error)),
+                status_changed=lambda panel: None,
+            ),
+            id="panel-indexes",
+        )
+
+    def on_mount(self) -> None:
+        panel = self.query_one(IndexPanel)
+        panel.panel_shown()
+        panel.table.focus()
+
+    def on_plan_review_requested(self, event: PlanReviewRequested) -> None:
+        screen = ChangePlanScreen(event.plan, title=event.title, confirm=event.confirm)
+        self.push_screen(screen, lambda answer: event.done(bool(answer)))
+
+
+async def test_a_store_with_indexes_but_no_change_plans_creates_and_drops_in_its_own_words() -> (
+    None
+):
+    backend = IndexesOnly()
+    assert Capability.PLAN not in backend.capabilities
+    app = IndexesOnlyApp(backend)
+    async with app.run_test(size=(130, 30)) as pilot:
+        await wait_until_idle(pilot)
+        assert "Indexes of people · 1 index" in screen_text(app)
+        await drive(pilot, ["n"])
+        text = screen_text(app)
+        # Only what the store offers, in its words.
+        for shown in ("Keys", "of: _id, name, age", "unique", "sparse", "Filter", "TTL (s)"):
+            assert shown in text, shown
+        for absent in ("Method", "concurrently", "Where", "Columns"):
+            assert absent not in text, absent
+        assert "→ takes a key" in text
+        # Keys, tab: unique, sparse (ticked), filter, TTL 60, name.
+        await drive(pilot, [*"age desc, name", "tab", "tab", "space", "tab", "tab", *"60"])
+        await drive(pilot, ["enter"])
+        assert isinstance(app.screen, ChangePlanScreen)
+        review = screen_text(app)
+        assert 'db.people.createIndex({"age": -1, "name": 1},' in review
+        assert '"expireAfterSeconds": 60, "sparse": true' in review
+        assert "builds in place" in review
+        await drive(pilot, ["enter"])
+        assert backend.created == [
+            IndexSpec(
+                ("age", "name"),
+                online=False,
+                directions=(IndexDirection.DESCENDING, IndexDirection.DEFAULT),
+                ttl_seconds=60,
+                sparse=True,
+            )
+        ]
+        text = screen_text(app)
+        assert "Index created." in text and "2 indexes" in text
+        panel = app.query_one(IndexPanel)
+        current = panel.table.current
+        assert current is not None and current.name == "age_name", "the cursor is on it"
+
+        await drive(pilot, ["d"])
+        assert isinstance(app.screen, ChangePlanScreen)
+        assert "db.people.dropIndex('age_name')" in screen_text(app)
+        await drive(pilot, ["enter"])
+        assert backend.dropped == [("age_name", False)], "not online: the store does not offer it"
+        assert "Index age_name dropped." in screen_text(app)

@@ -1,10 +1,14 @@
 """IndexForm: the "new index" form the index panel shows in place of its list.
 
-One compact row per field so it fits the panel at 80x24: columns (with the
-table's column names listed below and completed as you type, Right accepts),
-method, unique and CONCURRENTLY toggles, a partial-index WHERE and an
-optional name. Enter in any text field (or ctrl+s) submits; Esc cancels. The
-form only builds an ``IndexSpec``; the panel plans and applies it.
+What it offers, and every word it says about the store, come from the
+backend's ``IndexOptions``: the field list (names, or expressions when the
+store allows them, with the node's field names listed below and completed as
+you type, Right accepts), a direction word after an entry when the store
+offers per-field directions, the index methods, unique, building without
+blocking writes, a partial filter, a time to live, sparse, and an optional
+name. One compact row per field so it fits the panel at 80x24. Enter in any
+text field (or ctrl+s) submits; Esc cancels. The form only builds an
+``IndexSpec``; the panel asks the backend what it will run and runs it.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Checkbox, Input, Label, Select, Static
 
-from storescope.backends.types import IndexSpec
+from storescope.backends.types import IndexDirection, IndexOptions, IndexSpec
 from storescope.tui.sanitize import has_controls, sanitize
 
 if TYPE_CHECKING:
@@ -27,7 +31,7 @@ if TYPE_CHECKING:
 
 def split_columns(text: str) -> tuple[str, ...]:
     """The comma-separated entries of ``text``, keeping commas inside
-    parentheses and quotes (``coalesce(a, b)``, ``"a,b"``) where they are."""
+    parentheses and quotes (``coalesce(a, b)``, ``"a,b"``) as they are."""
     parts: list[str] = []
     depth = 0
     quote = ""
@@ -78,6 +82,25 @@ class ColumnSuggester(Suggester):
         return None
 
 
+def split_directions(
+    entries: tuple[str, ...], options: IndexOptions
+) -> tuple[tuple[str, ...], tuple[IndexDirection, ...]]:
+    """Entries without their trailing direction word (one of the store's
+    ``ascending_words``/``descending_words``, any case), and the directions."""
+    words = {w.casefold(): IndexDirection.ASCENDING for w in options.ascending_words}
+    words |= {w.casefold(): IndexDirection.DESCENDING for w in options.descending_words}
+    names: list[str] = []
+    directions: list[IndexDirection] = []
+    for entry in entries:
+        head, _, last = entry.rpartition(" ")
+        direction = words.get(last.casefold()) if head.strip() else None
+        names.append(head.strip() if direction is not None else entry)
+        directions.append(direction or IndexDirection.DEFAULT)
+    if all(d is IndexDirection.DEFAULT for d in directions):
+        return tuple(names), ()
+    return tuple(names), tuple(directions)
+
+
 class IndexForm(Vertical):
     """Fields of a new index; posts ``Submitted(spec)`` or ``Cancelled``."""
 
@@ -115,54 +138,73 @@ class IndexForm(Vertical):
         self,
         table: str,
         columns: list[str],
-        methods: tuple[str, ...],
+        options: IndexOptions,
         *,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
         self.table = table
         self.columns = columns
-        self.methods = methods or ("",)
+        self.options = options
 
     def compose(self) -> ComposeResult:
+        o = self.options
         yield Static(
             f"New index on {sanitize(self.table)}", classes="index-form-title", markup=False
         )
         with Horizontal():
-            yield Label("Columns")
+            yield Label(o.fields_label)
             yield Input(
-                placeholder="col, other DESC, lower(name)",
+                placeholder=o.fields_placeholder,
                 suggester=ColumnSuggester(self.columns),
                 compact=True,
                 id="index-columns",
             )
-        listed = ", ".join(self.columns) if self.columns else "(column names not known)"
+        listed = ", ".join(self.columns) if self.columns else f"({o.field_noun} names not known)"
         listed = sanitize(listed)
         yield Static(f"of: {listed}", classes="index-form-columns", markup=False)
-        with Horizontal():
-            yield Label("Method")
-            yield Select(
-                [(m or "default", m) for m in self.methods],
-                value=self.methods[0],
-                allow_blank=False,
-                compact=True,
-                id="index-method",
+        if o.methods:
+            with Horizontal():
+                yield Label(o.method_label)
+                yield Select(
+                    [(m or "default", m) for m in o.methods],
+                    value=o.methods[0],
+                    allow_blank=False,
+                    compact=True,
+                    id="index-method",
+                )
+        toggles: list[Checkbox] = []
+        if o.unique:
+            toggles.append(Checkbox(o.unique_label, compact=True, id="index-unique"))
+        if o.online:
+            toggles.append(
+                Checkbox(o.online_label, o.online_default, compact=True, id="index-online")
             )
-        with Horizontal():
-            yield Label("Options")
-            yield Checkbox("unique", compact=True, id="index-unique")
-            yield Checkbox("concurrently", True, compact=True, id="index-concurrently")
-        with Horizontal():
-            yield Label("Where")
-            yield Input(
-                placeholder="partial index: only rows matching this", compact=True, id="index-where"
-            )
+        if o.sparse:
+            toggles.append(Checkbox(o.sparse_label, compact=True, id="index-sparse"))
+        if toggles:
+            with Horizontal():
+                yield Label("Options")
+                yield from toggles
+        if o.partial:
+            with Horizontal():
+                yield Label(o.partial_label)
+                yield Input(placeholder=o.partial_placeholder, compact=True, id="index-partial")
+        if o.ttl:
+            with Horizontal():
+                yield Label(o.ttl_label)
+                yield Input(
+                    placeholder="empty: records never expire",
+                    type="integer",
+                    compact=True,
+                    id="index-ttl",
+                )
         with Horizontal():
             yield Label("Name")
-            yield Input(placeholder="empty: the server picks one", compact=True, id="index-name")
+            yield Input(placeholder=o.name_placeholder, compact=True, id="index-name")
         yield Static("", classes="index-form-error", id="index-form-error", markup=False)
         yield Static(
-            "⏎ review the plan · Esc cancel · → takes a column",
+            f"⏎ review the plan · Esc cancel · → takes a {o.field_noun}",
             classes="index-form-hint",
             markup=False,
         )
@@ -177,21 +219,48 @@ class IndexForm(Vertical):
         """Say what is wrong (a plan the backend refused); "" clears it."""
         self.query_one("#index-form-error", Static).update(sanitize(message))
 
+    def _ticked(self, id: str) -> bool:
+        found = self.query(f"#{id}").results(Checkbox)
+        return any(box.value for box in found)
+
+    def _text(self, id: str) -> str:
+        return "".join(i.value.strip() for i in self.query(f"#{id}").results(Input))
+
     def spec(self) -> IndexSpec | None:
         """The index the fields describe, or None (and a message) when the
-        columns are missing."""
-        columns = split_columns(self.query_one("#index-columns", Input).value)
-        if not columns:
-            self.show_error("Name at least one column or expression.")
+        fields are missing or a number is not one."""
+        o = self.options
+        entries = split_columns(self.query_one("#index-columns", Input).value)
+        if not entries:
+            either = " or expression" if o.expressions else ""
+            self.show_error(f"Name at least one {o.field_noun}{either}.")
             return None
-        method = self.query_one("#index-method", Select).value
+        columns: tuple[str, ...] = entries
+        directions: tuple[IndexDirection, ...] = ()
+        if o.directions:
+            columns, directions = split_directions(entries, o)
+        ttl: int | None = None
+        ttl_text = self._text("index-ttl")
+        if ttl_text:
+            try:
+                ttl = int(ttl_text)
+            except ValueError:
+                ttl = -1
+            if ttl < 0:
+                self.show_error(f"{o.ttl_label}: a whole number of seconds, 0 or more.")
+                return None
+        methods = list(self.query("#index-method").results(Select))
+        method = methods[0].value if methods else ""
         return IndexSpec(
             columns=columns,
-            unique=self.query_one("#index-unique", Checkbox).value,
+            unique=self._ticked("index-unique"),
             method=method if isinstance(method, str) else "",
-            where=self.query_one("#index-where", Input).value.strip(),
-            name=self.query_one("#index-name", Input).value.strip(),
-            concurrently=self.query_one("#index-concurrently", Checkbox).value,
+            partial_filter=self._text("index-partial"),
+            name=self._text("index-name"),
+            online=self._ticked("index-online"),
+            directions=directions,
+            ttl_seconds=ttl,
+            sparse=self._ticked("index-sparse"),
         )
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

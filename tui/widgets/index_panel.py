@@ -3,18 +3,21 @@
 The list (``IndexTable``) shows name, columns, kind, method, size, scans and
 validity, with flags (invalid, unused, duplicate, redundant) marked in theme
 colours; below it the focused index's full definition and what its flags
-mean. Everything is loaded with ``list_indexes`` in a worker on the
-explorer's interactive session.
+mean. Everything is loaded with ``list_indexes`` in the background
+(``call_in_background``) on the explorer's interactive session.
 
-Changes go through the change plan like record edits: ``n`` opens the new
-index form (``IndexForm``) in place of the list, its ``IndexSpec`` becomes a
-``CreateIndex`` that is planned in a worker and shown for review
-(``PlanReviewRequested``); only on confirmation is it applied, in another
-worker, and the list reloaded. ``d`` does the same with a ``DropIndex``
-(CONCURRENTLY). A failed apply is shown in the panel, reported
-(``WorkFailed``) and the list reloaded: a failed CONCURRENTLY build leaves an
-INVALID index, which then appears flagged. On a read-only connection ``n``
-and ``d`` say why they cannot.
+Index changes are the INDEXES capability's own calls, not change plans, so a
+store without PLAN changes indexes all the same: ``n`` opens the new index
+form (``IndexForm``, offering what the backend's ``index_options`` describe)
+in place of the list; its ``IndexSpec`` becomes a ``CreateIndex`` that the
+backend describes with ``plan_index`` (the exact statement or command it will
+run, what it does meanwhile) and the panel shows for review
+(``PlanReviewRequested``); only on confirmation does ``create_index`` run,
+and the list reloads. ``d`` does the same with a ``DropIndex``, online when
+the backend's options say drops are. A failed change is shown in the panel,
+reported (``WorkFailed``) and the list reloaded: a failed online build can
+leave an invalid index behind, which then appears flagged. On a read-only
+connection ``n`` and ``d`` say why they cannot.
 """
 
 from __future__ import annotations
@@ -22,16 +25,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import work
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable, Static
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerState
 
 from storescope.backends.base import Capability
-from storescope.backends.errors import BackendError
-from storescope.backends.types import ChangePlan, CreateIndex, DropIndex, IndexInfo
-from storescope.tui.messages import ConfirmRequested, PlanReviewRequested, WorkFailed
+from storescope.backends.types import (
+    ChangePlan,
+    CreateIndex,
+    DropIndex,
+    IndexInfo,
+    IndexOptions,
+    IndexPlan,
+    PlannedStep,
+)
+from storescope.tui.background import call_in_background
+from storescope.tui.messages import PlanReviewRequested, WorkFailed
 from storescope.tui.sanitize import sanitize, shown_path
 from storescope.tui.widgets.index_form import IndexForm
 from storescope.tui.widgets.index_table import (
@@ -44,6 +54,8 @@ from storescope.tui.widgets.index_table import (
 from storescope.tui.widgets.panel import Panel, PanelContext
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from textual.app import ComposeResult
 
     from storescope.backends.base import Backend
@@ -88,16 +100,19 @@ class IndexPanel(Panel):
 
     @dataclass
     class FormFactsLoaded(Message):
-        """What the new index form offers: the table's columns, the methods."""
+        """What the new index form offers: the node's fields, and the
+        backend's description of its index options."""
 
         path: tuple[str, ...]
         columns: list[str]
-        methods: tuple[str, ...]
+        options: IndexOptions
 
     @dataclass
     class ChangePlanned(Message):
+        """What the backend will run for ``change`` (``plan_index``)."""
+
         change: CreateIndex | DropIndex
-        plan: ChangePlan
+        plan: IndexPlan
 
     @dataclass
     class ChangeApplied(Message):
@@ -105,10 +120,12 @@ class IndexPanel(Panel):
 
     @dataclass
     class ChangeFailed(WorkFailed):
-        """Planning (``applying`` False) or applying a change failed."""
+        """Describing (``applying`` False) or running a change failed."""
 
         change: CreateIndex | DropIndex | None = None
         applying: bool = False
+        #: What was tried, when ``change`` is not known ("Drop index").
+        what: str = ""
 
     def __init__(self, context: PanelContext, *, id: str | None = None) -> None:
         super().__init__(context, id=id)
@@ -186,17 +203,14 @@ class IndexPanel(Panel):
 
     # -- loading ------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="index_loaders")
     def _load_indexes(self, path: tuple[str, ...]) -> None:
-        worker = get_current_worker()
-        try:
-            indexes = self.context.session.call(lambda b: b.list_indexes(path))
-        except BackendError as e:
-            if not worker.is_cancelled:
-                self.post_message(self.IndexesFailed(e, path))
-            return
-        if not worker.is_cancelled:
-            self.post_message(self.IndexesLoaded(path, indexes))
+        call_in_background(
+            self,
+            lambda b: b.list_indexes(path),
+            done=lambda indexes: self.IndexesLoaded(path, indexes),
+            failed=lambda e: self.IndexesFailed(e, path),
+            group="index_loaders",
+        )
 
     def on_index_panel_indexes_loaded(self, event: IndexesLoaded) -> None:
         event.stop()
@@ -211,11 +225,11 @@ class IndexPanel(Panel):
         self.loaded_path = event.path
         self.table.show(event.indexes, keep=keep)
         flagged = sum(1 for i in event.indexes if i.flags)
-        where = shown_path(event.path)
+        shown = shown_path(event.path)
         count = f"{len(event.indexes)} index" + ("" if len(event.indexes) == 1 else "es")
         summary = f"{count}, {flagged} flagged" if flagged else count
         self.title.update(f"Indexes of {sanitize(event.path[-1])} · {summary}")
-        self.set_status(location=where, window=summary)
+        self.set_status(location=shown, window=summary)
         self._show_detail()
         if first_load and not self.busy:
             self._say("")
@@ -292,37 +306,38 @@ class IndexPanel(Panel):
         if index is None:
             self.notify("No index to drop here.", severity="warning")
             return
-        self._plan(DropIndex(self.path, index.name, concurrently=True))
+        path, name = self.path, index.name
+        # Online or not is the backend's call, from its own description.
+        self._plan(
+            lambda b: DropIndex(path, name, online=b.index_options(path).drop_online), "Drop index"
+        )
 
     # -- the new index form ---------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="index_form_loaders")
     def _load_form_facts(self, path: tuple[str, ...]) -> None:
-        worker = get_current_worker()
         records = Capability.RECORDS in self.context.capabilities
 
-        def facts(b: Backend) -> tuple[list[str], tuple[str, ...]]:
+        def facts(b: Backend) -> tuple[list[str], IndexOptions]:
             if records:
                 columns = [f.name for f in b.record_schema(path).fields]
             else:  # a bounded peek: the first few records' fields
                 columns = [c.name for c in b.browse(path, limit=20).columns]
-            return columns, b.index_methods
+            return columns, b.index_options(path)
 
-        try:
-            columns, methods = self.context.session.call(facts)
-        except BackendError as e:
-            if not worker.is_cancelled:
-                self.post_message(self.ChangeFailed(e))
-            return
-        if not worker.is_cancelled:
-            self.post_message(self.FormFactsLoaded(path, columns, methods))
+        call_in_background(
+            self,
+            facts,
+            done=lambda found: self.FormFactsLoaded(path, *found),
+            failed=lambda e: self.ChangeFailed(e),
+            group="index_form_loaders",
+        )
 
     async def on_index_panel_form_facts_loaded(self, event: FormFactsLoaded) -> None:
         event.stop()
         if event.path != self.path or self.form is not None:
             return
         self._say("")
-        self.form = IndexForm(event.path[-1], event.columns, event.methods, id="index-form")
+        self.form = IndexForm(event.path[-1], event.columns, event.options, id="index-form")
         self.table.display = False
         self.detail.display = False
         self.legend.display = False
@@ -333,7 +348,8 @@ class IndexPanel(Panel):
         event.stop()
         if self.path is None or self.busy:
             return
-        self._plan(CreateIndex(self.path, event.spec))
+        change = CreateIndex(self.path, event.spec)
+        self._plan(lambda _: change, "Create index")
 
     def on_index_form_cancelled(self, event: IndexForm.Cancelled) -> None:
         event.stop()
@@ -351,33 +367,25 @@ class IndexPanel(Panel):
         if self.shown:
             self.table.focus()
 
-    # -- plan, review, apply --------------------------------------------------------------
+    # -- describe, review, run ------------------------------------------------------------
 
-    def _plan(self, change: CreateIndex | DropIndex) -> None:
+    def _plan(self, make: Callable[[Backend], CreateIndex | DropIndex], what: str) -> None:
+        """Ask the backend what the change ``make`` builds will run (INDEXES'
+        ``plan_index``, never the change plans of PLAN) and show it."""
         self.busy = True
         self._say("")
-        if Capability.PLAN in self.context.capabilities:
-            self._plan_change(change)
-            return
-        # A store without change plans: a plain confirmation instead.
-        if isinstance(change, CreateIndex):
-            title, text = "Create index", f"Create an index on {', '.join(change.spec.columns)}?"
-        else:
-            title, text = "Drop index", f"Drop index {change.name}?"
-        self.post_message(
-            ConfirmRequested(
-                title, text, lambda yes: self._reviewed(change, yes), confirm=title.split()[0]
-            )
-        )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="index_planners")
-    def _plan_change(self, change: CreateIndex | DropIndex) -> None:
-        try:
-            plan = self.context.session.call(lambda b: b.plan([change]))
-        except BackendError as e:
-            self.post_message(self.ChangeFailed(e, change, applying=False))
-            return
-        self.post_message(self.ChangePlanned(change, plan))
+        def describe(b: Backend) -> IndexPlan:
+            return b.plan_index(make(b))
+
+        call_in_background(
+            self,
+            describe,
+            done=lambda plan: self.ChangePlanned(plan.change, plan),
+            failed=lambda e: self.ChangeFailed(e, None, applying=False, what=what),
+            group="index_planners",
+            post_when_cancelled=True,  # ``busy`` is cleared only by the outcome
+        )
 
     def on_index_panel_change_planned(self, event: ChangePlanned) -> None:
         event.stop()
@@ -388,7 +396,10 @@ class IndexPanel(Panel):
             title, confirm = f"Drop index {change.name}", "Drop"
         self.post_message(
             PlanReviewRequested(
-                event.plan, lambda yes: self._reviewed(change, yes), title=title, confirm=confirm
+                review_of(event.plan),
+                lambda yes: self._reviewed(change, yes),
+                title=title,
+                confirm=confirm,
             )
         )
 
@@ -408,14 +419,22 @@ class IndexPanel(Panel):
         self._say(what, ok=True)
         self._apply_change(change)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="index_appliers")
     def _apply_change(self, change: CreateIndex | DropIndex) -> None:
-        try:
-            self.context.session.call(lambda b: b.apply([change]), abandonable=False)
-        except BackendError as e:
-            self.post_message(self.ChangeFailed(e, change, applying=True))
-            return
-        self.post_message(self.ChangeApplied(change))
+        def run(b: Backend) -> None:
+            if isinstance(change, CreateIndex):
+                b.create_index(change.path, change.spec)
+            else:
+                b.drop_index(change.path, change.name, online=change.online)
+
+        call_in_background(
+            self,
+            run,
+            done=lambda _: self.ChangeApplied(change),
+            failed=lambda e: self.ChangeFailed(e, change, applying=True),
+            group="index_appliers",
+            abandonable=False,  # its outcome must be learnt: never retried blindly
+            post_when_cancelled=True,
+        )
 
     def on_index_panel_change_applied(self, event: ChangeApplied) -> None:
         event.stop()
@@ -434,15 +453,17 @@ class IndexPanel(Panel):
         # Not stopped: the explorer tracks the connection, the App notifies.
         self.busy = False
         title, message = self.context.describe(event.error)
-        if event.change is None:
-            self._say(f"{title}: {message}")
-            return
-        kind = "Create index" if isinstance(event.change, CreateIndex) else "Drop index"
         if not event.applying and self.form is not None:
             self.form.show_error(f"{title}: {message}")
             return
+        if event.change is None and not event.what:
+            self._say(f"{title}: {message}")
+            return
+        kind = event.what or (
+            "Create index" if isinstance(event.change, CreateIndex) else "Drop index"
+        )
         self._say(f"✕ {kind} failed: {message}")
-        if event.applying and event.change.path == self.path:
+        if event.applying and event.change is not None and event.change.path == self.path:
             self.reload()  # a failed build may have left an INVALID index to show
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -454,3 +475,10 @@ class IndexPanel(Panel):
         self.busy = False
         self._say(self.context.describe(event.worker.error)[1])
         self.post_message(WorkFailed(event.worker.error))
+
+
+def review_of(plan: IndexPlan) -> ChangePlan:
+    """The review screen's form of an index change: its one step with the
+    backend's exact text and note, and whether a failure leaves something."""
+    step = PlannedStep(change=plan.change, text=plan.text, affected=None, note=plan.note)
+    return ChangePlan(steps=(step,), atomic=plan.all_or_nothing, warnings=plan.warnings)

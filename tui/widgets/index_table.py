@@ -4,7 +4,7 @@ Columns: a mark, name, flags, columns/expression, kind (primary/unique),
 method, size, scans, valid. The flags come right after the name, in one
 word each ("duplicate"; the detail line names the other index), so a narrow
 terminal (80 columns, the catalog beside) still shows them. The mark and the name carry the colour: the error
-colour for an invalid index (a failed CONCURRENTLY build, maintained on every
+colour for an invalid index (a failed online build, maintained on every
 write and never used), the warning colour for one worth a look (unused,
 duplicate of another, redundant with another). ``flag_explanation`` says in
 words what each flag means, for the panel's detail line.
@@ -33,7 +33,7 @@ LEGEND = "✕ invalid  ⚠ unused / duplicate / redundant — the line below the
 
 
 def size_text(n: int | None) -> str:
-    """A size as PostgreSQL's pg_size_pretty writes it, near enough: 16 kB."""
+    """A size in binary units, one decimal under 10: 16 kB, 2.6 MB."""
     if n is None:
         return ""
     if n < 1024:
