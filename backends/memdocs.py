@@ -1169,8 +1169,8 @@ class MemDocsBackend(Backend):
             raise NotSupported(f"memdocs operations know one action, {KILL_OP!r}, not {action!r}")
         with store.lock:
             op = store.operations.get(session_id)
-            if op is None:
-                raise NotFound(f"no operation {session_id} is running")
+            if op is None:  # as on PostgreSQL: an operation that has ended is an outcome
+                return f"operation {session_id} is gone"
             if op.cancel is not None:
                 op.cancel.set()
             else:

@@ -1,5 +1,6 @@
 """The ``harness`` fixture: one StoreHarness per store, each over its real
-sandbox server (and the in-memory fake used for UI snapshots)."""
+sandbox server (and the in-memory stores used for UI snapshots: the fake and
+memdocs)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ HARNESSES: dict[str, tuple[str, str, str | None]] = {
     "redis": ("tests.backends.harness_redis", "RedisHarness", "redis_server"),
     "s3": ("tests.backends.harness_s3", "S3Harness", "s3_server"),
     "fake": ("tests.backends.harness_fake", "FakeHarness", None),
+    "memdocs": ("tests.backends.harness_memdocs", "MemDocsHarness", None),
 }
 
 _CACHE: dict[str, Any] = {}

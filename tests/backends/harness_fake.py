@@ -16,7 +16,11 @@ DATASET = "conformance"
 
 class FakeHarness:
     kind = "fake"
+    network = False
     url = f"fake://{DATASET}"
+    #: The capabilities the fake can honour as a contract: its SELECT, its
+    #: EXPLAIN and its monitor (its plans are never applied, so no records).
+    contract_url = f"fake://{DATASET}?caps=query,explain,monitor"
 
     def __init__(self, server: object = None) -> None:
         self.dataset = fake.register_dataset(DATASET, fake.Dataset())
@@ -66,3 +70,8 @@ class FakeHarness:
         # raise ValueError, which the backend translates (keeping the cause).
         path = self.seed_records("exact_10", 10)
         return lambda: backend.browse(path, cursor="not-a-cursor", limit=5)
+
+    # -- capability contracts (see test_conformance.py) -----------------------
+
+    def query_all(self, path: tuple[str, ...]) -> str:
+        return 'SELECT * FROM "' + path[-1].replace('"', '""') + '"'

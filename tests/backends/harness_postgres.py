@@ -5,10 +5,14 @@ are exercised on every run."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
+from psycopg2 import errors as pg_errors
 from psycopg2 import sql
 
 from storescope.backends import sandbox
@@ -39,6 +43,10 @@ class PostgresHarness:
             admin.close()
         self._conn = psycopg2.connect(server.url, dbname=DATABASE)
         self._conn.autocommit = True
+        # The capability contracts run on the seeded database itself, so a
+        # query sees what seed_records made.
+        parts = urlsplit(server.url)
+        self.contract_url = urlunsplit(parts._replace(path=f"/{DATABASE}"))
 
     def close(self) -> None:
         self._conn.close()
@@ -124,3 +132,65 @@ class PostgresHarness:
         # Opening a database that is not there fails inside libpq's connect
         # (OperationalError); the backend reports it as NotFound from it.
         return lambda: backend.browse(("no_such_database", SCHEMA, "t"), limit=5)
+
+    # -- capability contracts (see test_conformance.py) -----------------------
+
+    def _quoted(self, path: tuple[str, ...]) -> str:
+        return '"' + path[-2].replace('"', '""') + '"."' + path[-1].replace('"', '""') + '"'
+
+    def query_all(self, path: tuple[str, ...]) -> str:
+        return f"SELECT * FROM {self._quoted(path)} ORDER BY id"
+
+    def slow_statement(self) -> str:
+        return "SELECT pg_sleep(30)"
+
+    def write_statement(self, path: tuple[str, ...]) -> str:
+        return f"UPDATE {self._quoted(path)} SET label = 'written' WHERE id = 1"
+
+    def start_victim(self) -> PostgresVictim:
+        return PostgresVictim(self.contract_url)
+
+
+class PostgresVictim:
+    """A ``pg_sleep`` running on a second connection, for monitor actions."""
+
+    def __init__(self, url: str) -> None:
+        self._conn = psycopg2.connect(url, application_name="conformance-victim")
+        self._conn.autocommit = True
+        self.key = self._conn.get_backend_pid()
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        self._wait_until_active(url)
+
+    def _run(self) -> None:
+        try:
+            self._conn.cursor().execute("SELECT pg_sleep(30)")
+        except (pg_errors.QueryCanceled, psycopg2.OperationalError) as e:
+            self.error = e
+
+    def _wait_until_active(self, url: str) -> None:
+        watcher = psycopg2.connect(url)
+        watcher.autocommit = True
+        try:
+            cur = watcher.cursor()
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                cur.execute("SELECT state FROM pg_stat_activity WHERE pid = %s", (self.key,))
+                row = cur.fetchone()
+                if row and row[0] == "active":
+                    return
+                time.sleep(0.02)
+        finally:
+            watcher.close()
+        raise AssertionError("the victim's pg_sleep never became active")
+
+    def stopped(self, timeout: float) -> bool:
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._conn.cancel()
+            self._thread.join(5)
+        self._conn.close()
