@@ -524,6 +524,10 @@ async def test_another_stores_actions_and_roles_are_what_the_user_sees(
         assert "Clash" not in footer, "a key the panel uses itself is not taken"
         for word in ("Cancel", "Terminate"):
             assert word not in footer, footer
+        from storescope.screens.help import binding_rows
+
+        rows = binding_rows(panel.key_bindings(), lambda b: b.key_display or b.key)
+        assert ("x", "Kill operation") in rows and ("y", "Mark") in rows
         # The declared text column is the detail line, whole; a column named
         # like a plan is not guessed to be one.
         assert "aggregate [{$group: {_id: '$sku'}}]" in text

@@ -4,16 +4,26 @@ confirming, using transactions, history, files, formatting and completion."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import TabPane
 
+import storescope.backends
 from storescope.backends import sandbox
+from storescope.backends.base import Backend, Capability
+from storescope.backends.fake import FakeBackend
+from storescope.backends.language import ExplainWords, QueryLanguage, TransactionWords
+from storescope.backends.types import TransactionState
+from storescope.screens.dialogs import ConfirmScreen, TextPromptScreen
 from storescope.tui.app import StorescopeApp
+from storescope.tui.widgets.query_history import History
 from storescope.tui.widgets.query_panel import QueryPanel
 from tests.pg_helpers import execute as _execute
 
@@ -454,3 +464,128 @@ async def test_read_only_run_and_explain_of_the_probe_attack_write_nothing(db_ur
             assert _execute(db_url, "SELECT count(*) FROM ledger WHERE amount = 9") == [[(0,)]]
         await run_text(pilot, panel, "SELECT label FROM items WHERE id = 1")
         assert "apple" in screen_text(app), "reading still works"
+
+
+# -- a store with a language of its own ---------------------------------------------------
+
+#: A made-up language: no formatter, no "open in query", an explain without a
+#: measured variant, and (by default) no words for transactions.
+DOCQL = QueryLanguage(name="DocQL", extension=".dq", explain=ExplainWords(label="Show plan"))
+
+
+class DocStore(FakeBackend):
+    """The fake speaking DocQL, with a transaction the language has no words for."""
+
+    language: ClassVar[QueryLanguage] = DOCQL
+
+    def __init__(self, url: str, **options: Any) -> None:
+        super().__init__(url, **options)
+        self.capabilities = self.capabilities | Capability.TRANSACTIONS  # type: ignore[misc]
+        self.in_transaction = False
+
+    def transaction_state(self) -> TransactionState:
+        return TransactionState.OPEN if self.in_transaction else TransactionState.IDLE
+
+    def begin(self) -> None:
+        self.in_transaction = True
+
+    def commit(self) -> None:
+        self.in_transaction = False
+
+    def rollback(self) -> None:
+        self.in_transaction = False
+
+
+class WordedDocStore(DocStore):
+    """DocStore whose language names its transactions."""
+
+    language: ClassVar[QueryLanguage] = replace(
+        DOCQL, transactions=TransactionWords(begin="START", rollback="ABORT", open="open")
+    )
+
+
+def _serve_fake_with(monkeypatch: pytest.MonkeyPatch, cls: type[FakeBackend]) -> str:
+    """A fake:// URL that opens ``cls`` (the fake with a language of its own)."""
+    url = "fake://docql?caps=explain"
+    real = storescope.backends.backend_class
+
+    def lookup(asked: str) -> type[Backend]:
+        return cls if asked.startswith("fake://docql") else real(asked)
+
+    monkeypatch.setattr(storescope.backends, "backend_class", lookup)
+    return url
+
+
+def _actions(app: StorescopeApp) -> dict[str, str]:
+    """The keys the user can press now: action -> its label."""
+    return {b.binding.action: b.binding.description for b in app.screen.active_bindings.values()}
+
+
+async def test_a_store_with_its_own_language_shows_its_words_and_only_its_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = _serve_fake_with(monkeypatch, DocStore)
+    async with run_app([url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        hint = panel.info.text
+        assert hint.startswith("DocQL · ") and "^o open" in hint, hint
+        assert "^f format" not in hint and "^t transaction" not in hint, hint
+        explorer = explorer_of(app)
+        assert explorer.status.mode == "", "no transaction words: no transaction mode"
+        keys = _actions(app)
+        assert keys["open_file"] == "Open .dq" and keys["save_file"] == "Save .dq"
+        assert keys["explain(False)"] == "Show plan"
+        for hidden in ("format", "open_in_query", "transaction", "explain(True)"):
+            assert hidden not in keys, hidden
+        text = screen_text(app)
+        assert "f7 Show plan" in text and "SQL" not in text and "EXPLAIN" not in text
+
+        await drive(pilot, ["ctrl+t", "ctrl+b"])
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert explorer.status.mode == "" and panel.editor.text == ""
+
+        await run_text(pilot, panel, "select 1")
+        tab = panel.results.get_pane("result-1")
+        assert str(tab._title) == "1 read", "titled by what the statement does"
+
+        await drive(pilot, ["ctrl+o"])
+        assert isinstance(app.screen, TextPromptScreen)
+        assert "Open a .dq file" in screen_text(app)
+        await drive(pilot, ["escape"])
+
+
+async def test_a_store_naming_its_transactions_shows_them_in_its_words(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = _serve_fake_with(monkeypatch, WordedDocStore)
+    async with run_app([url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        explorer = explorer_of(app)
+        assert explorer.status.mode == "autocommit"
+        assert "^t transaction" in panel.info.text
+        assert _actions(app)["transaction"] == "Transaction mode"
+        await drive(pilot, ["ctrl+t"])
+        await wait_until_idle(pilot)
+        assert explorer.status.mode == "START · open"
+        await drive(pilot, ["ctrl+t"])
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "type ABORT" in screen_text(app), "the store's word for undoing it"
+        await drive(pilot, ["escape"])
+
+
+def test_history_written_by_an_earlier_version_is_still_read(tmp_path: Path) -> None:
+    """Old lines kept the statement under "sql", new ones under "text": the
+    picker offers both."""
+    folder = tmp_path / "history"
+    folder.mkdir(mode=0o700)
+    old = [json.dumps({"t": 1, "sql": "SELECT 'old'"}), json.dumps({"t": 2, "text": "new one"})]
+    (folder / "k.jsonl").write_text("\n".join(old) + "\n")
+    (folder / "k.jsonl").chmod(0o600)
+    history = History("k", directory=folder)
+    assert history.entries() == ["SELECT 'old'", "new one"]
+    history.append("db.orders.find()")
+    assert History("k", directory=folder).search("") == [
+        "db.orders.find()",
+        "new one",
+        "SELECT 'old'",
+    ]

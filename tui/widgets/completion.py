@@ -4,14 +4,16 @@ and the popup (an ``OptionList`` overlay inside the panel) that shows matches.
 The index keeps every name lower-cased in a sorted list, so the names starting
 with what was typed are found with a binary search and read in order: opening
 the popup costs the same with 10 tables or 10,000, and at most ``limit`` items
-are ever shown. ``table.column`` names (and ``schema.table`` ones) are also
-filed under their qualifier, for completion after a dot.
+are ever shown. Qualified names (``table.column``, split by the language's
+``split_name``) are also filed under their qualifier, for completion after a
+dot. What to offer where (the word typed, its qualifier, the kinds that fit)
+is the backend's to say (``CompletionRules.context``); the index only ranks.
 """
 
 from __future__ import annotations
 
 import bisect
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -20,54 +22,19 @@ from textual.content import Content
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from storescope.backends.language import plain_split
 from storescope.tui.sanitize import has_controls, sanitize
-
-#: Keywords offered for "sql" (upper-case, as inserted).
-_KEYWORDS = """SELECT FROM WHERE AND OR NOT NULL IS IN EXISTS BETWEEN LIKE ILIKE AS ON JOIN LEFT RIGHT
-    FULL INNER OUTER CROSS LATERAL USING GROUP BY ORDER HAVING LIMIT OFFSET DISTINCT UNION ALL
-    EXCEPT INTERSECT INSERT INTO VALUES UPDATE SET DELETE RETURNING CREATE TABLE VIEW INDEX
-    UNIQUE PRIMARY KEY FOREIGN REFERENCES DROP ALTER ADD COLUMN CONSTRAINT DEFAULT CHECK
-    TRUNCATE BEGIN COMMIT ROLLBACK SAVEPOINT RELEASE EXPLAIN ANALYZE VERBOSE BUFFERS WITH
-    RECURSIVE CASE WHEN THEN ELSE END CAST ASC DESC NULLS FIRST LAST TRUE FALSE COUNT SUM AVG
-    MIN MAX COALESCE NULLIF SCHEMA DATABASE GRANT REVOKE VACUUM SHOW TEMPORARY TEMP IF
-    CONCURRENTLY MATERIALIZED REFRESH FUNCTION RETURNS LANGUAGE OVER PARTITION WINDOW FILTER
-    ONLY FETCH NEXT ROWS ROW FOR SHARE NOWAIT SKIP LOCKED"""
-SQL_KEYWORDS: tuple[str, ...] = tuple(_KEYWORDS.split())
-
-#: The last of these keywords before the cursor says what the name typed is
-#: likely to be: a table (after FROM, JOIN...) or a column (SELECT, WHERE...).
-_CONTEXT = re.compile(
-    r"\b(from|join|into|update|table|select|where|on|and|or|by|set|having|returning"
-    r"|using|when|then|else)\b",
-    re.IGNORECASE,
-)
-_TABLE_WORDS = {"from", "join", "into", "update", "table"}
-#: Kinds in the order offered, per context; kinds not listed come last.
-_RANKS: dict[str, tuple[str, ...]] = {
-    "tables": ("table", "view", "schema", "function", "keyword"),
-    "columns": ("column", "function", "keyword"),
-}
-
-_WORD = re.compile(r'(?:(?P<q>"[^"]+"|[A-Za-z_][\w$]*)\.)?(?P<w>"?[\w$]*)$')
 
 _Entry = tuple[str, str, str]  # (match key, name as inserted, kind)
 
+#: Quote characters a typed or qualified name may start or end with; they
+#: are not part of the name when matching.
+_QUOTES = "\"'`["
+_CLOSING = "\"'`]"
+
 
 def _key(name: str) -> str:
-    return name.lower().lstrip('"')
-
-
-def split_qualified(name: str) -> tuple[str, str] | None:
-    """``"a.b".c`` -> ('"a.b"', 'c'); None when ``name`` is not qualified."""
-    if name.startswith('"'):
-        end = name.find('"', 1)
-        while end != -1 and name[end + 1 : end + 2] == '"':
-            end = name.find('"', end + 2)
-        if end == -1 or name[end + 1 : end + 2] != ".":
-            return None
-        return name[: end + 1], name[end + 2 :]
-    head, dot, tail = name.partition(".")
-    return (head, tail) if dot and tail else None
+    return name.lower().lstrip(_QUOTES)
 
 
 @dataclass
@@ -80,7 +47,12 @@ class CompletionIndex:
     _member_keys: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, names: list[tuple[str, str]], keywords: tuple[str, ...] = ()) -> CompletionIndex:
+    def build(
+        cls,
+        names: list[tuple[str, str]],
+        keywords: tuple[str, ...] = (),
+        split_name: Callable[[str], tuple[str, str] | None] = plain_split,
+    ) -> CompletionIndex:
         top: dict[tuple[str, str], str] = {}
         members: dict[str, dict[str, _Entry]] = {}
         for word in keywords:
@@ -91,13 +63,13 @@ class CompletionIndex:
                 # the editor, which shows them raw: such a name is typed
                 # as a quoted identifier instead.
                 continue
-            parts = split_qualified(name)
+            parts = split_name(name)
             if parts is None:
                 top[(name, kind)] = kind
                 continue
             qualifier, member = parts
             members.setdefault(_key(qualifier), {})[member] = (_key(member), member, kind)
-            # A column is also offered on its own (SELECT lists, WHERE).
+            # A member (a column) is also offered on its own.
             top[(member, kind)] = kind
         index = cls()
         index.top = sorted((_key(n), n, k) for (n, k) in top)
@@ -117,18 +89,16 @@ class CompletionIndex:
         qualifier: str | None = None,
         *,
         limit: int = 50,
-        context: str | None = None,
+        prefer: tuple[str, ...] = (),
     ) -> list[_Entry]:
         """Names starting with ``prefix`` (case-insensitive), below
-        ``qualifier`` when given; at most ``limit``. With a ``context``
-        ("tables", "columns": see ``context_before``) the kinds that fit it
-        come first, each kind in alphabetical order."""
-        ranks = _RANKS.get(context or "")
-        scan = limit if ranks is None else limit * 4
+        ``qualifier`` when given; at most ``limit``. The kinds in ``prefer``
+        come first, in that order, each kind in alphabetical order."""
+        scan = limit * 4 if prefer else limit
         if qualifier is None:
             entries, keys = self.top, self._top_keys
         else:
-            q = _key(qualifier).rstrip('"')
+            q = _key(qualifier).rstrip(_CLOSING)
             entries = self.members.get(q, [])
             keys = self._member_keys.get(q, [])
         p = _key(prefix)
@@ -138,27 +108,10 @@ class CompletionIndex:
             if keys[i] != p or entries[i][1] != prefix:
                 out.append(entries[i])
             i += 1
-        if ranks is not None:
-            last = len(ranks)
-            out.sort(key=lambda e: ranks.index(e[2]) if e[2] in ranks else last)
+        if prefer:
+            last = len(prefer)
+            out.sort(key=lambda e: prefer.index(e[2]) if e[2] in prefer else last)
         return out[:limit]
-
-
-def context_before(text: str) -> str | None:
-    """ "tables" or "columns" by the last SQL keyword in ``text`` (the text
-    before the word being completed), else None."""
-    words = _CONTEXT.findall(text[-2000:])
-    if not words:
-        return None
-    return "tables" if words[-1].lower() in _TABLE_WORDS else "columns"
-
-
-def word_before(line: str) -> tuple[str | None, str]:
-    """(qualifier, partial word) ending at the end of ``line``."""
-    m = _WORD.search(line)
-    if m is None:
-        return None, ""
-    return m.group("q"), m.group("w")
 
 
 class CompletionList(OptionList):

@@ -524,6 +524,11 @@ class MonitorPanel(Panel):
         )
         self.refresh_bindings()
 
+    def key_bindings(self) -> list[Binding]:
+        """The panel's keys as they are now, the shown table's actions
+        included, in footer order (for a keys help of this connection)."""
+        return [b for found in self._bindings.key_to_bindings.values() for b in found]
+
     def action_monitor_action(self, index: int) -> None:
         view = self.view
         if view is None or not 0 <= index < len(self.offered):

@@ -18,7 +18,9 @@ from textual.binding import Binding, BindingType
 from textual.widgets import TextArea
 from textual.widgets.text_area import Selection
 
-from .sql_completion import CompletionIndex, CompletionList, context_before, word_before
+from storescope.backends.language import CompletionRules
+
+from .completion import CompletionIndex, CompletionList
 
 if TYPE_CHECKING:
     from textual import events
@@ -30,7 +32,7 @@ _DROPPED = {"select_line", "select_all", "cursor_line_start"}
 _POPUP_KEYS = {"up", "down", "pageup", "pagedown", "tab", "enter", "escape"}
 
 
-class SqlEditor(TextArea, inherit_bindings=False):
+class QueryEditor(TextArea, inherit_bindings=False):
     """See module docstring."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -55,7 +57,8 @@ class SqlEditor(TextArea, inherit_bindings=False):
         self.indent_type = "spaces"
         self.popup: CompletionList | None = None
         self.index: CompletionIndex | None = None
-        self.keywords_only = False
+        #: The language's rules: what the word typed is, what fits there.
+        self.rules = CompletionRules()
         #: Called with "escape" or "copy": True when the panel took the key
         #: (a statement is running: cancel it).
         self.interrupt: Callable[[str], bool] | None = None
@@ -151,20 +154,18 @@ class SqlEditor(TextArea, inherit_bindings=False):
             return
         row, col = self.cursor_location
         line = self.document[row]
-        qualifier, word = word_before(line[:col])
+        # The language reads a bounded window: the 20 lines above and this one.
+        window = "\n".join([*self.document.lines[max(0, row - 20) : row], line[:col]])
+        found = self.rules.context(window, len(window))
+        qualifier, word = found.qualifier, found.word
         if not explicit and not popup.display:
             after_dot = typed == "." and qualifier is not None
             if not after_dot and len(word) < 2:
                 return
-        if not explicit and typed and not (typed.isalnum() or typed in '_$."'):
+        if not explicit and typed and not (typed.isalnum() or typed in self.rules.word_chars):
             popup.hide()
             return
-        context = None
-        if qualifier is None:
-            start = col - len(word)
-            before = "\n".join([*self.document.lines[max(0, row - 20) : row], line[:start]])
-            context = context_before(before)
-        entries = index.matches(word, qualifier, context=context)
+        entries = index.matches(word, qualifier, prefer=found.prefer)
         if not entries:
             popup.hide()
             return

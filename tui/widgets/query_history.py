@@ -6,7 +6,9 @@ One file per connection under ``$XDG_DATA_HOME/storescope/history/`` (or
 token ever reaches the file name or the file. A statement that mentions a
 password (``ALTER ROLE ... PASSWORD '...'``) is not kept either. Each line is
 one JSON object; the file is cut back to the newest ``max_entries`` when it
-grows to twice that, so it stays small and a read stays bounded.
+grows to twice that, so it stays small and a read stays bounded. A line
+holds the statement under ``"text"``; lines written by earlier versions,
+under ``"sql"``, are read too.
 
 Statements can hold data worth keeping private, so the files are ``0600`` in
 a ``0700`` directory: created so (``os.open`` with the mode, never a window
@@ -41,6 +43,8 @@ _SECRET = re.compile(r"\bpassword\b", re.IGNORECASE)
 #: Most bytes read of a history file (its tail): the file is capped anyway.
 _MAX_READ = 4 * 1024 * 1024
 FILE_MODE = 0o600
+#: Where a line keeps its statement, and where earlier versions kept it.
+_KEY, _OLD_KEY = "text", "sql"
 DIR_MODE = 0o700
 
 
@@ -100,8 +104,11 @@ class History:
                 item = json.loads(raw)
             except ValueError:
                 continue  # a line cut by the tail read, or a torn write
-            if isinstance(item, dict) and isinstance(item.get("sql"), str):
-                out.append(item["sql"])
+            if not isinstance(item, dict):
+                continue
+            text = item.get(_KEY, item.get(_OLD_KEY))
+            if isinstance(text, str):
+                out.append(text)
         return out[-self.max_entries :]
 
     def append(self, statement: str) -> None:
@@ -114,14 +121,14 @@ class History:
         if entries and entries[-1] == text:
             return
         entries.append(text)
-        line = json.dumps({"t": round(time.time()), "sql": text}) + "\n"
+        line = json.dumps({"t": round(time.time()), _KEY: text}) + "\n"
         try:
             _private_dir(self.path.parent)
             self._lines += 1
             if self._lines > 2 * self.max_entries:
                 del entries[: -self.max_entries]
                 tmp = self.path.with_suffix(".tmp")
-                text = "".join(json.dumps({"sql": e}) + "\n" for e in entries)
+                text = "".join(json.dumps({_KEY: e}) + "\n" for e in entries)
                 _write_private(tmp, text, os.O_TRUNC)
                 tmp.replace(self.path)
                 self._lines = len(entries)

@@ -2,8 +2,11 @@
 
 Store-neutral: everything goes through the QUERY contract (``split``,
 ``execute``, ``fetch``, ``release``, ``completions``) and what the
-capabilities add (CANCEL, TRANSACTIONS, EXPLAIN); nothing here knows SQL
-except the optional formatter and the keyword list for a "sql" language.
+capabilities add (CANCEL, TRANSACTIONS, EXPLAIN). Every word and rule of the
+language (its name, file extension, highlighting, completion, formatter, the
+text "open in query" writes, the explain and transaction words, a result
+tab's title) is the backend's ``QueryLanguage`` (``backends.language``): the
+keys a description leaves out are hidden.
 
 **Connections.** Statements run on the panel's own session (a clone of the
 explorer's), so SET, temporary tables and a manual transaction live there and
@@ -34,10 +37,9 @@ statement is the user's business, shown where it happened.
 from __future__ import annotations
 
 import itertools
-import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -50,6 +52,7 @@ from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
 from textual.worker import Worker, WorkerState, get_current_worker
 
+from storescope import backends
 from storescope.backends.base import Capability
 from storescope.backends.errors import (
     BackendError,
@@ -58,16 +61,18 @@ from storescope.backends.errors import (
     ConnectionLost,
     QueryFailed,
 )
+from storescope.backends.language import PLAIN, QueryLanguage, TransactionWords, language_of
 from storescope.backends.types import StatementKind, TransactionState
+from storescope.tui.background import call_in_background
 from storescope.tui.messages import ConfirmRequested, PageRequest, TextRequested, WorkFailed
-from storescope.tui.sanitize import has_controls, shown_path
+from storescope.tui.sanitize import sanitize, shown_path
 from storescope.tui.widgets import query_results
+from storescope.tui.widgets.completion import CompletionIndex, CompletionList
 from storescope.tui.widgets.data_grid import DataGrid
 from storescope.tui.widgets.panel import Panel, PanelContext
+from storescope.tui.widgets.query_editor import QueryEditor
 from storescope.tui.widgets.query_history import History, HistoryPicker, history_key
 from storescope.tui.widgets.query_results import ResultState, ResultView, one_line
-from storescope.tui.widgets.sql_completion import SQL_KEYWORDS, CompletionIndex, CompletionList
-from storescope.tui.widgets.sql_editor import SqlEditor
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -79,7 +84,7 @@ if TYPE_CHECKING:
     from storescope.backends.types import Explained, Page, Result, Statement
     from storescope.tui.session import Session
 
-#: Largest .sql file opened into the editor.
+#: Largest file opened into the editor.
 MAX_FILE_BYTES = 5 * 1024 * 1024
 _CONNECTION_ERRORS = (ConnectionLost, ConnectionFailed)
 
@@ -89,8 +94,21 @@ _CONNECTION_ERRORS = (ConnectionLost, ConnectionFailed)
 
 @dataclass
 class SessionReady(Message):
-    language: str
+    language: QueryLanguage
     page_size: int
+
+
+@dataclass
+class SessionCallFailed(Message):
+    """A call on the panel's own session failed (reported on the event loop:
+    a connection error also marks the session lost)."""
+
+    error: BackendError
+
+
+@dataclass
+class TransactionCommandFailed(Message):
+    error: BackendError
 
 
 @dataclass
@@ -121,7 +139,7 @@ class StatementFailed(Message):
 
 @dataclass
 class ConfirmNeeded(Message):
-    """The run (or EXPLAIN ANALYZE) holds statements to ask about first."""
+    """The run (or a measured explain) holds statements to ask about first."""
 
     statements: list[Statement]
     offset: int
@@ -168,18 +186,19 @@ class SessionLost(Message):
     whatever transaction was open there is gone."""
 
 
-def mode_text(state: TransactionState | None, manual: bool) -> str:
-    if state is None:
+def mode_text(state: TransactionState | None, manual: bool, words: TransactionWords | None) -> str:
+    """The status line's mode, in the store's transaction words."""
+    if state is None or words is None:
         return ""
     if state is TransactionState.OPEN:
-        return "BEGIN · in transaction"
+        return f"{words.begin} · {words.open}"
     if state is TransactionState.FAILED:
-        return "transaction failed · ROLLBACK"
-    return "manual · next statement begins" if manual else "autocommit"
+        return f"{words.failed} · {words.rollback}"
+    return words.manual if manual else words.autocommit
 
 
 class HintLine(Widget):
-    """One line: a lead ("SQL · report.sql") and key hints; hints that do not
+    """One line: a lead (the language's name and the file open) and key hints; hints that do not
     fit the width are left out, the least useful first."""
 
     DEFAULT_CSS: ClassVar[str] = "HintLine { height: 1; }"
@@ -229,19 +248,21 @@ class QueryPanel(Panel):
         Binding("f8", "run('all')", "Run all"),
         Binding("ctrl+c", "cancel", "Cancel", show=False, priority=False),
         Binding("escape", "escape", "Cancel/editor", show=False),
+        # The labels of keys that depend on the language are the panel's
+        # own, from its description (``_label_keys``).
         Binding("f7", "explain(False)", "Explain"),
-        Binding("shift+f7", "explain(True)", "Explain analyze", show=False),
+        Binding("shift+f7", "explain(True)", "Explain and measure", show=False),
         Binding("ctrl+t", "transaction", "Transaction mode", show=False),
         Binding("ctrl+g", "history", "History"),
-        Binding("ctrl+o", "open_file", "Open .sql", show=False),
-        Binding("ctrl+s", "save_file", "Save .sql", show=False),
-        Binding("ctrl+f", "format", "Format SQL", show=False),
+        Binding("ctrl+o", "open_file", "Open file", show=False),
+        Binding("ctrl+s", "save_file", "Save file", show=False),
+        Binding("ctrl+f", "format", "Format", show=False),
         Binding("ctrl+l", "toggle_focus", "Editor/results", show=False),
         # ctrl+w deletes a word in the editor: it closes a tab from the results.
         Binding("ctrl+w", "close_result", "Close result (in results)", show=False),
         Binding("ctrl+pageup", "switch_result(-1)", "Previous result", show=False),
         Binding("ctrl+pagedown", "switch_result(1)", "Next result", show=False),
-        Binding("ctrl+b", "open_in_query", "SELECT current table", show=False),
+        Binding("ctrl+b", "open_in_query", "Query current table", show=False),
     ]
 
     #: Result tabs kept (the oldest is closed and released beyond).
@@ -252,7 +273,7 @@ class QueryPanel(Panel):
     def __init__(self, context: PanelContext, *, id: str | None = None) -> None:
         super().__init__(context, id=id)
         self.session: Session | None = None
-        self.editor = SqlEditor(id="query-editor")
+        self.editor = QueryEditor(id="query-editor")
         self.popup = CompletionList(id="query-completion")
         self.picker = HistoryPicker(id="query-history")
         self.info = HintLine(id="query-info")
@@ -268,10 +289,12 @@ class QueryPanel(Panel):
         self._ticker: Timer | None = None
         self._stop = threading.Event()
         self.manual = False
+        #: The store's language, as its class describes it until the
+        #: connected backend says (``SessionReady``).
+        self.language = _described(context.session.url)
         self.tx_state: TransactionState | None = (
-            TransactionState.IDLE if Capability.TRANSACTIONS in context.capabilities else None
+            TransactionState.IDLE if self._transactions else None
         )
-        self.language = ""
         self.page_size = context.session.page_size
         self.history = History(history_key(context.session.display_url))
         self.file_path = ""
@@ -290,8 +313,55 @@ class QueryPanel(Panel):
         yield self.picker
 
     def on_mount(self) -> None:
-        self.set_status(location="query", window="", mode=mode_text(self.tx_state, self.manual))
+        self._apply_language(self.language)
+        self.set_status(location="query", window="", mode=self._mode())
+
+    @property
+    def _transactions(self) -> bool:
+        """Transactions are offered: the capability, and words for them."""
+        return (
+            Capability.TRANSACTIONS in self.context.capabilities
+            and self.language.transactions is not None
+        )
+
+    def _mode(self) -> str:
+        return mode_text(self.tx_state, self.manual, self.language.transactions)
+
+    def _apply_language(self, language: QueryLanguage) -> None:
+        self.language = language
+        if not self._transactions:
+            self.tx_state = None
+        self.editor.rules = language.completion
+        highlight = language.highlight
+        if highlight and highlight in self.editor.available_languages:
+            self.editor.language = highlight
+        self._label_keys()
         self._show_info()
+
+    @property
+    def _file_kind(self) -> str:
+        """The files the editor opens, as its dialogs name them."""
+        extension = self.language.extension
+        return f"{extension} file" if extension else "file"
+
+    def _label_keys(self) -> None:
+        """Name the language's keys in its words: its file extension, its name."""
+        language = self.language
+        labels = {
+            "open_file": f"Open {language.files}",
+            "save_file": f"Save {language.files}",
+            "format": f"Format {language.name}",
+            "open_in_query": language.open_label,
+            "explain(False)": language.explain.label,
+            "explain(True)": language.explain.analyze_label or "",
+        }
+        keys = self._bindings.key_to_bindings
+        for key, bindings in keys.items():
+            keys[key] = [
+                replace(b, description=labels[b.action]) if b.action in labels else b
+                for b in bindings
+            ]
+        self.refresh_bindings()
 
     # -- hooks ------------------------------------------------------------------------
 
@@ -331,20 +401,18 @@ class QueryPanel(Panel):
 
     # -- connection and completion --------------------------------------------------------
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="connects")
     def _connect(self) -> None:
-        session = self.session
-        assert session is not None
+        def ready(b: Backend) -> SessionReady:
+            return SessionReady(language_of(b), b.default_page_size)
 
-        def ready(b: Backend) -> tuple[str, int]:
-            return b.query_language, b.default_page_size
-
-        try:
-            language, page_size = session.call(ready)
-        except BackendError as e:
-            self._failed(e)
-            return
-        self.post_message(SessionReady(language, page_size))
+        call_in_background(
+            self,
+            ready,
+            done=lambda message: message,
+            failed=SessionCallFailed,
+            group="connects",
+            session=self.session,
+        )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="connects")
     def _reconnect(self) -> None:
@@ -364,12 +432,21 @@ class QueryPanel(Panel):
             self.post_message(SessionLost())
         self.post_message(WorkFailed(error))
 
+    def on_session_call_failed(self, event: SessionCallFailed) -> None:
+        event.stop()
+        if isinstance(event.error, _CONNECTION_ERRORS):
+            self._session_lost()
+        self.post_message(WorkFailed(event.error))
+
     def on_session_lost(self, event: SessionLost) -> None:
         event.stop()
+        self._session_lost()
+
+    def _session_lost(self) -> None:
         self.session_lost = True
         if self.tx_state in (TransactionState.OPEN, TransactionState.FAILED):
             self.tx_state = TransactionState.IDLE
-            self.set_status(mode=mode_text(self.tx_state, self.manual))
+            self.set_status(mode=self._mode())
             self.notify(
                 "The query connection was lost with a transaction open: the server rolled"
                 " it back. Nothing of it was committed.",
@@ -382,22 +459,31 @@ class QueryPanel(Panel):
         event.stop()
         self.session_lost = False
         self.page_size = event.page_size
-        self.language = event.language
-        if event.language and event.language in self.editor.available_languages:
-            self.editor.language = event.language
-        self._show_info()
+        if event.language != self.language:
+            self._apply_language(event.language)
+            self.set_status(mode=self._mode())
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="completions")
     def _load_completions(self, session: Session) -> None:
-        try:
-            names = session.call(lambda b: b.completions())
-        except BackendError:
-            return  # completion is a convenience: the editor works without it
-        finally:
+        """Build the completion index from the names ``session`` (a clone,
+        closed after) lists, in the worker; completion is a convenience, so
+        a failure leaves the editor without it."""
+        rules = self.language.completion
+
+        def loaded(names: list[tuple[str, str]]) -> CompletionsLoaded:
             session.close()
-        language = self.language or ""
-        keywords = SQL_KEYWORDS if language in ("", "sql") else ()
-        self.post_message(CompletionsLoaded(CompletionIndex.build(names, keywords)))
+            return CompletionsLoaded(CompletionIndex.build(names, rules.keywords, rules.split_name))
+
+        def failed(error: BackendError) -> None:
+            session.close()
+
+        call_in_background(
+            self,
+            lambda b: b.completions(),
+            done=loaded,
+            failed=failed,
+            group="completions",
+            session=session,
+        )
 
     def on_completions_loaded(self, event: CompletionsLoaded) -> None:
         event.stop()
@@ -446,14 +532,14 @@ class QueryPanel(Panel):
             elapsed = query_results.elapsed_text(time.monotonic() - self._run_started)
             self.info.show(f"⏳ running {elapsed} · esc or ^c cancels")
             return
-        lead = self.language.upper() or "query"
+        lead = self.language.name
         if self.file_path:
             lead += " · " + Path(self.file_path).name
         hints: list[tuple[str, int]] = []
-        if Capability.TRANSACTIONS in self.context.capabilities:
+        if self._transactions:
             hints.append(("^t transaction", 1))
         hints += [("^o open", 3), ("^s save", 2)]
-        if self.language in ("", "sql"):
+        if self.language.format is not None:
             hints.append(("^f format", 4))
         hints.append(("^l results", 0))
         self.info.show(lead, hints)
@@ -493,7 +579,7 @@ class QueryPanel(Panel):
                 return
         else:
             statements = chosen
-        transactions = Capability.TRANSACTIONS in self.context.capabilities
+        transactions = self._transactions
         for stmt in statements:
             if self._stop.is_set():
                 break
@@ -522,10 +608,9 @@ class QueryPanel(Panel):
         event.stop()
         statements = event.statements
         if event.explain:
-            title = "EXPLAIN ANALYZE"
-            message = "EXPLAIN ANALYZE runs the statement; it will be rolled back.\n\n" + one_line(
-                statements[0].text, 200
-            )
+            words = self.language.explain
+            title = words.analyze_title
+            message = words.analyze_warning + "\n\n" + one_line(statements[0].text, 200)
             confirm = "Run it"
         else:
             risky = [s for s in statements if s.destructive]
@@ -534,11 +619,8 @@ class QueryPanel(Panel):
             rest = f"\n(and {len(risky) - 5} more)" if len(risky) > 5 else ""
             message = f"{lines}{rest}\n\nThis changes or removes data."
             first = statements.index(risky[0])
-            begun = any(
-                s.kind is StatementKind.TRANSACTION
-                and s.text.lstrip().upper().startswith(("BEGIN", "START"))
-                for s in statements[:first]
-            )
+            tx_words = self.language.transactions
+            begun = tx_words is not None and any(tx_words.begins(s) for s in statements[:first])
             if self.tx_state is not TransactionState.OPEN and not begun:
                 message += " It runs outside a transaction and cannot be undone."
             confirm = "Run it" if len(statements) == 1 else f"Run all {len(statements)}"
@@ -577,7 +659,7 @@ class QueryPanel(Panel):
         self.states[event.number] = state
         self._running_number = event.number
         self.history.append(event.statement.text)
-        await self._add_tab(state, kind=_kind_label(event.statement))
+        await self._add_tab(state, kind=self.language.title_of(event.statement))
         self.views[event.number].show_running(0.0)
 
     async def _add_tab(self, state: ResultState, *, kind: str) -> None:
@@ -585,7 +667,8 @@ class QueryPanel(Panel):
         self.views[state.number] = view
         view.grid.summary_sink = lambda summary, s=state: self._summary_changed(s, summary)
         self.add_class("-has-results")
-        await self.results.add_pane(TabPane(f"{state.number} {kind}", view, id=state.tab_id))
+        title = Content(f"{state.number} {sanitize(kind)}")
+        await self.results.add_pane(TabPane(title, view, id=state.tab_id))
         self.results.active = state.tab_id
         while len(self.states) > self.max_tabs:
             await self._close(min(self.states))
@@ -648,7 +731,7 @@ class QueryPanel(Panel):
             return
         self.session_lost = False  # the state was read: the session works
         self.tx_state = state
-        self.set_status(mode=mode_text(state, self.manual))
+        self.set_status(mode=self._mode())
 
     # -- cancel -----------------------------------------------------------------------
 
@@ -663,9 +746,16 @@ class QueryPanel(Panel):
         if action == "cancel":
             return self.running
         if action == "explain":
+            analyze = bool(parameters and parameters[0])
+            if analyze and self.language.explain.analyze_label is None:
+                return False
             return Capability.EXPLAIN in caps
         if action == "transaction":
-            return Capability.TRANSACTIONS in caps
+            return self._transactions
+        if action == "format":
+            return self.language.format is not None
+        if action == "open_in_query":
+            return self.language.open_template is not None
         if action == "close_result":
             return not self.editor.has_focus  # there ctrl+w deletes a word
         return True
@@ -797,15 +887,14 @@ class QueryPanel(Panel):
         if handle is None or session is None:
             return
 
-        def release() -> None:
-            try:
-                session.call(lambda b: b.release(handle))
-            except BackendError as e:
-                if isinstance(e, _CONNECTION_ERRORS):
-                    self._failed(e)
-
-        self.run_worker(
-            release, thread=True, exclusive=True, exit_on_error=False, group=f"releases-{handle}"
+        call_in_background(
+            self,
+            lambda b: b.release(handle),
+            done=lambda _: None,
+            # Only a lost connection is news: a result that is gone is gone.
+            failed=lambda e: SessionCallFailed(e) if isinstance(e, _CONNECTION_ERRORS) else None,
+            group=f"releases-{handle}",
+            session=session,
         )
 
     # -- tabs -------------------------------------------------------------------------
@@ -871,7 +960,7 @@ class QueryPanel(Panel):
             return
         if self.tx_state is TransactionState.IDLE:
             self.manual = False
-            self.set_status(mode=mode_text(self.tx_state, False))
+            self.set_status(mode=self._mode())
             return
 
         def answered(commit: bool) -> None:
@@ -879,33 +968,63 @@ class QueryPanel(Panel):
                 self.manual = False
                 self._transaction_command("commit")
 
+        words = self.language.transactions
+        undo = words.rollback if words is not None else "it"
         self.post_message(
             ConfirmRequested(
                 "Leave manual transaction mode",
-                "A transaction is open. Commit it? (No keeps it open: type ROLLBACK to undo it.)",
+                f"A transaction is open. Commit it? (No keeps it open: type {undo} to undo it.)",
                 answered,
                 confirm="Commit",
             )
         )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="transactions")
     def _transaction_command(self, command: str) -> None:
-        session = self.session
-        assert session is not None
-        note = ""
-        try:
-            if command == "begin":
-                if session.call(lambda b: b.transaction_state()) is TransactionState.IDLE:
-                    session.call(lambda b: b.begin())
-            else:
-                session.call(lambda b: b.commit(), abandonable=False)
-                note = "committed"
-        except BackendError as e:
-            note = str(e)
-            if isinstance(e, _CONNECTION_ERRORS):
-                self._failed(e)
-                note = ""  # reported by WorkFailed
-        self.post_message(TransactionChanged(self._state_of(session), note))
+        """Begin (unless one is open) or commit, then read where the session
+        stands. Both outcomes are posted even when a newer command replaced
+        this one: a commit's outcome must be heard."""
+
+        def begin(b: Backend) -> TransactionState:
+            if b.transaction_state() is TransactionState.IDLE:
+                b.begin()
+            return b.transaction_state()
+
+        def commit(b: Backend) -> TransactionState:
+            b.commit()
+            return b.transaction_state()
+
+        committing = command == "commit"
+        note = "committed" if committing else ""
+        call_in_background(
+            self,
+            commit if committing else begin,
+            done=lambda state: TransactionChanged(state, note),
+            failed=TransactionCommandFailed,
+            group="transactions",
+            session=self.session,
+            abandonable=not committing,
+            post_when_cancelled=True,
+        )
+
+    def on_transaction_command_failed(self, event: TransactionCommandFailed) -> None:
+        """Say why (a lost connection is reported as such), then read where
+        the session stands now."""
+        event.stop()
+        error = event.error
+        if isinstance(error, _CONNECTION_ERRORS):
+            self._session_lost()
+            self.post_message(WorkFailed(error))
+        else:
+            self.notify(str(error), timeout=4, markup=False)
+        call_in_background(
+            self,
+            lambda b: b.transaction_state(),
+            done=TransactionChanged,
+            failed=lambda e: None,
+            group="transactions",
+            session=self.session,
+            post_when_cancelled=True,
+        )
 
     def on_transaction_changed(self, event: TransactionChanged) -> None:
         event.stop()
@@ -914,7 +1033,7 @@ class QueryPanel(Panel):
         if event.state is not None and self.tx_state is not None:
             self.session_lost = False
             self.tx_state = event.state
-        self.set_status(mode=mode_text(self.tx_state, self.manual))
+        self.set_status(mode=self._mode())
         if event.note:
             self.notify(event.note, timeout=4, markup=False)
 
@@ -954,7 +1073,8 @@ class QueryPanel(Panel):
                 self.post_message(RunEnded(None, "nothing to explain here"))
                 return
             stmt = statements[0]
-            if analyze and stmt.kind in (StatementKind.WRITE, StatementKind.DDL):
+            runs = analyze and self.language.explain.analyze_runs
+            if runs and stmt.kind in (StatementKind.WRITE, StatementKind.DDL):
                 self.post_message(ConfirmNeeded([stmt], 0, False, explain=True))
                 return
         else:
@@ -981,8 +1101,9 @@ class QueryPanel(Panel):
         if view is None:
             return
         explained = event.explained
+        words = self.language.explain
         view.header.update(
-            ("EXPLAIN ANALYZE" if explained.analyzed else "EXPLAIN")
+            (words.analyze_title if explained.analyzed else words.title)
             + (
                 f" · execution {explained.execution_ms:.1f} ms"
                 if explained.execution_ms is not None
@@ -1013,7 +1134,10 @@ class QueryPanel(Panel):
     def action_open_file(self) -> None:
         self.post_message(
             TextRequested(
-                "Open a .sql file", self.open_file, value=self.file_path, placeholder="path"
+                f"Open a {self._file_kind}",
+                self.open_file,
+                value=self.file_path,
+                placeholder="path",
             )
         )
 
@@ -1039,7 +1163,7 @@ class QueryPanel(Panel):
     def action_save_file(self) -> None:
         self.post_message(
             TextRequested(
-                "Save the editor to a .sql file",
+                f"Save the editor to a {self._file_kind}",
                 self.save_file,
                 value=self.file_path,
                 placeholder="path",
@@ -1104,17 +1228,16 @@ class QueryPanel(Panel):
     # -- format -----------------------------------------------------------------------
 
     def action_format(self) -> None:
-        if self.language not in ("", "sql"):
+        format_text = self.language.format
+        if format_text is None:
             self.app.bell()
             return
-        import sqlparse
-
         editor = self.editor
         start, end = sorted((editor.selection.start, editor.selection.end))
         if start == end:
             start, end = (0, 0), editor.document.end
         text = editor.get_text_range(start, end)
-        formatted = sqlparse.format(text, reindent=True, keyword_case="upper")
+        formatted = format_text(text)
         if formatted != text:
             editor.replace(formatted, start, end)
 
@@ -1122,14 +1245,11 @@ class QueryPanel(Panel):
 
     def action_open_in_query(self) -> None:
         path = self.context.path()
-        if not path:
+        template = self.language.open_template
+        if not path or template is None:
             self.app.bell()
             return
-        name = ".".join(_quote_ident(p) for p in path[1:]) if len(path) > 1 else path[0]
-        if self.language not in ("", "sql"):
-            self.app.bell()
-            return
-        self._put_text(f"SELECT * FROM {name};")
+        self._put_text(template(path))
         self.set_status(location=f"query · {shown_path(path)}")
 
     # -- bugs -------------------------------------------------------------------------
@@ -1160,33 +1280,6 @@ def _under_cursor(statements: list[Statement], cursor: int) -> list[Statement]:
     return statements[:1]
 
 
-def _kind_label(statement: Statement) -> str:
-    word = re.match(r"\s*([A-Za-z]+)", statement.text)
-    return word.group(1).upper()[:10] if word else "?"
-
-
-def _quote_ident(name: str) -> str:
-    if name.isidentifier() and name == name.lower():
-        return name
-    if has_controls(name):
-        # The editor shows its text as it is: a name holding control
-        # characters is written with SQL's Unicode escapes instead, which
-        # name the same table and put nothing raw on the screen.
-        return 'U&"' + "".join(_unicode_escaped(ch) for ch in name) + '"'
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _unicode_escaped(ch: str) -> str:
-    """One character inside a ``U&"..."`` identifier."""
-    if ch == "\\":
-        return "\\\\"
-    if ch == '"':
-        return '""'
-    if has_controls(ch) or not ch.isprintable():
-        return f"\\+{ord(ch):06x}"
-    return ch
-
-
 def _os_message(error: BaseException) -> str:
     if isinstance(error, OSError) and error.strerror:
         return error.strerror
@@ -1197,3 +1290,11 @@ def _explain_widget(explained: Explained, number: int) -> Widget:
     from storescope.tui.widgets.explain_view import ExplainView
 
     return ExplainView(explained, id=f"explain-{number}")
+
+
+def _described(url: str) -> QueryLanguage:
+    """The language of the backend class serving ``url`` (no connection)."""
+    try:
+        return language_of(backends.backend_class(url))
+    except BackendError:
+        return PLAIN
