@@ -32,12 +32,10 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import NotSupported
-from .language import PLAIN
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-    from .language import QueryLanguage
     from .types import (
         AppliedPlan,
         Change,
@@ -208,11 +206,9 @@ class Backend(ABC):
 
     # -- QUERY -------------------------------------------------------------
 
-    #: The language ``execute()`` speaks, described for the query editor:
-    #: its name and file extension, highlighting, completion, formatter,
-    #: explain and transaction words (``backends.language``). A store that
-    #: declares none gets ``PLAIN``: a command line with no extras.
-    language: ClassVar[QueryLanguage] = PLAIN
+    #: The language ``execute()`` speaks, for the editor's highlighting
+    #: ("sql", "javascript" for mongosh syntax, "redis").
+    query_language: ClassVar[str] = ""
 
     def split(self, text: str) -> list[Statement]:
         """The statements of a script, with their offsets and kinds (no
@@ -372,9 +368,11 @@ class Backend(ABC):
         raise NotSupported(f"{self.product} has no monitoring here")
 
     def session_action(self, action: str, session_id: Any) -> str:
-        """Run one of a stats table's ``actions`` ("cancel", "terminate") on
-        the row whose key column is ``session_id``; returns a one-line
-        outcome for the UI."""
+        """Run one of a stats table's ``actions`` (``action`` is its
+        ``MonitorAction.id``: PG's "cancel", "terminate") on the row whose
+        key column is ``session_id``; returns a one-line outcome for the UI.
+        The table describes each action (key, label, confirmation, danger)
+        and its columns' roles: the monitor panel shows only those words."""
         raise NotSupported(f"{self.product} has no monitoring here")
 
     def __enter__(self) -> Backend:

@@ -9,6 +9,7 @@ below, for store types the UI must render faithfully.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -334,14 +335,6 @@ class IndexDirection(enum.StrEnum):
     DESCENDING = "descending"
 
 
-class IndexDirection(enum.StrEnum):
-    """The order of one field of an index."""
-
-    DEFAULT = ""  # the store's default (ascending), or said inside the entry's own text
-    ASCENDING = "ascending"
-    DESCENDING = "descending"
-
-
 @dataclass(frozen=True, slots=True)
 class IndexSpec:
     """An index to create (``Backend.create_index``).
@@ -550,35 +543,6 @@ class PlanMetric:
         return self.label or str(self.measure)
 
 
-class PlanMeasure(enum.StrEnum):
-    """What a ``PlanMetric`` counts."""
-
-    KEYS_EXAMINED = "keys examined"  # index entries read
-    EXAMINED = "examined"  # records (rows, documents) read
-    RETURNED = "returned"  # records handed up by the node
-    TIME_MS = "time"  # milliseconds, as the store measured them
-    OTHER = "other"
-
-
-_EXAMINED = frozenset({PlanMeasure.KEYS_EXAMINED, PlanMeasure.EXAMINED})
-
-
-@dataclass(frozen=True, slots=True)
-class PlanMetric:
-    """One typed measure of a plan node, as the store reports it.
-
-    ``label`` is the store's word ("docs examined", "keys examined",
-    "nReturned"); ``""`` shows the measure's own name."""
-
-    measure: PlanMeasure
-    value: float
-    label: str = ""
-
-    @property
-    def name(self) -> str:
-        return self.label or str(self.measure)
-
-
 @dataclass(frozen=True, slots=True)
 class PlanNode:
     """One node of a query plan.
@@ -650,22 +614,100 @@ class Metric:
     unit: str = ""  # "", "%", "bytes", "rows"
 
 
+class ColumnRole(enum.StrEnum):
+    """What a column of a ``StatsTable`` holds, declared by the backend
+    (``StatsTable.roles``) so the monitor panel never guesses from names.
+
+    The panel lays a narrow table out by role (the id, the duration, the
+    state, what it waits for, then the text; see tui's monitor_columns),
+    shows TEXT columns whole in its detail line, formats BYTES as sizes,
+    and names a row's facts in an action's confirmation by role
+    (``MonitorAction.text``: ``{user}``, ``{duration}``...).
+    """
+
+    ID = "id"  # what identifies the row for an action (default: key_column)
+    USER = "user"  # who runs it
+    DATABASE = "database"  # where: a database, a namespace
+    DURATION = "duration"  # how long it has run (the first one counts)
+    STATE = "state"  # active, idle, granted...
+    WAIT = "wait"  # what it waits for
+    CHAIN = "chain"  # who waits for whom ("412 ← 398"): a wait kept wider
+    TEXT = "text"  # the query, command or operation
+    BYTES = "bytes"  # a size in bytes
+
+
+class ActionDanger(enum.StrEnum):
+    """How much a monitor action throws away, which says how it is asked."""
+
+    SAFE = "safe"  # changes nothing that matters: runs without a question
+    DISRUPTIVE = "disruptive"  # interrupts work but loses none: asked first
+    DESTRUCTIVE = "destructive"  # loses work: asked first, the button in red
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorAction:
+    """One action on a row of a monitor table, in the store's own words.
+
+    ``id`` is what ``Backend.session_action`` receives; ``key`` the key that
+    runs it (a Textual key name: "c", "x", "ctrl+k") and ``label`` its name
+    in the footer and help. Unless it is ``SAFE`` it is confirmed first: a
+    dialog titled ``title`` with the lines of ``text`` and a button reading
+    ``confirm``.
+
+    ``title`` and each line of ``text`` may name the focused row's facts by
+    ``ColumnRole`` (``"{user}"``, ``"{duration}"``; ``"{id}"`` is the row's
+    id); the panel fills them in, on one sanitized line each (a duration
+    read at a glance, a TEXT cut to a line). A line that names a fact the row
+    does not have (no such column, or empty) is left out; an entry that is
+    a tuple of lines offers alternatives: the first whose facts are all
+    there is shown.
+    """
+
+    id: str
+    label: str
+    key: str
+    title: str
+    confirm: str
+    text: tuple[str | tuple[str, ...], ...] = ()
+    danger: ActionDanger = ActionDanger.DISRUPTIVE
+
+
 @dataclass(frozen=True, slots=True)
 class StatsTable:
     """A table of the monitor panel (sessions, locks, slow statements...).
 
     ``key_column`` is the position of the column that identifies a row for
-    ``actions`` (PG: the pid); ``actions`` are what ``session_action`` accepts
-    for its rows ("cancel", "terminate"). ``note`` is shown instead of/under
-    the rows ("pg_stat_statements is not installed: ...").
+    ``actions`` (PG: the pid); ``actions`` describe what ``session_action``
+    accepts for its rows (``MonitorAction``: PG's cancel and terminate).
+    ``note`` is shown instead of/under the rows ("pg_stat_statements is not
+    installed: ..."). ``roles`` says which columns hold what (``ColumnRole``
+    to column positions, the first the main one); a column with no role is
+    shown after those with one.
+
+    A bare string in ``actions`` is an action id without a description: the
+    UI does not offer it (kept only while backends move to ``MonitorAction``).
     """
 
     name: str
     columns: tuple[str, ...]
     rows: tuple[tuple[Any, ...], ...] = ()
     key_column: int | None = None
-    actions: tuple[str, ...] = ()
+    actions: tuple[MonitorAction | str, ...] = ()
     note: str = ""
+    roles: Mapping[ColumnRole, tuple[int, ...]] = field(default_factory=dict)
+
+    @property
+    def described_actions(self) -> tuple[MonitorAction, ...]:
+        """The actions the UI can offer (those with a description)."""
+        return tuple(a for a in self.actions if isinstance(a, MonitorAction))
+
+    def columns_of(self, role: ColumnRole) -> tuple[int, ...]:
+        """The positions of the columns with ``role``; the id defaults to
+        ``key_column``."""
+        found = tuple(i for i in self.roles.get(role, ()) if 0 <= i < len(self.columns))
+        if not found and role is ColumnRole.ID and self.key_column is not None:
+            return (self.key_column,)
+        return found
 
 
 @dataclass(frozen=True, slots=True)
