@@ -32,10 +32,12 @@ from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import NotSupported
+from .language import PLAIN
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
+    from .language import QueryLanguage
     from .types import (
         AppliedPlan,
         Change,
@@ -206,9 +208,11 @@ class Backend(ABC):
 
     # -- QUERY -------------------------------------------------------------
 
-    #: The language ``execute()`` speaks, for the editor's highlighting
-    #: ("sql", "javascript" for mongosh syntax, "redis").
-    query_language: ClassVar[str] = ""
+    #: The language ``execute()`` speaks, described for the query editor:
+    #: its name and file extension, highlighting, completion, formatter,
+    #: explain and transaction words (``backends.language``). A store that
+    #: declares none gets ``PLAIN``: a command line with no extras.
+    language: ClassVar[QueryLanguage] = PLAIN
 
     def split(self, text: str) -> list[Statement]:
         """The statements of a script, with their offsets and kinds (no
