@@ -28,13 +28,13 @@ from enum import IntEnum
 
 from storescope.backends.types import ColumnRole
 
-#: Cells of a non-query column in a narrow layout (more is cut with "…"):
-#: the first that leaves the query QUERY_ROOM, else the last.
+#: Cells of a non-text column in a narrow layout (more is cut with "…"):
+#: the first that leaves the text TEXT_ROOM, else the last.
 NARROW_CELLS = (12, 10)
-#: Cells the query keeps at least in a narrow layout before more columns show.
-QUERY_ROOM = 24
-#: Cells a narrow layout always leaves the query (if less, it runs off the edge).
-QUERY_MIN = 12
+#: Cells the text keeps at least in a narrow layout before more columns show.
+TEXT_ROOM = 24
+#: Cells a narrow layout always leaves the text (if less, it runs off the edge).
+TEXT_MIN = 12
 #: A chain (``ColumnRole.CHAIN``: "412 ← 398 ← 377") is what its table is
 #: for: in a narrow layout it keeps this many cells, not NARROW_CELLS (three
 #: 5-digit ids and their arrows).
@@ -138,7 +138,7 @@ def plan(
     ranked = sorted(range(n), key=lambda i: (role[i], i))
     details = [i for i in ranked if role[i] is Role.DETAIL]
     detail = details[0] if details else None
-    room = QUERY_ROOM + padding if detail is not None else 0
+    room = TEXT_ROOM + padding if detail is not None else 0
     core = [i for i in ranked if role[i] < Role.DETAIL]
     for cells in NARROW_CELLS:
         widths = {
@@ -162,7 +162,7 @@ def plan(
         used += widths[i] + padding
     shown = [*core, *extras]
     if detail is not None:
-        widths[detail] = min(natural[detail], max(available - used - padding, QUERY_MIN))
+        widths[detail] = min(natural[detail], max(available - used - padding, TEXT_MIN))
         shown.append(detail)
     if any(role[i] is Role.OTHER for i in extras):
         # Room for who and where too: read like the wide layout.
