@@ -568,3 +568,55 @@ async def test_another_stores_actions_and_roles_are_what_the_user_sees(
         await pilot.press("s")
         await pilot.pause()
         assert view.sort_column is not None and len(ops_backend.acted) == 2
+
+
+def test_postgresql_confirmations_name_what_the_row_has() -> None:
+    from storescope.backends.postgres.monitor import BLOCKING_ACTIONS, SESSION_ACTIONS
+    from storescope.tui.widgets.monitor_actions import confirmation
+    from storescope.tui.widgets.monitor_table import StatsTableView
+
+    cancel, terminate = SESSION_ACTIONS
+    view = StatsTableView("Sessions")
+
+    def focus(table: StatsTable, row: tuple[Any, ...]) -> None:
+        view.source = table
+        view.shown = [(str(row[0]), row)]
+
+    sessions = StatsTable(
+        "Sessions", SESSIONS_COLUMNS, key_column=0, actions=SESSION_ACTIONS, roles=SESSIONS_ROLES
+    )
+    background = (77, None, "shop", "", "", "active", None, None, None, None, "")
+    focus(sessions, background)
+    assert confirmation(view, terminate, 77) == (
+        "Terminate session 77?",
+        "Session 77 (db shop)\nEnds the session; its open transaction rolls back.",
+        "Terminate",
+    ), "no user, no duration, no query: their lines are left out"
+    busy = (
+        5,
+        "ann",
+        "shop",
+        "psql",
+        "local",
+        "active",
+        None,
+        None,
+        None,
+        timedelta(seconds=4.25),
+        "SELECT 1\n-- two lines",
+    )
+    focus(sessions, busy)
+    title, text, button = confirmation(view, cancel, 5)
+    assert (title, button) == ("Cancel the query of session 5?", "Cancel query")
+    assert text.splitlines() == [
+        "Session 5 (user ann, db shop)",
+        "query running for 4.2 s",
+        "SELECT 1⏎-- two lines",
+    ]
+    blocking = StatsTable(
+        "Blocking", BLOCKING_COLUMNS, key_column=0, actions=BLOCKING_ACTIONS, roles=BLOCKING_ROLES
+    )
+    waiter = (9, "8", "9 ← 8", "ShareLock", None, timedelta(seconds=61), "UPDATE t", "SELECT 2")
+    focus(blocking, waiter)
+    _, text, _ = confirmation(view, BLOCKING_ACTIONS[0], 9)
+    assert text.splitlines() == ["Session 9", "UPDATE t"], "a lock wait is no query duration"
