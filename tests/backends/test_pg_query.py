@@ -177,6 +177,49 @@ def test_statement_kinds_and_destructive_warnings(
     assert split(statement) == [(statement, kind, destructive)]
 
 
+# -- the language as the query editor reads it ---------------------------------------------
+
+
+def test_the_editor_tells_begin_from_other_transaction_statements_by_the_grammar() -> None:
+    """The query panel warns that a destructive statement "cannot be undone"
+    unless a statement before it opens a transaction: only BEGIN and START
+    TRANSACTION do, however they are written."""
+    words = PostgresBackend.language.transactions
+    assert words is not None and (words.begin, words.rollback) == ("BEGIN", "ROLLBACK")
+    b = PostgresBackend("postgresql://localhost/x")  # split() needs no connection
+    script = (
+        "begin isolation level serializable; START TRANSACTION READ ONLY; SAVEPOINT s;"
+        " RELEASE s; COMMIT; rollback; PREPARE TRANSACTION 'p'; /* BEGIN */ SELECT 1;"
+        " BEGIN ATOMIC_NOT_A_WORD"
+    )
+    begins = [words.begins(stmt) for stmt in b.split(script)]
+    assert begins == [True, True, False, False, False, False, False, False, False]
+
+
+def test_the_editor_writes_postgresql_names_and_completes_by_context() -> None:
+    language = PostgresBackend.language
+    assert (language.name, language.extension, language.highlight) == ("SQL", ".sql", "sql")
+    template = language.open_template
+    assert template is not None
+    assert template(("db", "public", "items")) == "SELECT * FROM public.items;"
+    assert template(("db", "Sales", 'Order "Items"')) == 'SELECT * FROM "Sales"."Order ""Items""";'
+    # A control character is written as a Unicode escape, never raw.
+    assert template(("db", "public", "a\x1bb")) == 'SELECT * FROM public.U&"a\\+00001bb";'
+    context = language.completion.context
+    assert context("SELECT * FROM cus", 17).prefer[0] == "table"
+    assert context("SELECT cus", 10).prefer[0] == "column"
+    found = context('SELECT o.cu FROM "Orders" o', 11)
+    assert (found.qualifier, found.word) == ("o", "cu")
+    assert language.format is not None
+    assert language.format("select 1 from t") == "SELECT 1\nFROM t"
+    assert [
+        language.title_of(s)
+        for s in PostgresBackend("postgresql://x/y").split(
+            "select 1; with x as (select 1) select * from x"
+        )
+    ] == ["SELECT", "WITH"]
+
+
 # -- streaming and paging ------------------------------------------------------------------
 
 
