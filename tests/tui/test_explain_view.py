@@ -8,7 +8,7 @@ from typing import Any
 
 from textual.app import App, ComposeResult
 
-from storescope.backends.types import Explained, PlanNode
+from storescope.backends.types import Explained, PlanMeasure, PlanMetric, PlanNode
 from storescope.tui.snapshot import drive, screen_text, wait_until_idle
 from storescope.tui.widgets.explain_view import ExplainView, PlanTree
 
@@ -57,14 +57,21 @@ def analyzed_plan() -> Explained:
         details=(("Group Key", "c.country"), ("Batches", "1")),
         children=(loop, refunds),
     )  # fmt: skip
-    return Explained("SELECT ...", root, analyzed=True, planning_ms=0.213, execution_ms=99.41)
+    return Explained(
+        "SELECT ...",
+        root,
+        analyzed=True,
+        planning_ms=0.213,
+        execution_ms=99.41,
+        heading="EXPLAIN ANALYZE",
+    )
 
 
 def estimated_plan() -> Explained:
     scan = PlanNode("Seq Scan on big", 0.0, 1500.0, 1500.0, 100000)
     index = PlanNode("Index Scan using small_pkey on small", 0.15, 8.17, 8.17, 1)
     join = PlanNode("Hash Join", 9.0, 1800.0, 291.83, 5000, children=(scan, index))
-    return Explained("SELECT ...", join)
+    return Explained("SELECT ...", join, heading="EXPLAIN (estimates only)")
 
 
 def big_plan(leaves: int) -> Explained:
@@ -190,3 +197,77 @@ async def test_a_one_node_plan_says_1_node() -> None:
         await wait_until_idle(pilot)
         text = screen_text(app)
         assert "1 node" in text and "1 nodes" not in text
+
+
+def document_plan() -> Explained:
+    """A planner without costs (a document store's): an index scan under a
+    fetch, measured in keys and documents examined and returned, and the
+    collection scan it rejected."""
+    ixscan = PlanNode(
+        "IXSCAN { status: 1 }",
+        metrics=(
+            PlanMetric(PlanMeasure.KEYS_EXAMINED, 500, "keys examined"),
+            PlanMetric(PlanMeasure.RETURNED, 120, "returned"),
+        ),
+        details=(("indexName", "status_1"),),
+    )
+    fetch = PlanNode(
+        "FETCH",
+        metrics=(
+            PlanMetric(PlanMeasure.EXAMINED, 120, "docs examined"),
+            PlanMetric(PlanMeasure.RETURNED, 10, "returned"),
+        ),
+        details=(("filter", "{ total: { $gt: 100 } }"),),
+        children=(ixscan,),
+    )
+    collscan = PlanNode(
+        "COLLSCAN",
+        metrics=(PlanMetric(PlanMeasure.EXAMINED, 5000, "docs examined"),),
+    )
+    return Explained(
+        "db.orders.find({status: 'paid', total: {$gt: 100}})",
+        fetch,
+        analyzed=True,
+        execution_ms=3.0,
+        rejected=(collscan,),
+        metrics=(PlanMetric(PlanMeasure.RETURNED, 10, "returned"),),
+    )
+
+
+async def test_a_plan_without_costs_marks_the_most_examined_node_and_lists_rejected_plans() -> None:
+    app = ExplainApp(document_plan())
+    async with app.run_test(size=(140, 20)) as pilot:
+        await wait_until_idle(pilot)
+        tree = app.query_one(PlanTree)
+        assert tree.marked is not None and tree.marked.label == "IXSCAN { status: 1 }"
+        assert tree.node_count == 2, "the rejected plan is not counted as a node"
+        text = screen_text(app)
+        header = text.splitlines()[0]
+        assert header.startswith(" Plan (executed) · execution 3.000 ms · returned 10 · 2 nodes")
+        assert "1 rejected plan · ◆ costliest: IXSCAN { status: 1 } (500 examined)" in header
+        fetch = _line(text, "FETCH  docs")
+        assert "FETCH  docs examined 120 · returned 10" in fetch
+        assert "cost" not in fetch and "rows" not in fetch and "◆" not in fetch
+        scan = _line(text, "IXSCAN { status: 1 }  ")
+        assert "◆ costliest  IXSCAN { status: 1 }  keys examined 500 · returned 120" in scan
+        rejected = _line(text, "COLLSCAN")
+        assert "✕ rejected  COLLSCAN  docs examined 5,000" in rejected
+        assert "◆" not in rejected, "a rejected plan is never the marked node"
+        # The cursor starts on the marked node: its measures are in the details.
+        assert "keys examined: 500" in text and "indexName: status_1" in text
+        await drive(pilot, ["up"])
+        text = screen_text(app)
+        assert "docs examined: 120" in text and "filter: { total: { $gt: 100 } }" in text
+        await drive(pilot, ["down", "down"])
+        assert "docs examined: 5,000" in screen_text(app), "a rejected plan's details"
+        await drive(pilot, ["c", "home"])
+        assert tree.cursor_node is tree.plan_root, "collapsing keeps the plans' list open"
+        await drive(pilot, ["s"])
+        assert tree.cursor_node is tree.marked_node
+
+
+async def test_a_plan_without_a_heading_is_named_by_the_view() -> None:
+    app = ExplainApp(Explained("x", PlanNode("Scan", 0.0, 1.0, 1.0, 1)))
+    async with app.run_test(size=(100, 12)) as pilot:
+        await wait_until_idle(pilot)
+        assert screen_text(app).splitlines()[0].startswith(" Plan (estimates only) · 1 node")

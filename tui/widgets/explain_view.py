@@ -1,18 +1,26 @@
 """ExplainView: a query plan (``Explained``) as a tree, worst node marked.
 
-One line per plan node, as a reader of ``EXPLAIN ANALYZE`` scans it::
+One line per plan node, as a reader of an executed plan scans it::
 
     Hash Join  cost 10.50..431.00  rows est 100 → actual 9,998 ×100  12.3 ms (self 2.1)
 
-Actual rows and times appear only when the plan was executed (analyzed);
-"×N loops" only when a node ran more than once (rows are per loop, times are
-over all loops: see ``PlanNode``). The most expensive node (largest
-``self_time_ms`` when analyzed, largest ``self_cost`` otherwise) carries
-"◆ slowest" (or "◆ costliest") in the error colour and the path down to it is
-expanded; the cursor starts on it, so its details (Filter, Index Cond,
-Buffers...) are shown in the detail area below the tree. A row estimate off
-by more than ``MISESTIMATE``x either way is shown in the warning colour with
-the factor, since that is where the planner went wrong.
+Every number is optional (a planner without costs leaves them out): actual
+rows and times appear only when the plan was executed (analyzed); "×N loops"
+only when a node ran more than once (rows are per loop, times are over all
+loops: see ``PlanNode``); the store's own measures (``PlanNode.metrics``:
+keys and documents examined, returned...) follow by their store's names.
+The most expensive node, by whatever the store measures (largest
+``self_time_ms`` when analyzed, else largest ``self_cost``, else most
+examined), carries "◆ slowest" (time) or "◆ costliest" in the error colour
+and the path down to it is expanded; the cursor starts on it, so its details
+are shown in the detail area below the tree. A row estimate off by more than
+``MISESTIMATE``x either way is shown in the warning colour with the factor,
+since that is the planner's mistake.
+
+Plans the planner considered and rejected (``Explained.rejected``) follow the
+chosen plan as trees of their own, each led by "✕ rejected" and collapsed;
+they are never marked. The header names the plan as the store does
+(``Explained.heading``), else "Plan (executed)" or "Plan (estimates only)".
 
 The tree is Textual's ``Tree``, which renders only the lines on screen: a
 plan of a few hundred nodes is built in a few milliseconds. Up to
@@ -26,6 +34,7 @@ are drawn through the one sanitizer (``tui.sanitize``), as ``Text``.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -39,6 +48,8 @@ from textual.widgets import Static, Tree
 from storescope.tui.sanitize import sanitize
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from textual.app import ComposeResult
     from textual.widgets.tree import TreeNode
 
@@ -65,7 +76,7 @@ def ms_text(value: float) -> str:
 
 def rows_text(value: float) -> str:
     """A row count: whole numbers with separators, fractions (per-loop
-    averages PostgreSQL rounds) as they are."""
+    averages a store rounds) as they are."""
     if value == int(value):
         return f"{int(value):,}"
     return f"{value:,.2f}"
@@ -97,16 +108,49 @@ def walk(node: PlanNode) -> list[PlanNode]:
     return out
 
 
+class Measure(enum.Enum):
+    """What the marked node was chosen by."""
+
+    SELF_TIME = "self time"
+    SELF_COST = "self cost"
+    EXAMINED = "examined"
+
+
+def _measures(explained: Explained) -> list[tuple[Measure, Callable[[PlanNode], float | None]]]:
+    out: list[tuple[Measure, Callable[[PlanNode], float | None]]] = []
+    if explained.analyzed:
+        out.append((Measure.SELF_TIME, lambda n: n.self_time_ms))
+    out.append((Measure.SELF_COST, lambda n: n.self_cost))
+    out.append((Measure.EXAMINED, lambda n: n.examined))
+    return out
+
+
+def marking(explained: Explained) -> tuple[PlanNode | None, Measure | None]:
+    """The node to mark and what it was chosen by: the first measure of
+    self time (only when analyzed), self cost, examined that some node of
+    the chosen plan has; the first node with its largest value. (None, None)
+    when no node says anything."""
+    nodes = walk(explained.root)
+    for measure, value_of in _measures(explained):
+        best: PlanNode | None = None
+        best_value = -1.0
+        for node in nodes:
+            value = value_of(node)
+            if value is not None and value > best_value:
+                best, best_value = node, value
+        if best is not None:
+            return best, measure
+    return None, None
+
+
 def most_expensive(explained: Explained) -> PlanNode | None:
-    """The node to mark: largest self time when analyzed, else self cost;
-    the first such node when several tie; None when nothing says."""
-    best: PlanNode | None = None
-    best_value = -1.0
-    for node in walk(explained.root):
-        value = node.self_time_ms if explained.analyzed else node.self_cost
-        if value is not None and value > best_value:
-            best, best_value = node, value
-    return best
+    """The node to mark (see ``marking``)."""
+    return marking(explained)[0]
+
+
+def metrics_text(node: PlanNode) -> str:
+    """The node's own measures on one line: "keys examined 120 · returned 10"."""
+    return " · ".join(f"{sanitize(m.name)} {rows_text(m.value)}" for m in node.metrics)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +161,8 @@ class PlanLine:
     marked: bool = False
     #: The misestimate factor when it is over ``MISESTIMATE``, else None.
     off_by: float | None = None
+    #: The top node of a rejected plan (its line says so).
+    rejected: bool = False
 
 
 class PlanTree(Tree[PlanLine]):
@@ -147,14 +193,43 @@ class PlanTree(Tree[PlanLine]):
 
     def __init__(self, explained: Explained, *, id: str | None = None) -> None:
         self.explained = explained
-        self.marked = most_expensive(explained)
-        super().__init__(Text(sanitize(explained.root.label)), self._line(explained.root), id=id)
+        self.marked, self.measure = marking(explained)
+        rejected = explained.rejected
+        if rejected:
+            # A hidden root holds the chosen plan and the rejected ones.
+            super().__init__("plans", None, id=id)
+            self.show_root = False
+        else:
+            super().__init__(
+                Text(sanitize(explained.root.label)), self._line(explained.root), id=id
+            )
         self.guide_depth = 2
         self.auto_expand = False
         #: The tree node of the marked plan node (None when nothing is marked).
         self.marked_node: TreeNode[PlanLine] | None = None
+        #: The tree node of the chosen plan's root.
+        self.plan_root: TreeNode[PlanLine] = self.root
+        #: The tree nodes of the rejected plans' roots.
+        self.rejected_roots: list[TreeNode[PlanLine]] = []
+        if rejected:
+            self.plan_root = self.root.add(
+                Text(sanitize(explained.root.label)),
+                self._line(explained.root),
+                allow_expand=bool(explained.root.children),
+            )
+        if explained.root is self.marked:
+            self.marked_node = self.plan_root
+        #: The nodes of the chosen plan (rejected plans not counted).
         self.node_count = 1
-        self._fill(self.root, explained.root)
+        self._fill(self.plan_root, explained.root)
+        for plan in rejected:
+            top = self.root.add(
+                Text(sanitize(plan.label)),
+                PlanLine(node=plan, rejected=True),
+                allow_expand=bool(plan.children),
+            )
+            self.rejected_roots.append(top)
+            self._fill(top, plan, count=False)
         self._open_initially()
 
     def _line(self, node: PlanNode) -> PlanLine:
@@ -165,9 +240,7 @@ class PlanTree(Tree[PlanLine]):
             off_by=factor if factor is not None and factor > MISESTIMATE else None,
         )
 
-    def _fill(self, root: TreeNode[PlanLine], plan: PlanNode) -> None:
-        if plan is self.marked:
-            self.marked_node = root
+    def _fill(self, root: TreeNode[PlanLine], plan: PlanNode, *, count: bool = True) -> None:
         stack: list[tuple[TreeNode[PlanLine], PlanNode]] = [(root, plan)]
         while stack:
             parent, node = stack.pop()
@@ -177,15 +250,16 @@ class PlanTree(Tree[PlanLine]):
                     self._line(child),
                     allow_expand=bool(child.children),
                 )
-                self.node_count += 1
-                if child is self.marked:
+                self.node_count += count
+                if count and child is self.marked:
                     self.marked_node = branch
                 if child.children:
                     stack.append((branch, child))
 
     def _open_initially(self) -> None:
+        self.root.expand()
         if self.node_count <= EXPAND_ALL_UP_TO:
-            self.root.expand_all()
+            self.plan_root.expand_all()
         else:
             self._open_marked_path()
 
@@ -204,11 +278,13 @@ class PlanTree(Tree[PlanLine]):
 
     def action_collapse_to_marked(self) -> None:
         self.root.collapse_all()
+        self.root.expand()  # hidden when plans were rejected: it must stay open
         self.action_cursor_to_marked()
 
     def action_cursor_to_marked(self) -> None:
         if self.marked_node is None:
-            self.move_cursor(self.root)
+            self.plan_root.expand()
+            self.call_after_refresh(self.move_cursor, self.plan_root)
             return
         self._open_marked_path()
         # Expanding rebuilds the tree's lines on the next refresh; the
@@ -238,12 +314,14 @@ class PlanTree(Tree[PlanLine]):
         )
         n = line.node
         parts: list[str | tuple[str, Style]] = []
+        if line.rejected:
+            parts.append(("✕ rejected  ", meta))
         if line.marked:
             # The marker leads the line: a long line is cut at the right.
             marked = style + self.get_component_rich_style(
                 "plan-tree--marked", partial=True, default=_PLAIN
             )
-            word = "slowest" if self.explained.analyzed else "costliest"
+            word = "slowest" if self.measure is Measure.SELF_TIME else "costliest"
             parts.append((f"◆ {word}  {sanitize(n.label)}", marked))
         else:
             parts.append((sanitize(n.label), style))
@@ -275,6 +353,8 @@ class PlanTree(Tree[PlanLine]):
             parts.append((time, style))
         if n.loops is not None and n.loops > 1:
             parts.append((f"  ×{n.loops:,} loops", meta))
+        if n.metrics:
+            parts.append((f"  {metrics_text(n)}", style))
         return parts
 
 
@@ -306,6 +386,7 @@ def node_details(node: PlanNode, *, analyzed: bool) -> list[tuple[str, str]]:
         if node.self_time_ms is not None:
             time += f"  (self {ms_text(node.self_time_ms)})"
         out.append(("Time", time))
+    out.extend((m.name, rows_text(m.value)) for m in node.metrics)
     # "never executed" is already said under Rows.
     out.extend(d for d in node.details if d[0] != "Never executed")
     return out
@@ -354,7 +435,7 @@ class ExplainView(Widget):
             yield self.detail
 
     def on_mount(self) -> None:
-        self._show_details(self.plan_tree.marked_node or self.plan_tree.root)
+        self._show_details(self.plan_tree.marked_node or self.plan_tree.plan_root)
 
     def focus(self, scroll_visible: bool = True) -> ExplainView:
         self.plan_tree.focus(scroll_visible)
@@ -362,21 +443,28 @@ class ExplainView(Widget):
 
     def header_text(self) -> Text:
         e = self.explained
-        parts: list[str] = ["EXPLAIN ANALYZE" if e.analyzed else "EXPLAIN (estimates only)"]
+        fallback = "Plan (executed)" if e.analyzed else "Plan (estimates only)"
+        parts: list[str] = [sanitize(e.heading) if e.heading else fallback]
         if e.planning_ms is not None:
             parts.append(f"planning {ms_text(e.planning_ms)}")
         if e.execution_ms is not None:
             parts.append(f"execution {ms_text(e.execution_ms)}")
+        if e.metrics:
+            parts.append(" · ".join(f"{sanitize(m.name)} {rows_text(m.value)}" for m in e.metrics))
         count = self.plan_tree.node_count
         parts.append(f"{count:,} node" if count == 1 else f"{count:,} nodes")
-        marked = self.plan_tree.marked
+        if e.rejected:
+            n = len(e.rejected)
+            parts.append(f"{n} rejected plan" + ("" if n == 1 else "s"))
+        marked, measure = self.plan_tree.marked, self.plan_tree.measure
         if marked is not None:
-            if e.analyzed and marked.self_time_ms is not None:
-                label = sanitize(marked.label)
+            label = sanitize(marked.label)
+            if measure is Measure.SELF_TIME and marked.self_time_ms is not None:
                 parts.append(f"◆ slowest: {label} ({ms_text(marked.self_time_ms)} self)")
-            elif marked.self_cost is not None:
-                label = sanitize(marked.label)
+            elif measure is Measure.SELF_COST and marked.self_cost is not None:
                 parts.append(f"◆ costliest: {label} (cost {marked.self_cost:.2f} self)")
+            elif measure is Measure.EXAMINED and marked.examined is not None:
+                parts.append(f"◆ costliest: {label} ({rows_text(marked.examined)} examined)")
         return Text(" · ".join(parts), no_wrap=True, overflow="ellipsis")
 
     def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[PlanLine]) -> None:
