@@ -34,6 +34,10 @@ from ..errors import NotSupported, QueryFailed
 from ..types import Explained, PlanNode
 from .core import PostgresCore, _scrubbed
 
+#: What ``Explained.heading`` says, as psql users know it.
+HEADING_ANALYZED = "EXPLAIN ANALYZE"
+HEADING_ESTIMATED = "EXPLAIN (estimates only)"
+
 # -- EXPLAIN --------------------------------------------------------------------------
 
 _PLAIN_NAME = re.compile(r"[a-z_][a-z0-9_$]*")
@@ -273,11 +277,6 @@ def _explained(statement: str, raw: str, analyzed: bool) -> Explained:
         raw=raw,
         heading=HEADING_ANALYZED if analyzed else HEADING_ESTIMATED,
     )
-
-
-#: What ``Explained.heading`` says, as psql users know it.
-HEADING_ANALYZED = "EXPLAIN ANALYZE"
-HEADING_ESTIMATED = "EXPLAIN (estimates only)"
 
 
 class ExplainMixin(PostgresCore):
