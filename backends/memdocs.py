@@ -705,7 +705,8 @@ class MemDocsBackend(Backend):
     language: ClassVar[QueryLanguage] = QueryLanguage(
         name=LANGUAGE_NAME,
         extension=FILE_EXTENSION,
-        highlight="json",
+        # No tree-sitter grammar fits (and tree-sitter-json is not installed).
+        highlight=None,
         completion=CompletionRules(keywords=tuple(sorted(_COMMANDS)), word_chars="_$.-"),
         title_of=lambda statement: statement.text.split(None, 1)[0][:12],
         format=None,
