@@ -420,6 +420,12 @@ async def test_at_80_columns_the_hints_fit_and_keys_read_alike(db_url: str) -> N
         assert len(hint) <= panel.info.content_size.width
         text = screen_text(app)
         assert "f5 Run" in text and "^g History" in text, "as ? writes them"
+        labels = {b.action: b.description for b in panel.key_bindings()}
+        assert labels["open_file"] == "Open .sql" and labels["save_file"] == "Save .sql"
+        assert labels["format"] == "Format SQL"
+        assert labels["open_in_query"] == "SELECT current table"
+        assert labels["explain(True)"] == "Explain analyze"
+        assert labels["transaction"] == "Transaction mode"
 
 
 async def test_select_all_buffer_ends_and_completion_by_context(db_url: str) -> None:
@@ -537,6 +543,8 @@ async def test_a_store_with_its_own_language_shows_its_words_and_only_its_keys(
         assert keys["explain(False)"] == "Show plan"
         for hidden in ("format", "open_in_query", "transaction", "explain(True)"):
             assert hidden not in keys, hidden
+        offered = {b.action: b.description for b in panel.key_bindings()}
+        assert offered["open_file"] == "Open .dq" and "format" not in offered
         text = screen_text(app)
         assert "f7 Show plan" in text and "SQL" not in text and "EXPLAIN" not in text
 

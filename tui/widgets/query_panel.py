@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.cells import cell_len
 from textual import work
+from textual.actions import parse as parse_action
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.message import Message
@@ -742,9 +743,16 @@ class QueryPanel(Panel):
         return True
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        caps = self.context.capabilities
         if action == "cancel":
             return self.running
+        if action == "close_result":
+            return not self.editor.has_focus  # there ctrl+w deletes a word
+        return self._offered(action, parameters)
+
+    def _offered(self, action: str, parameters: tuple[object, ...]) -> bool:
+        """Whether this store has the key at all: its capabilities and its
+        language's description say."""
+        caps = self.context.capabilities
         if action == "explain":
             analyze = bool(parameters and parameters[0])
             if analyze and self.language.explain.analyze_label is None:
@@ -756,9 +764,18 @@ class QueryPanel(Panel):
             return self.language.format is not None
         if action == "open_in_query":
             return self.language.open_template is not None
-        if action == "close_result":
-            return not self.editor.has_focus  # there ctrl+w deletes a word
         return True
+
+    def key_bindings(self) -> list[Binding]:
+        """The keys this store offers here, labelled in its language's words
+        (for a keys help of this connection)."""
+        out: list[Binding] = []
+        for found in self._bindings.key_to_bindings.values():
+            for binding in found:
+                _, name, parameters = parse_action(binding.action)
+                if self._offered(name, parameters) and binding not in out:
+                    out.append(binding)
+        return out
 
     def action_cancel(self) -> None:
         if not self.running or self.session is None:
