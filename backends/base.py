@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import NotSupported
 from .language import PLAIN
+from .types import NodeAction, NodeActionKind, NodeKind
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
         CreateIndex,
         DropIndex,
         Explained,
+        Filter,
         IndexInfo,
         IndexOptions,
         IndexPlan,
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
         RecordSchema,
         Result,
         ServerInfo,
+        Sort,
         Statement,
         Stats,
         TransactionState,
@@ -78,6 +81,43 @@ class Capability(enum.Flag):
     MONITOR = enum.auto()
     CANCEL = enum.auto()
     TRANSACTIONS = enum.auto()
+
+
+#: Kinds of catalog node that hold records a statement can read.
+RELATION_KINDS = frozenset(
+    {
+        NodeKind.TABLE,
+        NodeKind.VIEW,
+        NodeKind.MATVIEW,
+        NodeKind.FOREIGN_TABLE,
+        NodeKind.COLLECTION,
+    }
+)
+
+#: The node actions of a backend that declares none (``node_action_table``):
+#: browse any browsable node; open a table or collection in the query editor
+#: (QUERY) and show its indexes (INDEXES).
+DEFAULT_NODE_ACTIONS: tuple[NodeAction, ...] = (
+    NodeAction(
+        "browse", "Browse", NodeActionKind.BROWSE, key="b", help="Show its records in the grid"
+    ),
+    NodeAction(
+        "open-in-query",
+        "Open in query",
+        NodeActionKind.OPEN_IN_QUERY,
+        kinds=RELATION_KINDS,
+        key="q",
+        help="Write a query reading it in the query editor",
+    ),
+    NodeAction(
+        "indexes",
+        "Indexes",
+        NodeActionKind.INDEXES,
+        kinds=frozenset({NodeKind.TABLE, NodeKind.MATVIEW, NodeKind.COLLECTION}),
+        key="i",
+        help="List its indexes",
+    ),
+)
 
 
 class Backend(ABC):
@@ -153,6 +193,37 @@ class Backend(ABC):
         ``NotFound`` when ``path`` does not exist.
         """
 
+    #: The actions catalog nodes offer, in the store's words (see
+    #: ``node_actions``); a store overrides it to add or rename actions.
+    #: None: ``DEFAULT_NODE_ACTIONS``.
+    node_action_table: ClassVar[tuple[NodeAction, ...] | None] = None
+
+    def node_actions(self, node: Node) -> tuple[NodeAction, ...]:
+        """What the user can do with ``node`` (besides expanding it): the
+        explorer offers these on its context key and in the command palette.
+
+        Pure, no round-trip (the catalog asks for every node it lists). Only
+        what works on this connection now: an action of ``node_action_table``
+        that applies to the node's kind, whose capability this backend has
+        (OPEN_IN_QUERY: QUERY, INDEXES: INDEXES), and that targets a
+        browsable node (BROWSE on the node itself needs ``node.browsable``).
+        """
+        table = self.node_action_table
+        if table is None:
+            table = DEFAULT_NODE_ACTIONS
+        return tuple(a for a in table if a.applies_to(node) and self._node_action_works(a, node))
+
+    def _node_action_works(self, action: NodeAction, node: Node) -> bool:
+        from .types import NodeActionKind
+
+        if not action.parent and not node.browsable:
+            return False
+        if action.does is NodeActionKind.OPEN_IN_QUERY:
+            return Capability.QUERY in self.capabilities
+        if action.does is NodeActionKind.INDEXES:
+            return Capability.INDEXES in self.capabilities
+        return True
+
     @abstractmethod
     def browse(
         self,
@@ -160,8 +231,8 @@ class Backend(ABC):
         *,
         cursor: str | None = None,
         limit: int = 200,
-        filter: Any = None,
-        sort: Any = None,
+        filter: Filter | None = None,
+        sort: Sort | None = None,
         whole: bool = False,
     ) -> Page:
         """One page of at most ``limit`` records of a browsable node.
@@ -174,11 +245,16 @@ class Backend(ABC):
         not change meanwhile. ``next_cursor`` is ``None`` exactly when no
         record follows (backends fetch ``limit + 1`` to know).
 
-        ``filter`` and ``sort`` are store-native (SQL WHERE text, a Mongo
-        filter document, a Redis MATCH pattern, an S3 key prefix); a backend
-        that cannot honour them raises ``NotSupported``. Raises ``NotFound``
-        for a path that is not there and ``NotSupported`` for a node that is
-        not browsable.
+        ``filter`` keeps the records that match its text, in the store's
+        own syntax (PG: a WHERE expression); text that is more than a filter
+        (another statement, a write, a clause of its own) raises
+        ``QueryFailed`` before anything runs. ``sort`` orders the records by
+        its field paths; ties come in key order and paging stays exact (the
+        cursor holds the sort values and the key). A cursor belongs to the
+        filter and sort it was made with. A backend that cannot honour a
+        filter or sort raises ``NotSupported``. Raises ``NotFound`` for a
+        path that is not there and ``NotSupported`` for a node that is not
+        browsable.
 
         ``whole``: values come whole, never as ``Truncated`` previews, for
         writing them out (see the module docstring). Such a page may end
@@ -191,8 +267,8 @@ class Backend(ABC):
         path: tuple[str, ...],
         *,
         limit: int = 1000,
-        filter: Any = None,
-        sort: Any = None,
+        filter: Filter | None = None,
+        sort: Sort | None = None,
         whole: bool = False,
     ) -> Iterator[Page]:
         """Every page of ``path``, one at a time (memory stays flat)."""
@@ -286,14 +362,10 @@ class Backend(ABC):
 
     def record_schema(self, path: tuple[str, ...]) -> RecordSchema:
         """Fields, defaults and key of a browsable node's records, and why
-        its records cannot be edited when they cannot."""
-        raise NotSupported(f"{self.product} records cannot be edited here")
-
-    def record_key(
-        self, path: tuple[str, ...], row: tuple[Any, ...], columns: Sequence[str]
-    ) -> RecordKey:
-        """The key of a row as ``browse`` returned it (``columns`` are the
-        page's column names). Raises ``ReadOnly`` when the node has no key."""
+        its records cannot be edited when they cannot. The key of a browsed
+        row is its values of ``key`` (no round-trip); ``identity`` says
+        whether that key names the record or its position; ``codec`` how
+        values become edit text and typed text values."""
         raise NotSupported(f"{self.product} records cannot be edited here")
 
     def get(self, path: tuple[str, ...], key: RecordKey) -> Record:
@@ -305,14 +377,20 @@ class Backend(ABC):
 
     def plan(self, changes: Sequence[Change]) -> ChangePlan:
         """What ``apply(changes)`` would run and how many records each step
-        touches, counted now, changing nothing. Refuses (``ReadOnly``) on a
-        read-only connection and for a node without a key."""
+        touches, counted now, changing nothing, and what the store does if a
+        step fails (``ChangePlan.atomic``, an ``Atomicity``). Changes may
+        name nested fields by path, remove fields (``UNSET``), replace
+        whole records (``Replace``) or run a store command (``Command``,
+        its text shown as is); a change the store cannot express raises
+        ``NotSupported``. Refuses (``ReadOnly``) on a read-only connection
+        and for a node without a key."""
         raise NotSupported(f"{self.product} has no change plans here")
 
     def apply(self, changes: Sequence[Change]) -> AppliedPlan:
-        """Run ``changes`` in order, in one transaction when the plan is
-        ``atomic``: on an error nothing is applied and ``QueryFailed`` says
-        which change (``step``) failed and why. Enforces read-only."""
+        """Run ``changes`` in order, as the plan's ``Atomicity`` says:
+        ``ONE_TRANSACTION``: on an error nothing is applied; otherwise the
+        steps before the failed one stay applied. ``QueryFailed`` says which
+        change (``step``) failed and why. Enforces read-only."""
         raise NotSupported(f"{self.product} has no change plans here")
 
     # -- INDEXES ---------------------------------------------------------------

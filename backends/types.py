@@ -55,6 +55,47 @@ class Node:
     detail: str = ""
 
 
+class NodeActionKind(enum.StrEnum):
+    """What a catalog node's action does, in the UI's neutral terms."""
+
+    #: Show the target's records in the data panel (Enter on a browsable node).
+    BROWSE = "browse"
+    #: Put the query language's "open in query" text for the target into the
+    #: query editor (QUERY).
+    OPEN_IN_QUERY = "open-in-query"
+    #: Show the target's indexes (INDEXES).
+    INDEXES = "indexes"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeAction:
+    """One thing the user can do with a catalog node, in the store's words
+    (``Backend.node_actions``): the explorer offers it on its context key and
+    in the command palette, and does ``does`` on ``target(node)``.
+
+    ``id`` is stable (tests, key maps); ``label`` is what the menu shows
+    ("Browse", "Browse items", "Indexes"); ``key`` a one-letter accelerator in
+    that menu, or None; ``kinds`` the node kinds it applies to (empty: any);
+    ``parent``: it acts on the node's parent (an S3 object's prefix) rather
+    than on the node itself; ``help`` one line for the command palette.
+    """
+
+    id: str
+    label: str
+    does: NodeActionKind
+    kinds: frozenset[NodeKind] = frozenset()
+    key: str | None = None
+    parent: bool = False
+    help: str = ""
+
+    def applies_to(self, node: Node) -> bool:
+        return not self.kinds or node.kind in self.kinds
+
+    def target(self, node: Node) -> tuple[str, ...]:
+        """The path the action works on for ``node``."""
+        return node.path[:-1] if self.parent else node.path
+
+
 @dataclass(frozen=True, slots=True)
 class Column:
     name: str
@@ -77,6 +118,45 @@ class Page:
     rows: tuple[tuple[Any, ...], ...]
     next_cursor: str | None
     total_estimate: int | None = None
+
+
+#: Where a field sits in a record: top-level name first, then keys of nested
+#: documents (``str``) and positions in arrays (``int``): ``("address",
+#: "city")``, ``("tags", 0)``. A flat column is a path of one name; changes
+#: may name such a field by its plain name.
+FieldPath = tuple[str | int, ...]
+
+
+def field_path(name_or_path: str | FieldPath) -> FieldPath:
+    """``name_or_path`` as a path (a plain name is a path of one)."""
+    return (name_or_path,) if isinstance(name_or_path, str) else tuple(name_or_path)
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """Which records a browse keeps, as text in the store's own syntax (PG:
+    a WHERE expression such as ``total > 10 AND status = 'open'``; MongoDB:
+    a filter document; Redis: a MATCH pattern; S3: a key prefix). The
+    backend parses it and refuses (``QueryFailed``) text that is more than
+    a filter: another statement, a write, a clause of its own."""
+
+    text: str
+
+
+class SortDirection(enum.StrEnum):
+    ASCENDING = "asc"
+    DESCENDING = "desc"
+
+
+@dataclass(frozen=True, slots=True)
+class Sort:
+    """The order of a browse: (field path, direction) pairs, most
+    significant first. Records that tie come in key order, so paging stays
+    exact (the backend pages on the sort fields plus the key); a record
+    without a value in a sort field (NULL, absent) comes after those with
+    one, in either direction."""
+
+    fields: tuple[tuple[FieldPath, SortDirection], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,8 +312,50 @@ class TransactionState(enum.StrEnum):
 
 
 #: A record's identity: (column, value) pairs of its primary key (PG), its
-#: ``_id`` (Mongo), its key name (Redis) or object key (S3).
+#: ``_id`` (Mongo), its key name (Redis) or object key (S3). Inside one
+#: Redis value the key names what the record is, never where it is: a zset
+#: or set member (``(("member", "alice"),)``, not its rank, which changes
+#: when a score does), a hash field (``(("field", "f"),)``), a stream
+#: entry id. Only a list has no such name: its key is the position
+#: (``(("index", 3),)``) and its ``RecordSchema.identity`` says
+#: ``Identity.POSITION`` (see there).
 RecordKey = tuple[tuple[str, Any], ...]
+
+
+class Identity(enum.StrEnum):
+    """What a ``RecordKey`` of a node names (``RecordSchema.identity``)."""
+
+    #: Values that stay with the record whatever happens to the others (a
+    #: primary key, ``_id``, a key name, a zset member): changes address it
+    #: by them in any order.
+    STABLE = "stable"
+    #: A position that shifts when a record before it comes or goes (a Redis
+    #: list index): staged changes address records by their positions as
+    #: browsed, and a plan runs edits first and deletes from the last
+    #: position to the first, so no change moves the record of another.
+    POSITION = "position"
+
+
+class _Unset:
+    """Update: remove the field from the record (a document field, a hash
+    field), which is not the same as setting it to null."""
+
+    __slots__ = ()
+    _instance: _Unset | None = None
+
+    def __new__(cls) -> _Unset:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __reduce__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
 
 
 class _Default:
@@ -255,6 +377,61 @@ class _Default:
 
 
 DEFAULT: Any = _Default()
+
+
+@dataclass(frozen=True, slots=True)
+class ValueCodec:
+    """How a store's values become edit text and typed text becomes values,
+    per field, and the words an editor uses for the store's markers. A
+    backend hands its codec out with ``RecordSchema.codec`` (a subclass
+    overrides the methods); the methods are pure and cheap (no round-trip),
+    so the UI calls them on its own thread.
+
+    ``null_word`` is what a field holding no value is called ("NULL");
+    ``unset_word`` what removing a field is called ("unset"), ``""`` when a
+    store's fields cannot be removed (rows); ``default_word`` what letting
+    the store fill a field in is called ("DEFAULT"), ``""`` when the store
+    has no defaults.
+    """
+
+    null_word: str = "NULL"
+    unset_word: str = ""
+    default_word: str = "DEFAULT"
+
+    def edit_text(self, field: FieldInfo | None, value: Any) -> str | None:
+        """The text an editor starts from for ``value`` of ``field`` (what
+        ``parse`` turns back into the same value), or None when the value
+        cannot be edited as text (a preview of a bigger value). This
+        default writes neutral forms: JSON for documents and arrays, ISO
+        8601 for times, ``true``/``false``, ``\\x`` and hex for bytes."""
+        import json
+        from datetime import date, datetime, time
+
+        if value is None or value is MISSING or value is DEFAULT or value is UNSET:
+            return ""
+        if isinstance(value, Truncated):
+            return None
+        if isinstance(value, str):
+            return value
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, bytes | bytearray | memoryview):
+            return "\\x" + bytes(value).hex()
+        if isinstance(value, BinaryValue):
+            return "\\x" + value.data.hex()
+        if isinstance(value, datetime):
+            return value.isoformat(sep=" ")
+        if isinstance(value, date | time):
+            return value.isoformat()
+        if isinstance(value, dict | list):
+            return json.dumps(value, ensure_ascii=False, default=str)
+        return str(value)
+
+    def parse(self, field: FieldInfo | None, text: str) -> Any:
+        """The value to stage for ``text`` typed into ``field``. This default
+        stages the text itself: the store parses typed text by the field's
+        type when the change is planned (and says there what it refuses)."""
+        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,6 +466,10 @@ class RecordSchema:
     fields: tuple[FieldInfo, ...]
     key: tuple[str, ...] = ()
     read_only_reason: str | None = None
+    #: What ``key`` names: a record that stays itself, or a position.
+    identity: Identity = Identity.STABLE
+    #: How values of these fields become edit text and typed text values.
+    codec: ValueCodec = field(default_factory=lambda: ValueCodec())
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,17 +495,45 @@ class Insert:
 @dataclass(frozen=True, slots=True)
 class Update:
     """Set ``changes`` on the record ``key`` (values as for ``Insert``;
-    ``None`` is NULL)."""
+    ``None`` is NULL; ``UNSET`` removes the field). A change names its field
+    by name (a top-level field) or by a ``FieldPath`` into nested documents
+    and arrays (PG: a path inside a json/jsonb column)."""
 
     path: tuple[str, ...]
     key: RecordKey
-    changes: tuple[tuple[str, Any], ...]
+    changes: tuple[tuple[str | FieldPath, Any], ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Delete:
     path: tuple[str, ...]
     key: RecordKey
+
+
+@dataclass(frozen=True, slots=True)
+class Replace:
+    """Replace the whole record ``key`` by ``document``: afterwards it holds
+    exactly these fields (values as for ``Insert``). A field left out is
+    removed where records are documents, and takes its default where they
+    are rows (PG: DEFAULT, else NULL)."""
+
+    path: tuple[str, ...]
+    key: RecordKey
+    document: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A store-specific step, run as written: Redis ``EXPIRE k 60``, a
+    MongoDB ``updateMany``, an S3 copy, a PostgreSQL statement. ``text`` is
+    exactly what the plan review shows and what runs; ``affected`` what its
+    producer counted (``None``: unknown). The backend refuses a command it
+    cannot run inside the plan's ``Atomicity`` (PG: one statement, no
+    transaction control)."""
+
+    path: tuple[str, ...]
+    text: str
+    affected: int | None = None
 
 
 class IndexDirection(enum.StrEnum):
@@ -384,7 +593,7 @@ class DropIndex:
 
 
 #: Everything that goes through a change plan.
-Change = Insert | Update | Delete | CreateIndex | DropIndex
+Change = Insert | Update | Delete | Replace | Command | CreateIndex | DropIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,15 +609,61 @@ class PlannedStep:
     note: str = ""
 
 
+class Atomicity(enum.StrEnum):
+    """What a store really does with a plan's steps if one fails.
+
+    True in a boolean test only for ``ONE_TRANSACTION`` (what ``atomic``
+    meant when it was a bool)."""
+
+    #: All or nothing: the steps run in one transaction, rolled back on an error.
+    ONE_TRANSACTION = "one-transaction"
+    #: Run together, never interleaved with others (Redis MULTI/EXEC), but a
+    #: step that fails does not undo the steps that ran.
+    ALL_APPLIED_NO_ROLLBACK = "all-applied-no-rollback"
+    #: One after another: the steps that ran stay applied if a later one fails.
+    STEP_BY_STEP = "step-by-step"
+
+    def __bool__(self) -> bool:
+        return self is Atomicity.ONE_TRANSACTION
+
+    @property
+    def words(self) -> str:
+        """How the plan review says it."""
+        return _ATOMICITY_WORDS[self]
+
+
+_ATOMICITY_WORDS = {
+    Atomicity.ONE_TRANSACTION: "atomic: all or nothing, in one transaction",
+    Atomicity.ALL_APPLIED_NO_ROLLBACK: (
+        "applied together, but NOT rolled back: a step that fails leaves the others applied"
+    ),
+    Atomicity.STEP_BY_STEP: "NOT atomic: steps that ran stay applied if a later one fails",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class ChangePlan:
-    """What ``apply()`` will do, in order. ``atomic`` is True when every step
-    runs in one transaction (all or nothing); steps that cannot (CREATE INDEX
-    CONCURRENTLY) make it False and say so in ``warnings``."""
+    """What ``apply()`` will do, in order. ``atomic`` says what the store
+    does if a step fails (``Atomicity``); a bool is accepted and read as
+    ``ONE_TRANSACTION`` (True) or ``STEP_BY_STEP`` (False). Steps that
+    cannot run in one transaction (CREATE INDEX CONCURRENTLY) make it
+    weaker and say so in ``warnings``."""
 
     steps: tuple[PlannedStep, ...]
-    atomic: bool = True
+    atomic: Atomicity | bool = Atomicity.ONE_TRANSACTION
     warnings: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.atomic, Atomicity):
+            value = Atomicity.ONE_TRANSACTION if self.atomic else Atomicity.STEP_BY_STEP
+            object.__setattr__(self, "atomic", value)
+
+    @property
+    def atomicity(self) -> Atomicity:
+        """``atomic`` as an ``Atomicity`` (always one after construction)."""
+        atomic = self.atomic
+        assert isinstance(atomic, Atomicity)
+        return atomic
 
     @property
     def affected(self) -> int | None:

@@ -1,4 +1,5 @@
-"""PostgreSQL RECORDS and PLAN: rows by key, change plans applied in one transaction.
+"""PostgreSQL RECORDS and PLAN: rows by key, change plans applied in one
+transaction, and browsing with a filter and a sort.
 
 A row is addressed by the key ``browse`` pages by: the primary key, or else
 the narrowest unique index over NOT NULL columns (``core._relation`` picks
@@ -13,12 +14,33 @@ names the type without its modifier (``character varying``, ``bpchar``,
 ``"bit"``): an explicit cast to ``varchar(5)``, ``char(5)`` or ``bit(3)``
 silently cuts a value that is too long, while the assignment into the column
 that follows checks the length and fails. ``None`` is NULL; ``DEFAULT`` (or a
-field an ``Insert`` leaves out) is the column's default. Other neutral values
+field an ``Insert`` leaves out) is the column's default. ``UNSET`` removes a
+field inside a json/jsonb value (``#-``); a column itself cannot be removed.
+The text an editor starts from is what the column's type parses back
+(``PostgresValueCodec``: ``{1,2}`` for arrays, ``\\x00ff`` for bytea). Other neutral values
 are adapted by psycopg2 (dict/list into json/jsonb as JSON; Decimal infinities,
 which psycopg2 would send as NaN, as their text). A ``Truncated`` preview is
 never written back. A key value is always cast to its column's type (numbers
 as text, ``'1.1'::real``), so it compares as the column does; only an integer
 of an integer column goes bare (``"id" = 1``), which compares exactly.
+
+**Changes.** An ``Update`` names a column, or a path inside a json/jsonb
+column (``("doc", "address", "city")``): the column becomes
+``jsonb_set(...)`` of itself, and objects missing on the way are created, as
+a document store's ``$set`` does. A ``Replace`` sets every column it gives
+and every other settable column to its DEFAULT (the key columns it leaves
+out stay as they are). A ``Command`` is one SQL statement run as written,
+inside the plan's transaction (no transaction control); its plan step shows
+its text and the count its producer gave.
+
+**Filter and sort** (``browse``): a ``Filter`` is a WHERE expression, parsed
+with the server's grammar (pglast) and refused when it is more than one
+expression (another clause, a second statement, a function that acts outside
+the transaction); what runs is the parsed expression printed again, so a
+comment cannot swallow the rest of the query. It runs in a READ ONLY
+transaction rolled back at once. A ``Sort`` names columns; pages are a
+keyset over the sort columns then the key (or the row's ctid for a table
+without one), NULLs last in either direction.
 
 **Plans** show each statement exactly as it will run (``cursor.mogrify``:
 identifiers quoted, values inlined) with the rows it touches, counted now by
@@ -45,6 +67,9 @@ COMMIT says the outcome is unknown.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import hashlib
+import json
 import math
 import time
 from collections.abc import Sequence
@@ -57,6 +82,7 @@ import psycopg2.extensions
 import psycopg2.extras
 from psycopg2 import sql
 
+from .. import cursors
 from ..errors import (
     BackendError,
     ConnectionLost,
@@ -68,20 +94,43 @@ from ..errors import (
 )
 from ..types import (
     DEFAULT,
+    UNSET,
     AppliedPlan,
+    Atomicity,
     Change,
     ChangePlan,
+    Command,
     Delete,
     FieldInfo,
+    FieldPath,
+    Filter,
     Insert,
+    Page,
     PlannedStep,
     Record,
     RecordKey,
     RecordSchema,
+    Replace,
+    Sort,
+    SortDirection,
+    StatementKind,
     Truncated,
     Update,
+    ValueCodec,
+    field_path,
 )
-from .core import _ALIAS, PostgresCore, _bound_rows, _ident, _Relation, _scrubbed
+from .core import (
+    _ALIAS,
+    PREVIEW_CHARS,
+    PostgresCore,
+    _bad_cursor,
+    _bound_rows,
+    _encode_cursor,
+    _ident,
+    _Relation,
+    _scrubbed,
+    _width,
+)
 
 #: A whole record's values are cut at this size (characters or bytes).
 RECORD_BOUND = 1_048_576
@@ -116,10 +165,58 @@ WHERE c.oid = %s
 
 
 @dataclass(frozen=True, slots=True)
+class PostgresValueCodec(ValueCodec):
+    """Edit text is what the column type's input function parses back to the
+    same value (typed text reaches PostgreSQL cast to the column's type, so
+    ``parse`` keeps the text): arrays as array literals (``{1,"a b",NULL}``),
+    intervals as ``1 day 02:00:00``, bytea as ``\\x`` hex, json as JSON."""
+
+    def edit_text(self, field: FieldInfo | None, value: Any) -> str | None:
+        type_name = field.type_name if field is not None else ""
+        if isinstance(value, list) and type_name.endswith("]"):
+            return _array_literal(value)
+        if isinstance(value, dt.timedelta):
+            return _interval_text(value)
+        return ValueCodec.edit_text(self, field, value)
+
+
+_CODEC = PostgresValueCodec()
+
+
+def _array_literal(value: list[Any]) -> str:
+    items: list[str] = []
+    for item in value:
+        if item is None:
+            items.append("NULL")
+        elif isinstance(item, list):
+            items.append(_array_literal(item))
+        else:
+            text = _CODEC.edit_text(None, item)
+            if text is None:
+                text = str(item)
+            if text == "" or text.upper() == "NULL" or any(c in text for c in '{}," \\\t\n'):
+                text = '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            items.append(text)
+    return "{" + ",".join(items) + "}"
+
+
+def _interval_text(value: dt.timedelta) -> str:
+    """PostgreSQL's own form (``-1 days -02:00:00.5``), which it parses back."""
+    sign = "-" if value < dt.timedelta(0) else ""
+    value = abs(value)
+    seconds = value.seconds
+    clock = f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    if value.microseconds:
+        clock += f".{value.microseconds:06d}"
+    return f"{sign}{value.days} days {sign}{clock}"
+
+
+@dataclass(frozen=True, slots=True)
 class _Field:
     info: FieldInfo
     cast: str  # the type without modifier, as SQL: what a typed value is cast to
     json: bool  # json/jsonb: dict and list values go in as JSON
+    jsonb: bool = False  # jsonb (not json): paths inside it are set with jsonb_set
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,26 +263,6 @@ class RecordsMixin(PostgresCore):
         return self._target(path).schema
 
     @_scrubbed
-    def record_key(
-        self, path: tuple[str, ...], row: tuple[Any, ...], columns: Sequence[str]
-    ) -> RecordKey:
-        target = self._target(path)
-        if not target.schema.key:
-            raise ReadOnly(target.schema.read_only_reason or "these rows have no key")
-        names = list(columns)
-        key: list[tuple[str, Any]] = []
-        for name in target.schema.key:
-            if name not in names:
-                raise ReadOnly(f"the page has no column {name}, which is part of the key")
-            value = row[names.index(name)]
-            if isinstance(value, Truncated):
-                raise ReadOnly(f"the key column {name} holds a preview, not the whole value")
-            if isinstance(value, memoryview | bytearray):
-                value = bytes(value)
-            key.append((name, value))
-        return tuple(key)
-
-    @_scrubbed
     def get(self, path: tuple[str, ...], key: RecordKey) -> Record:
         target = self._target(path)
         rel = target.rel
@@ -225,6 +302,10 @@ class RecordsMixin(PostgresCore):
         try:
             cur = conn.cursor()
             for i, (change, step) in enumerate(zip(changes, built, strict=True)):
+                if isinstance(change, Command):
+                    # Not run to be counted: its producer's count is shown.
+                    steps.append(PlannedStep(change, change.text, change.affected))
+                    continue
                 try:
                     text = cur.mogrify(*step.statement).decode(codec, "replace")
                     cur.execute(*step.probe)
@@ -237,7 +318,7 @@ class RecordsMixin(PostgresCore):
                 )
         finally:
             self._roll_back(conn, db)
-        return ChangePlan(steps=tuple(steps), atomic=True)
+        return ChangePlan(steps=tuple(steps), atomic=Atomicity.ONE_TRANSACTION)
 
     @_scrubbed
     def apply(self, changes: Sequence[Change]) -> AppliedPlan:
@@ -251,14 +332,20 @@ class RecordsMixin(PostgresCore):
         try:
             cur = conn.cursor()
             for i, (query, params) in enumerate(statements):
+                change = changes[i]
                 try:
-                    cur.execute(query, params)
+                    if isinstance(change, Command):
+                        cur.execute(change.text)  # no parameters: a % stays a %
+                    else:
+                        cur.execute(query, params)
                 except psycopg2.Error as e:
                     raise self._step_failed(e, conn, db, i, len(changes)) from e
-                change = changes[i]
+                if isinstance(change, Command):
+                    affected.append(cur.rowcount if cur.rowcount >= 0 else None)
+                    continue
                 # An insert a trigger redirects (a partitioning BEFORE INSERT
                 # trigger returning NULL) touches 0 rows here: that is its result.
-                if isinstance(change, Update | Delete) and cur.rowcount != 1:
+                if isinstance(change, Update | Delete | Replace) and cur.rowcount != 1:
                     label = targets[change.path].rel.label
                     raise QueryFailed(
                         f"{_which(i, len(changes))} failed, nothing was applied: the row "
@@ -310,13 +397,14 @@ class RecordsMixin(PostgresCore):
                 primary_key=col_name in primary,
                 editable=not gen and identity != "a",
             )
-            fields[col_name] = _Field(info, cast, base_oid in _JSON_TYPES)
+            fields[col_name] = _Field(info, cast, base_oid in _JSON_TYPES, base_oid == 3802)
         refusal = self._refusal(rel, key_names, (may_insert, may_update, may_delete))
         schema_info = RecordSchema(
             path=path,
             fields=tuple(f.info for f in fields.values()),
             key=key_names,
             read_only_reason=refusal.message if refusal else None,
+            codec=_CODEC,
         )
         return _Target(rel=rel, fields=fields, schema=schema_info, refusal=refusal)
 
@@ -350,8 +438,10 @@ class RecordsMixin(PostgresCore):
         """The relations ``changes`` write to, read fresh; refuses what cannot
         be written (before anything is counted or run)."""
         for change in changes:
-            if not isinstance(change, Insert | Update | Delete):
+            if not isinstance(change, Insert | Update | Delete | Replace | Command):
                 raise NotSupported("index changes are planned and applied by the index panel")
+            if not change.path:
+                raise NotSupported("a change must name the table (or database) it changes")
         if self.read_only:
             raise ReadOnly("this connection is read-only: changes cannot be planned or applied")
         databases = {c.path[0] for c in changes if c.path}
@@ -364,6 +454,8 @@ class RecordsMixin(PostgresCore):
         db = next(iter(databases))
         targets: dict[tuple[str, ...], _Target] = {}
         for change in changes:
+            if isinstance(change, Command):
+                continue  # names its tables itself; the server checks them
             if change.path not in targets:
                 try:
                     target = self._target(change.path)
@@ -384,11 +476,136 @@ class RecordsMixin(PostgresCore):
     ) -> _Built:
         change = changes[i]
         try:
+            if isinstance(change, Command):
+                return self._command(change)
             return _build(change, targets[change.path])
         except _Invalid as e:
             raise QueryFailed(
                 f"{_which(i, len(changes))} is not valid: {e}", title="Invalid change", step=i
             ) from e
+
+    def _command(self, command: Command) -> _Built:
+        """A command is one statement without transaction control: it runs
+        inside the plan's transaction, which it must neither end nor leave."""
+        statements = self.split(command.text)
+        if len(statements) != 1:
+            raise _Invalid(
+                f"a command must be one SQL statement, not {len(statements) or 'no'} statements"
+            )
+        if statements[0].kind is StatementKind.TRANSACTION:
+            raise _Invalid("a command cannot begin, commit or roll back: the plan does that")
+        query: _Query = (sql.SQL(command.text.replace("%", "%%")), ())
+        return _Built(query, query)
+
+    # -- browsing with a filter and a sort ------------------------------------------------
+
+    @_scrubbed
+    def browse(
+        self,
+        path: tuple[str, ...],
+        *,
+        cursor: str | None = None,
+        limit: int = 200,
+        filter: Filter | None = None,
+        sort: Sort | None = None,
+        whole: bool = False,
+    ) -> Page:
+        if filter is None and (sort is None or not sort.fields):
+            return super().browse(path, cursor=cursor, limit=limit, whole=whole)
+        if limit < 1:
+            raise NotSupported("the page size must be at least 1")
+        if whole:
+            raise NotSupported("whole values are not read with a filter or a sort yet")
+        if len(path) != 3:
+            self._not_browsable(path)
+        rel = self._relation(*path)
+        condition = _filter_expression(filter.text) if filter is not None else None
+        order = self._sort_columns(rel, sort)
+        # The keyset: the sort columns, then what tells records apart.
+        if rel.key:
+            tie = [(_ident(rel.columns[i].name), rel.columns[i].type_name) for i in rel.key]
+        elif rel.relkind in ("r", "m"):
+            tie = [(sql.SQL("ctid"), "tid")]
+        else:
+            raise NotSupported(
+                f"{rel.label} has no key and no row position to page a filtered or sorted browse by"
+            )
+        columns = [(ref, type_name, direction) for ref, type_name, direction in order]
+        columns += [(ref, type_name, SortDirection.ASCENDING) for ref, type_name in tie]
+        refs = [sql.SQL("{}.{}").format(_ALIAS, ref) for ref, _, _ in columns]
+        digest = hashlib.sha1(
+            json.dumps(
+                [filter.text if filter else None, [list(map(str, c)) for c in columns]],
+                default=str,
+            ).encode()
+        ).hexdigest()[:12]
+        where: list[sql.Composable] = []
+        params: list[Any] = []
+        if condition is not None:
+            where.append(sql.SQL("({})").format(sql.SQL(condition.replace("%", "%%"))))
+        if cursor is not None:
+            token = _filtered_cursor(cursor)
+            values = token.get("v")
+            if token.get("m") != "f" or token.get("d") != digest:
+                raise _bad_cursor("it was made for another filter or sort; reload")
+            if not isinstance(values, list) or len(values) != len(columns):
+                raise _bad_cursor()
+            after, after_params = _after(refs, columns, values)
+            where.append(after)
+            params.extend(after_params)
+        order_by = sql.SQL(", ").join(
+            sql.SQL("{} {} NULLS LAST").format(
+                ref, sql.SQL("DESC" if direction is SortDirection.DESCENDING else "ASC")
+            )
+            for ref, (_, _, direction) in zip(refs, columns, strict=True)
+        )
+        query = sql.SQL("SELECT {} FROM {}.{} AS {}{} ORDER BY {} LIMIT %s").format(
+            self._select_list(rel, [sql.SQL("{}::text").format(r) for r in refs]),
+            _ident(rel.schema),
+            _ident(rel.name),
+            _ALIAS,
+            sql.SQL(" WHERE ") + sql.SQL(" AND ").join(where) if where else sql.SQL(""),
+            order_by,
+        )
+        params.append(limit + 1)
+        rows = self._read_only_query(rel.db, query, tuple(params))
+        next_cursor = None
+        if len(rows) > limit:
+            last = list(rows[limit - 1][_width(rel, PREVIEW_CHARS) :])
+            next_cursor = _encode_cursor({"m": "f", "d": digest, "v": last})
+        return self._page(rel, rows, limit, next_cursor)
+
+    def _sort_columns(
+        self, rel: _Relation, sort: Sort | None
+    ) -> list[tuple[sql.Composable, str, SortDirection]]:
+        by_name = {c.name: c for c in rel.columns}
+        out: list[tuple[sql.Composable, str, SortDirection]] = []
+        for path, direction in sort.fields if sort is not None else ():
+            if len(path) != 1 or not isinstance(path[0], str):
+                raise NotSupported(
+                    "PostgreSQL browses sort by columns, not by a path inside a column"
+                )
+            column = by_name.get(path[0])
+            if column is None:
+                raise QueryFailed(f"{rel.label} has no column {path[0]}", title="Invalid sort")
+            out.append((_ident(column.name), column.type_name, SortDirection(direction)))
+        return out
+
+    def _read_only_query(
+        self, db: str, query: sql.Composable, params: tuple[Any, ...]
+    ) -> list[tuple[Any, ...]]:
+        """``query`` in a READ ONLY transaction rolled back at once: a filter
+        is the user's text, and a function it calls cannot write."""
+        conn = self._conn(db)
+        with self._guard(conn, db):
+            cur = conn.cursor()
+            cur.execute("BEGIN READ ONLY")
+            try:
+                cur.execute(query, params)
+                return list(cur.fetchall())
+            finally:
+                if not conn.closed:
+                    conn.cursor().execute("ROLLBACK")
 
     # -- the write connection -----------------------------------------------------------------
 
@@ -477,6 +694,8 @@ def _key_text(key: RecordKey) -> str:
 def _value(field: _Field, value: Any) -> tuple[sql.Composable, list[Any]]:
     """The SQL of one value for ``field`` and its parameters."""
     name = field.info.name
+    if value is UNSET:
+        raise _Invalid(f"{name} is a column: a row cannot lose it (set it to NULL instead)")
     if value is DEFAULT:
         return sql.SQL("DEFAULT"), []
     if value is None:
@@ -581,6 +800,108 @@ def _assignments(
     return out
 
 
+def _update_assignments(
+    changes: tuple[tuple[str | FieldPath, Any], ...], target: _Target
+) -> tuple[
+    list[tuple[str, sql.Composable, list[Any]]], list[tuple[str, sql.Composable, list[Any]]]
+]:
+    """The SET items of an update: whole columns (as ``_assignments``), and
+    columns changed at paths inside them (json/jsonb), each one expression
+    built from the column's value (or the whole value the update gives it)."""
+    whole: list[tuple[str, Any]] = []
+    paths: dict[str, list[tuple[tuple[str | int, ...], Any]]] = {}
+    for name_or_path, value in changes:
+        path = field_path(name_or_path)
+        if not path or not isinstance(path[0], str):
+            raise _Invalid(f"{path!r} does not start with a column name")
+        column = path[0]
+        if len(path) == 1:
+            whole.append((column, value))
+            continue
+        field = _field(target, column)
+        if not field.json:
+            raise _Invalid(
+                f"{column} is {field.info.type_name}, not json or jsonb: it has no field "
+                f"{path[1]!r}"
+            )
+        _check_editable(field, target)
+        paths.setdefault(column, []).append((path[1:], value))
+    sets = _assignments(tuple(whole), target)
+    given = {name: (literal, params) for name, literal, params in sets}
+    nested: list[tuple[str, sql.Composable, list[Any]]] = []
+    for column, inner in paths.items():
+        field = target.fields[column]
+        start = given.pop(column, None)
+        literal, params = _json_paths(field, start, inner)
+        nested.append((column, literal, params))
+    # A column set whole and at paths is one expression (in ``nested``).
+    return [item for item in sets if item[0] in given], nested
+
+
+def _json_paths(
+    field: _Field,
+    start: tuple[sql.Composable, list[Any]] | None,
+    paths: list[tuple[tuple[str | int, ...], Any]],
+) -> tuple[sql.Composable, list[Any]]:
+    """The column's new value: its value (or ``start``) as jsonb, with each
+    path set (``jsonb_set``, creating missing objects on the way) or removed
+    (``#-``), in order, then cast back to the column's type."""
+    if start is None:
+        expr: sql.Composable = _ident(field.info.name)
+        params: list[Any] = []
+    else:
+        expr, params = start
+    expr = sql.SQL("COALESCE(({})::jsonb, '{{}}'::jsonb)").format(expr)
+    for path, value in paths:
+        segments = [str(p) for p in path]
+        if value is UNSET:
+            expr = sql.SQL("({} #- %s::text[])").format(expr)
+            params = [*params, segments]
+            continue
+        if value is DEFAULT:
+            raise _Invalid(f"{field.info.name} has no DEFAULT inside its value")
+        if isinstance(value, Truncated):
+            raise _Invalid(f"a value inside {field.info.name} is a preview, not the whole value")
+        # Objects missing on the way are created (jsonb_set creates only the
+        # last key): each level wraps the value so far once, so the text
+        # grows with the depth, not twice per level.
+        for depth in range(1, len(segments)):
+            prefix = segments[:depth]
+            expr = sql.SQL(
+                "(SELECT jsonb_set(s.x, %s::text[], COALESCE(s.x #> %s::text[], '{{}}'::jsonb))"
+                " FROM (SELECT {} AS x) AS s)"
+            ).format(expr)
+            params = [prefix, prefix, *params]
+        expr = sql.SQL("jsonb_set({}, %s::text[], %s::jsonb, true)").format(expr)
+        params = [*params, segments, psycopg2.extras.Json(_jsonable(value))]
+    cast = field.cast.replace("%", "%%")
+    return sql.SQL("({})::" + cast).format(expr), params
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value) if value.is_finite() else str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "\\x" + bytes(value).hex()
+    if isinstance(value, dt.date | dt.time | dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def _replace_assignments(
+    document: tuple[tuple[str, Any], ...], target: _Target
+) -> list[tuple[str, sql.Composable, list[Any]]]:
+    """Every settable column: the document's value, or DEFAULT; a key column
+    the document leaves out keeps its value (DEFAULT would move the row)."""
+    given = {name for name, _ in document}
+    rest = tuple(
+        (name, DEFAULT)
+        for name, f in target.fields.items()
+        if name not in given and f.info.editable and name not in target.schema.key
+    )
+    return _assignments(document + rest, target)
+
+
 def _probe(count: sql.Composable, values: list[tuple[str, sql.Composable, list[Any]]]) -> _Query:
     """``SELECT <count>, <each value>`` (DEFAULT and NULL need no check)."""
     items = [count]
@@ -607,17 +928,21 @@ def _build(change: Change, target: _Target) -> _Built:
             query = sql.SQL("INSERT INTO {} DEFAULT VALUES").format(target.table)
         params = tuple(p for _, _, more in values for p in more)
         return _Built((query, params), _probe(sql.SQL("1"), values))
-    if isinstance(change, Update):
-        if not change.changes:
-            raise _Invalid("it changes no field")
-        sets = _assignments(change.changes, target)
+    if isinstance(change, Update | Replace):
+        if isinstance(change, Update):
+            if not change.changes:
+                raise _Invalid("it changes no field")
+            sets, nested = _update_assignments(change.changes, target)
+        else:
+            sets, nested = _replace_assignments(change.document, target), []
         where, key_params = _where(target, change.key, None)
+        every = sets + nested
         query = sql.SQL("UPDATE {} SET {} WHERE {}").format(
             target.table,
-            sql.SQL(", ").join(sql.SQL("{} = {}").format(_ident(n), lit) for n, lit, _ in sets),
+            sql.SQL(", ").join(sql.SQL("{} = {}").format(_ident(n), lit) for n, lit, _ in every),
             where,
         )
-        params = tuple(p for _, _, more in sets for p in more) + tuple(key_params)
+        params = tuple(p for _, _, more in every for p in more) + tuple(key_params)
         count = sql.SQL("(SELECT count(*) FROM {} WHERE {})").format(target.table, where)
         probe, probe_params = _probe(count, sets)
         # The count's key parameters come first in the probe's text.
@@ -657,7 +982,7 @@ def _note(
             f"{', '.join(missing)} {verb} NOT NULL, without a default, and {gets} no value "
             "here: the insert will fail"
         )
-    if affected or not isinstance(change, Update | Delete):
+    if affected or not isinstance(change, Update | Delete | Replace):
         return ""
     if _created_earlier(change, changes[:i], target):
         return (
@@ -670,17 +995,105 @@ def _note(
     )
 
 
-def _created_earlier(change: Update | Delete, earlier: Sequence[Change], target: _Target) -> bool:
+def _created_earlier(
+    change: Update | Delete | Replace, earlier: Sequence[Change], target: _Target
+) -> bool:
     """Whether an earlier change of the plan may give a row the key ``change``
     addresses (an insert with those key values, an update of a key column)."""
     wanted = {name: str(value) for name, value in change.key}
     for other in earlier:
         if other.path != change.path:
             continue
-        if isinstance(other, Update) and any(n in target.schema.key for n, _ in other.changes):
+        if isinstance(other, Update) and any(
+            field_path(n)[0] in target.schema.key for n, _ in other.changes
+        ):
+            return True
+        if isinstance(other, Replace) and any(n in target.schema.key for n, _ in other.document):
             return True
         if isinstance(other, Insert):
             given = {name: str(value) for name, value in other.fields}
             if all(given.get(name) == value for name, value in wanted.items()):
                 return True
     return False
+
+
+# -- filter and keyset -------------------------------------------------------------------------
+
+
+def _filter_expression(text: str) -> str:
+    """``text`` as one WHERE expression, printed again from its parse tree,
+    or ``QueryFailed`` saying why it is not one."""
+    from pglast import parser as pg_parser
+    from pglast.stream import RawStream
+
+    from .sql_text import SIDE_EFFECT_FUNCTIONS, function_name, walk
+
+    if not text.strip():
+        raise QueryFailed("the filter is empty", title="Invalid filter")
+    try:
+        raws = pg_parser.parse_sql(f"SELECT WHERE {text}")
+    except pg_parser.ParseError as e:
+        raise QueryFailed(f"the filter is not an expression: {e}", title="Invalid filter") from e
+    stmt: Any = raws[0].stmt if len(raws) == 1 else None
+    if (
+        stmt is None
+        or stmt.whereClause is None
+        or getattr(stmt.op, "value", stmt.op) != 0
+        or any(
+            getattr(stmt, name, None)
+            for name in (
+                "targetList", "fromClause", "groupClause", "havingClause", "windowClause",
+                "sortClause", "limitCount", "limitOffset", "lockingClause", "intoClause",
+                "withClause", "distinctClause", "valuesLists",
+            )
+        )
+    ):  # fmt: skip
+        raise QueryFailed(
+            "the filter must be one expression (what follows WHERE), without another clause "
+            "or statement",
+            title="Invalid filter",
+        )
+    for node in walk(stmt.whereClause):
+        if type(node).__name__ == "FuncCall" and function_name(node) in SIDE_EFFECT_FUNCTIONS:
+            raise QueryFailed(
+                f"the filter calls {function_name(node)}(), which acts outside the transaction",
+                title="Invalid filter",
+            )
+    return str(RawStream()(stmt.whereClause))
+
+
+def _filtered_cursor(cursor: str) -> dict[str, Any]:
+    """The token of a filtered or sorted browse's cursor (bounded decoding)."""
+    try:
+        token = json.loads(cursors.decode_cursor(cursor))
+    except (ValueError, RecursionError) as e:  # CursorError, JSON and UTF-8 errors
+        raise _bad_cursor() from e
+    if not isinstance(token, dict):
+        raise _bad_cursor()
+    return token
+
+
+def _after(
+    refs: list[sql.Composable], columns: list[tuple[Any, str, SortDirection]], values: list[Any]
+) -> tuple[sql.Composable, list[Any]]:
+    """The records after the one whose keyset values (as text) are
+    ``values``, in the order ``ORDER BY ref [ASC|DESC] NULLS LAST, ...``."""
+    alternatives: list[sql.Composable] = []
+    params: list[Any] = []
+    equal: list[tuple[sql.Composable, list[Any]]] = []
+    for ref, (_, type_name, direction), value in zip(refs, columns, values, strict=True):
+        if value is not None and not isinstance(value, str):
+            raise _bad_cursor()
+        typed = sql.SQL("CAST(%s AS {})").format(sql.SQL(type_name.replace("%", "%%")))
+        if value is None:
+            beyond: tuple[sql.Composable, list[Any]] = (sql.SQL("FALSE"), [])
+            same: tuple[sql.Composable, list[Any]] = (sql.SQL("{} IS NULL").format(ref), [])
+        else:
+            op = sql.SQL("<" if direction is SortDirection.DESCENDING else ">")
+            beyond = (sql.SQL("({} {} {} OR {} IS NULL)").format(ref, op, typed, ref), [value])
+            same = (sql.SQL("{} = {}").format(ref, typed), [value])
+        parts = [*equal, beyond]
+        alternatives.append(sql.SQL("({})").format(sql.SQL(" AND ").join(p for p, _ in parts)))
+        params.extend(v for _, more in parts for v in more)
+        equal.append(same)
+    return sql.SQL("({})").format(sql.SQL(" OR ").join(alternatives)), params

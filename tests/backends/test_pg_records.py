@@ -17,6 +17,7 @@ import pytest
 
 from storescope.backends import open_backend, sandbox
 from storescope.backends.errors import (
+    BackendError,
     ConnectionLost,
     NotFound,
     NotSupported,
@@ -25,18 +26,28 @@ from storescope.backends.errors import (
     ReadOnly,
 )
 from storescope.backends.postgres import PostgresBackend
-from storescope.backends.postgres.records import RecordsMixin
+from storescope.backends.postgres.records import PostgresValueCodec, RecordsMixin
 from storescope.backends.types import (
     DEFAULT,
+    UNSET,
+    Atomicity,
     Change,
+    ChangePlan,
+    Command,
     CreateIndex,
     Delete,
     FieldInfo,
+    Filter,
     IndexSpec,
     Insert,
+    RecordKey,
+    Replace,
+    Sort,
+    SortDirection,
     Truncated,
     Update,
 )
+from storescope.tui.widgets.staging import key_of
 from tests.pg_helpers import admin_connection, database_url
 
 DB = "pgrecords"
@@ -79,6 +90,15 @@ def fresh(prefix: str) -> str:
 
 def path(name: str) -> tuple[str, str, str]:
     return (DB, "public", name)
+
+
+def row_key(
+    backend: PostgresBackend, p: tuple[str, ...], row: tuple[Any, ...], names: list[str]
+) -> RecordKey:
+    """The key of a browsed row, as the data panel computes it (no round-trip)."""
+    key = key_of(row, names, backend.record_schema(p))
+    assert key is not None
+    return key
 
 
 def accounts(admin: Any) -> str:
@@ -144,8 +164,7 @@ def test_table_without_key_is_read_only_and_says_why(backend: PostgresBackend, a
         "addressed one by one"
     )
     page = backend.browse(path(t), limit=5)
-    with pytest.raises(ReadOnly, match="no primary key"):
-        backend.record_key(path(t), page.rows[0], [c.name for c in page.columns])
+    assert key_of(page.rows[0], [c.name for c in page.columns], schema) is None
     with pytest.raises(ReadOnly, match="no primary key"):
         backend.plan([Insert(path(t), (("line", "y"),))])
     with pytest.raises(ReadOnly, match="no primary key"):
@@ -222,7 +241,7 @@ def test_key_of_a_browsed_row_finds_that_row_and_big_values_come_whole_up_to_a_b
     names = [c.name for c in page.columns]
     last = page.rows[-1]
     assert isinstance(last[4], Truncated)  # 2M characters: a preview in the grid
-    key = backend.record_key(path(t), last, names)
+    key = row_key(backend, path(t), last, names)
     assert key == (("Order", 2), ("line no", 1))
     note = dict(backend.get(path(t), key).fields)["note"]
     assert isinstance(note, Truncated)  # bounded at 1 MB, with the true size
@@ -247,7 +266,7 @@ def test_keys_of_text_typed_values_round_trip(backend: PostgresBackend, admin: A
     page = backend.browse(path(t), limit=10)
     names = [c.name for c in page.columns]
     for row in page.rows:
-        key = backend.record_key(path(t), row, names)
+        key = row_key(backend, path(t), row, names)
         assert dict(backend.get(path(t), key).fields)["v"] == row[3]
         plan = backend.plan([Update(path(t), key, (("v", row[3] + 1000),))])
         assert plan.steps[0].affected == 1
@@ -270,7 +289,7 @@ def test_rows_keyed_by_real_and_extreme_numbers_can_be_read_changed_and_deleted(
     )
     page = backend.browse(path(t), limit=10)
     names = [c.name for c in page.columns]
-    keys = {row[3]: backend.record_key(path(t), row, names) for row in page.rows}
+    keys = {row[3]: row_key(backend, path(t), row, names) for row in page.rows}
     assert keys[1] == (("r", 1.1), ("s", -32768), ("n", Decimal("-1.50")))
     for v, key in keys.items():
         assert dict(backend.get(path(t), key).fields)["v"] == v
@@ -706,3 +725,277 @@ def test_neutral_values_are_written_as_what_they_are(backend: PostgresBackend, a
     assert row["n"] == 5 and row["big"] == Decimal("Infinity")
     assert row["doc"] == [1, {"k": "v"}] and row["tags"] == [4, 5]
     assert row["raw"] == b"\x01\x02" and row["at"] == at and row["note"] is None
+
+
+# -- the change model: paths, unset, replace, commands, atomicity ------------------------------
+
+
+def documents(admin: Any) -> str:
+    """id 1..2 with a jsonb ``doc``, a json ``meta`` and a text ``label``."""
+    t = fresh("docs")
+    run(
+        admin,
+        f"CREATE TABLE {t} (id int PRIMARY KEY, doc jsonb, meta json, label text DEFAULT 'new')",
+    )
+    run(
+        admin,
+        f"""INSERT INTO {t} VALUES
+              (1, '{{"name": "a", "old": 1, "tags": ["x", "y"], "address": {{"zip": "1"}}}}',
+               NULL, 'one'),
+              (2, NULL, '{{"k": 1}}', 'two')""",
+    )
+    return t
+
+
+def test_an_update_sets_and_unsets_paths_inside_json_columns_and_creates_what_is_missing(
+    backend: PostgresBackend, admin: Any
+) -> None:
+    t = documents(admin)
+    p = path(t)
+    changes: list[Change] = [
+        Update(
+            p,
+            (("id", 1),),
+            (
+                (("doc", "address", "city"), "Paris"),
+                (("doc", "tags", 0), "first"),
+                (("doc", "old"), UNSET),
+                (("doc", "extra", "deep", "n"), 5),
+                ("label", "uno"),
+            ),
+        ),
+        Update(p, (("id", 2),), ((("doc", "a", "b"), [1, None]), (("meta", "k"), UNSET))),
+    ]
+    plan = backend.plan(changes)
+    assert plan.atomic is Atomicity.ONE_TRANSACTION
+    first = plan.steps[0].text
+    assert first.startswith(f'UPDATE "public"."{t}" SET "label" = \'uno\'::text, "doc" = (')
+    assert "jsonb_set(" in first and "#- ARRAY['old']" in first
+    assert first.endswith('WHERE "id" = 1')
+    assert [s.affected for s in plan.steps] == [1, 1]
+    assert rows_of(admin, f"SELECT doc->>'old' FROM {t} WHERE id = 1") == [("1",)]  # planned only
+    assert backend.apply(changes).affected == (1, 1)
+    one, two = (dict(backend.get(p, (("id", i),)).fields) for i in (1, 2))
+    assert one["doc"] == {
+        "name": "a",
+        "tags": ["first", "y"],
+        "address": {"zip": "1", "city": "Paris"},
+        "extra": {"deep": {"n": 5}},
+    }
+    assert one["label"] == "uno"
+    assert two["doc"] == {"a": {"b": [1, None]}}  # a NULL column starts as an empty object
+    assert two["meta"] == {}  # json stays json
+    assert rows_of(admin, f"SELECT pg_typeof(meta)::text FROM {t} WHERE id = 2") == [("json",)]
+
+
+def test_paths_into_other_columns_and_removing_a_column_are_refused_with_their_step(
+    backend: PostgresBackend, admin: Any
+) -> None:
+    t = documents(admin)
+    p = path(t)
+    with pytest.raises(QueryFailed, match="label is text, not json or jsonb") as info:
+        backend.plan([Delete(p, (("id", 2),)), Update(p, (("id", 1),), ((("label", "x"), 1),))])
+    assert info.value.step == 1
+    with pytest.raises(QueryFailed, match="a row cannot lose it") as info:
+        backend.plan([Update(p, (("id", 1),), (("label", UNSET),))])
+    assert info.value.step == 0
+    assert rows_of(admin, f"SELECT count(*) FROM {t}") == [(2,)]
+
+
+def test_replace_sets_every_column_it_gives_and_the_others_to_their_default(
+    backend: PostgresBackend, admin: Any
+) -> None:
+    t = documents(admin)
+    p = path(t)
+    change = Replace(p, (("id", 1),), (("doc", {"only": True}),))
+    plan = backend.plan([change])
+    assert plan.steps[0].text == (
+        f"""UPDATE "public"."{t}" SET "doc" = '{{"only": true}}'::jsonb, "meta" = DEFAULT, """
+        f""""label" = DEFAULT WHERE "id" = 1"""
+    )
+    assert plan.steps[0].affected == 1
+    backend.apply([change])
+    assert dict(backend.get(p, (("id", 1),)).fields) == {
+        "id": 1,
+        "doc": {"only": True},
+        "meta": None,
+        "label": "new",
+    }
+    gone = Replace(p, (("id", 9),), (("label", "x"),))
+    assert backend.plan([gone]).steps[0].affected == 0
+    with pytest.raises(QueryFailed, match="no longer there"):
+        backend.apply([gone])
+
+
+def test_a_command_step_shows_its_text_and_runs_in_the_plans_transaction(
+    backend: PostgresBackend, admin: Any
+) -> None:
+    t = accounts(admin)
+    p = path(t)
+    command = Command((DB,), f"UPDATE {t} SET balance = balance + 1 WHERE id > 1", affected=2)
+    changes: list[Change] = [Update(p, (("id", 1),), (("balance", "5"),)), command]
+    plan = backend.plan(changes)
+    assert plan.steps[1].text == f"UPDATE {t} SET balance = balance + 1 WHERE id > 1"
+    assert plan.steps[1].affected == 2 and plan.affected == 3
+    assert plan.atomic is Atomicity.ONE_TRANSACTION
+    assert rows_of(admin, f"SELECT balance FROM {t} ORDER BY id") == [(10,), (20,), (30,)]
+    assert backend.apply(changes).affected == (1, 2)
+    assert rows_of(admin, f"SELECT balance FROM {t} ORDER BY id") == [(5,), (21,), (31,)]
+    # A failing command rolls back the changes before it.
+    failing = Command((DB,), f"UPDATE {t} SET balance = -1 WHERE id = 3")
+    with pytest.raises(QueryFailed, match="change 2 of 2 failed, nothing was applied") as info:
+        backend.apply([Update(p, (("id", 1),), (("balance", "7"),)), failing])
+    assert info.value.step == 1
+    assert rows_of(admin, f"SELECT balance FROM {t} ORDER BY id") == [(5,), (21,), (31,)]
+    # One statement, and never transaction control.
+    for text, message in [
+        (f"UPDATE {t} SET balance = 1; DELETE FROM {t}", "one SQL statement, not 2"),
+        ("COMMIT", "cannot begin, commit or roll back"),
+        ("", "not no statements"),
+    ]:
+        with pytest.raises(QueryFailed, match=message):
+            backend.plan([Command((DB,), text)])
+    assert rows_of(admin, f"SELECT count(*) FROM {t}") == [(3,)]
+
+
+def test_a_bool_atomic_still_reads_as_the_atomicity_it_meant() -> None:
+    assert ChangePlan((), True).atomic is Atomicity.ONE_TRANSACTION
+    assert ChangePlan((), False).atomicity is Atomicity.STEP_BY_STEP
+    assert not Atomicity.ALL_APPLIED_NO_ROLLBACK and Atomicity.ONE_TRANSACTION
+
+
+# -- the value codec -----------------------------------------------------------------------------
+
+
+def test_every_type_round_trips_through_its_edit_text(backend: PostgresBackend, admin: Any) -> None:
+    """What the editor starts from, typed back unchanged, writes the same value."""
+    t = fresh("codec")
+    run(
+        admin,
+        f"""CREATE TABLE {t} (id int PRIMARY KEY, i int, b bigint, n numeric(10, 3), r real,
+              d double precision, flag boolean, s text, v varchar(5), bits bit(3),
+              raw bytea, day date, at timestamp, atz timestamptz, clock time, span interval,
+              neg interval, j jsonb, js json, ints int[], texts text[], u uuid, addr inet,
+              money_ numeric)""",
+    )
+    run(
+        admin,
+        f"""INSERT INTO {t} VALUES (1, -7, 9007199254740993, 12.345, 1.5, 0.1, true,
+              'it''s "q" \\ x', 'abc', '101', '\\x00ff10', '2024-02-29',
+              '2024-01-02 03:04:05.123456', '2024-01-02 03:04:05.5+02', '23:59:58.25',
+              '1 day 02:03:04.5', '-3 days -00:00:01', '{{"a": [1, null, "x"]}}', '[1, 2]',
+              '{{1,NULL,3}}', '{{"a b","c,d","", "NULL", "q\\"x"}}',
+              'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '10.0.0.1/8', 'NaN')""",
+    )
+    p = path(t)
+    schema = backend.record_schema(p)
+    codec = schema.codec
+    assert isinstance(codec, PostgresValueCodec)
+    assert (codec.null_word, codec.default_word, codec.unset_word) == ("NULL", "DEFAULT", "")
+    fields = {f.name: f for f in schema.fields}
+    before = dict(backend.get(p, (("id", 1),)).fields)
+    changes = []
+    for name, value in before.items():
+        if name == "id":
+            continue
+        text = codec.edit_text(fields[name], value)
+        assert text is not None, name
+        changes.append((name, codec.parse(fields[name], text)))
+    assert codec.edit_text(fields["ints"], before["ints"]) == "{1,NULL,3}"
+    assert codec.edit_text(fields["span"], before["span"]) == "1 days 02:03:04.500000"
+    backend.apply([Update(p, (("id", 1),), tuple(changes))])
+    after = dict(backend.get(p, (("id", 1),)).fields)
+    assert str(after.pop("money_")) == str(before.pop("money_")) == "NaN"  # NaN != NaN
+    assert after == before
+    assert rows_of(admin, f"SELECT count(*) FROM {t} WHERE n = 12.345 AND raw = '\\x00ff10'") == [
+        (1,)
+    ]
+
+
+# -- filter and sort -------------------------------------------------------------------------------
+
+
+def scores(admin: Any) -> str:
+    """id 1..40, ``score`` with ties and NULLs, ``name`` text."""
+    t = fresh("scores")
+    run(admin, f"CREATE TABLE {t} (id int PRIMARY KEY, score int, name text)")
+    run(
+        admin,
+        f"""INSERT INTO {t} SELECT g, CASE WHEN g % 7 = 0 THEN NULL ELSE g % 5 END, 'n' || g
+            FROM generate_series(1, 40) g""",
+    )
+    return t
+
+
+def all_pages(
+    backend: PostgresBackend, p: tuple[str, ...], limit: int, **kw: Any
+) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
+    for page in backend.iter_pages(p, limit=limit, **kw):
+        assert len(page.rows) <= limit
+        rows.extend(page.rows)
+    return rows
+
+
+@pytest.mark.parametrize("limit", [1, 3, 7, 100])
+def test_filtered_and_sorted_pages_join_without_gaps_in_the_stores_order(
+    backend: PostgresBackend, admin: Any, limit: int
+) -> None:
+    t = scores(admin)
+    p = path(t)
+    sort = Sort(((("score",), SortDirection.DESCENDING), (("name",), SortDirection.ASCENDING)))
+    got = all_pages(backend, p, limit, filter=Filter("id > 3 AND name <> 'n10'"), sort=sort)
+    expected = rows_of(
+        admin,
+        f"""SELECT id, score, name FROM {t} WHERE id > 3 AND name <> 'n10'
+            ORDER BY score DESC NULLS LAST, name, id""",
+    )
+    assert got == expected and len(got) == 36
+    assert got[-1][1] is None  # NULLs last
+    up = all_pages(backend, p, limit, sort=Sort(((("score",), SortDirection.ASCENDING),)))
+    assert up == rows_of(admin, f"SELECT * FROM {t} ORDER BY score NULLS LAST, id")
+    only = all_pages(backend, p, limit, filter=Filter("score IS NULL -- a comment"))
+    assert [r[0] for r in only] == [7, 14, 21, 28, 35]
+
+
+def test_a_table_without_key_pages_a_sort_by_row_position(
+    backend: PostgresBackend, admin: Any
+) -> None:
+    t = fresh("nokey")
+    run(admin, f"CREATE TABLE {t} (v int)")
+    run(admin, f"INSERT INTO {t} SELECT g % 3 FROM generate_series(1, 20) g")
+    got = all_pages(backend, path(t), 4, sort=Sort(((("v",), SortDirection.ASCENDING),)))
+    assert [r[0] for r in got] == sorted(g % 3 for g in range(1, 21))
+
+
+def test_a_filter_that_is_more_than_an_expression_is_refused_before_it_runs(
+    backend: PostgresBackend, admin: Any
+) -> None:
+    t = scores(admin)
+    p = path(t)
+    run(admin, f"CREATE SEQUENCE {t}_seq")
+    for text, message in [
+        (f"true; DROP TABLE {t}", "one expression"),
+        ("true UNION SELECT", "one expression|not an expression"),
+        ("true ORDER BY 1", "one expression"),
+        ("true GROUP BY id", "one expression"),
+        ("id > ", "not an expression"),
+        ("pg_terminate_backend(1)", "pg_terminate_backend"),
+        ("", "empty"),
+    ]:
+        with pytest.raises(QueryFailed, match=message):
+            backend.browse(p, filter=Filter(text))
+    # A function that writes fails in the read-only transaction.
+    with pytest.raises(BackendError, match="read-only transaction"):
+        backend.browse(p, filter=Filter(f"nextval('{t}_seq') > 0"))
+    assert rows_of(admin, f"SELECT last_value, is_called FROM {t}_seq") == [(1, False)]
+    # A cursor belongs to its filter and sort.
+    page = backend.browse(p, limit=2, filter=Filter("id > 1"))
+    assert page.next_cursor is not None
+    with pytest.raises(QueryFailed, match="another filter or sort"):
+        backend.browse(p, cursor=page.next_cursor, limit=2, filter=Filter("id > 2"))
+    with pytest.raises(QueryFailed, match="has no column nope"):
+        backend.browse(p, sort=Sort(((("nope",), SortDirection.ASCENDING),)))
+    with pytest.raises(NotSupported, match="not by a path inside a column"):
+        backend.browse(p, sort=Sort(((("name", "x"), SortDirection.ASCENDING),)))
+    assert rows_of(admin, f"SELECT count(*) FROM {t}") == [(40,)]
