@@ -319,6 +319,13 @@ def _path_get(doc: Any, path: PathLike) -> Any:
             value = value[at]
         elif isinstance(value, dict) and part in value:
             value = value[part]
+        elif isinstance(value, list):
+            # A field of the documents in an array: their values, so that
+            # {"items.sku": "lamp"} matches an order with a lamp among its items.
+            found = [v[part] for v in value if isinstance(v, dict) and part in v]
+            if not found:
+                return MISSING
+            value = found
         else:
             return MISSING
     return value
@@ -532,7 +539,7 @@ def _rank_of_cursor(data: Any) -> _Rank:
 # -- the command language ----------------------------------------------------------
 
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
-_READS = {"find", "count", "sleep", "explain"}
+_READS = {"find", "count", "sleep"}
 _WRITES = {"insert", "update", "replace", "delete"}
 _DDL = {"createIndex", "dropIndex"}
 _COMMANDS = _READS | _WRITES | _DDL | {"use"}
@@ -700,7 +707,6 @@ class MemDocsBackend(Backend):
     )
     default_page_size: ClassVar[int] = 200
     record_style: ClassVar[str] = "documents"
-    query_language: ClassVar[str] = "memdocs"
     index_methods: ClassVar[tuple[str, ...]] = ("ordered", "hashed")
     language: ClassVar[QueryLanguage] = QueryLanguage(
         name=LANGUAGE_NAME,
