@@ -93,6 +93,8 @@ from .types import (
     MetricKind,
     MonitorAction,
     Node,
+    NodeAction,
+    NodeActionKind,
     NodeKind,
     Page,
     PlanMeasure,
@@ -708,6 +710,32 @@ class MemDocsBackend(Backend):
     default_page_size: ClassVar[int] = 200
     record_style: ClassVar[str] = "documents"
     index_methods: ClassVar[tuple[str, ...]] = ("ordered", "hashed")
+    node_action_table: ClassVar[tuple[NodeAction, ...] | None] = (
+        NodeAction(
+            "browse",
+            "Browse documents",
+            NodeActionKind.BROWSE,
+            kinds=frozenset({NodeKind.COLLECTION}),
+            key="b",
+            help="Show the collection's documents in the grid, in _id order",
+        ),
+        NodeAction(
+            "find",
+            "Find in query",
+            NodeActionKind.OPEN_IN_QUERY,
+            kinds=frozenset({NodeKind.COLLECTION}),
+            key="f",
+            help="Write a find command for the collection in the query editor",
+        ),
+        NodeAction(
+            "indexes",
+            "Indexes",
+            NodeActionKind.INDEXES,
+            kinds=frozenset({NodeKind.COLLECTION}),
+            key="i",
+            help="List the collection's indexes",
+        ),
+    )
     language: ClassVar[QueryLanguage] = QueryLanguage(
         name=LANGUAGE_NAME,
         extension=FILE_EXTENSION,
