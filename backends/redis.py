@@ -77,7 +77,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, cast
 
 import redis
@@ -96,7 +96,16 @@ from .errors import (
     PermissionDenied,
     QueryFailed,
 )
-from .types import Column, Node, NodeKind, Page, ServerInfo, Truncated
+from .types import (
+    Column,
+    Node,
+    NodeAction,
+    NodeActionKind,
+    NodeKind,
+    Page,
+    ServerInfo,
+    Truncated,
+)
 
 #: Bounds of one ``list_children`` scan (see the module docstring).
 LIST_SCAN_MAX_KEYS = 50_000
@@ -186,6 +195,17 @@ def _text(raw: Any) -> str:
 def _ttl(raw: Any) -> int | None:
     # TTL answers -1 for "no expiry" and -2 for "no such key".
     return raw if isinstance(raw, int) and raw >= 0 else None
+
+
+#: What browsing a key shows, by its type: the catalog's action label.
+_BROWSE_LABELS = {
+    "string": "View value",
+    "hash": "Browse fields",
+    "list": "Browse items",
+    "set": "Browse members",
+    "zset": "Browse members",
+    "stream": "Browse entries",
+}
 
 
 def _ttl_text(ttl: int | None) -> str:
@@ -533,6 +553,35 @@ class RedisBackend(Backend):
         return out
 
     # -- catalog -----------------------------------------------------------------
+
+    node_action_table: ClassVar[tuple[NodeAction, ...] | None] = (
+        NodeAction(
+            "browse",
+            "Browse keys",
+            NodeActionKind.BROWSE,
+            kinds=frozenset({NodeKind.DATABASE, NodeKind.NAMESPACE}),
+            key="b",
+            help="List its keys with their type and TTL",
+        ),
+        NodeAction(
+            "browse",
+            "Browse",
+            NodeActionKind.BROWSE,
+            kinds=frozenset({NodeKind.KEY}),
+            key="b",
+            help="Show the key's value",
+        ),
+    )
+
+    def node_actions(self, node: Node) -> tuple[NodeAction, ...]:
+        actions = super().node_actions(node)
+        if node.kind is not NodeKind.KEY:
+            return actions
+        # The key's type leads its detail ("hash · no TTL", see list_children).
+        label = _BROWSE_LABELS.get(node.detail.partition(" · ")[0])
+        if label is None:
+            return actions
+        return tuple(replace(a, label=label) if a.id == "browse" else a for a in actions)
 
     def list_children(self, path: tuple[str, ...]) -> list[Node]:
         if not path:

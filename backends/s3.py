@@ -69,7 +69,7 @@ from .errors import (
     QueryFailed,
 )
 from .paths import encode_path
-from .types import Column, Node, NodeKind, Page, ServerInfo
+from .types import Column, Node, NodeAction, NodeActionKind, NodeKind, Page, ServerInfo
 
 #: Most entries one list_children() call returns (one LIST request; S3's own cap).
 LIST_CHILDREN_CAP = 1000
@@ -377,6 +377,26 @@ class S3Backend(Backend):
         return ServerInfo(self.product, S3_API_VERSION, tuple(details))
 
     # -- catalog -----------------------------------------------------------
+
+    node_action_table: ClassVar[tuple[NodeAction, ...] | None] = (
+        NodeAction(
+            "browse",
+            "Browse",
+            NodeActionKind.BROWSE,
+            kinds=frozenset({NodeKind.BUCKET, NodeKind.PREFIX}),
+            key="b",
+            help="List its objects, page by page",
+        ),
+        NodeAction(
+            "browse-parent",
+            "Browse parent",
+            NodeActionKind.BROWSE,
+            kinds=frozenset({NodeKind.OBJECT}),
+            key="b",
+            parent=True,
+            help="List the objects beside it (its prefix or bucket)",
+        ),
+    )
 
     def list_children(self, path: tuple[str, ...]) -> list[Node]:
         location = self._require()

@@ -27,6 +27,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from storescope.backends.base import Capability
 from storescope.backends.errors import BackendError, ConnectionFailed, ConnectionLost
 from storescope.backends.secrets import scrub
+from storescope.backends.types import NodeActionKind
 from storescope.tui.messages import (
     ConfirmRequested,
     Connected,
@@ -39,11 +40,13 @@ from storescope.tui.messages import (
 )
 from storescope.tui.sanitize import sanitize
 from storescope.tui.session import CallAbandoned, Session
+from storescope.tui.widgets.panel import PANELS
 from storescope.tui.widgets.status_line import StatusLine
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
 
+    from storescope.backends.types import Node, NodeAction
     from storescope.tui.widgets.catalog_tree import CatalogTree
     from storescope.tui.widgets.data_grid import DataGrid
     from storescope.tui.widgets.data_panel import DataPanel
@@ -55,6 +58,14 @@ NOT_CONNECTED = "Not connected: ctrl+r retries."
 CONNECTING = "Connecting…"
 #: How often the explorer asks its sessions' watch for a stalled call.
 STALL_POLL_SECONDS = 0.5
+
+#: Where a catalog node's action happens: the panel shown on its target, and
+#: the panel's action run then (None: showing it is all).
+NODE_ACTION_PANELS: dict[NodeActionKind, tuple[str, str | None]] = {
+    NodeActionKind.BROWSE: ("data", None),
+    NodeActionKind.OPEN_IN_QUERY: ("query", "open_in_query"),
+    NodeActionKind.INDEXES: ("indexes", None),
+}
 
 
 def describe(error: BaseException, secrets: Iterable[str] = ()) -> tuple[str, str]:
@@ -89,11 +100,9 @@ class Explorer(Vertical):
     # binding) only when the connection is lost or failed, where it helps.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+r", "reconnect", "Reconnect", show=False),
-        # The panel bar shows these keys next to each panel's name.
-        Binding("f2", "show_panel('data')", "Data", show=False),
-        Binding("f3", "show_panel('query')", "Query", show=False),
-        Binding("f4", "show_panel('indexes')", "Indexes", show=False),
-        Binding("f6", "show_panel('monitor')", "Monitor", show=False),
+        # One key per panel, from the panel list (the panel bar shows each
+        # key next to its panel's name): a new panel adds one PANELS entry.
+        *(Binding(p.key, f"show_panel('{p.id}')", p.title, show=False) for p in PANELS),
         # Offered (and shown) only while a call the backend can cancel has
         # not been answered for a while; otherwise ctrl+c goes on to the
         # screen (copy). A focused query panel cancels its own statement first.
@@ -110,7 +119,6 @@ class Explorer(Vertical):
         #: Panels built so far, by id (each is built when first shown).
         self.panels: dict[str, Panel] = {}
         self.active_panel = "data"
-        self.capabilities = Capability.NONE
         #: Whether a call has waited too long for the server (the watchdog's
         #: report is on the status line), and whether it can be cancelled.
         self.stalled = False
@@ -142,6 +150,11 @@ class Explorer(Vertical):
 
     def action_cancel_stalled(self) -> None:
         self.session.watch.cancel_stalled()
+
+    @property
+    def capabilities(self) -> Capability:
+        """What the backend can do, as of now (a reconnect may change it)."""
+        return self.session.capabilities
 
     @property
     def catalog(self) -> CatalogTree:
@@ -263,7 +276,7 @@ class Explorer(Vertical):
     def on_connected(self, event: Connected) -> None:
         event.stop()
         self._set_state("connected")
-        self._offer_panels(self.session.capabilities)
+        self._offer_panels()
         info = event.info
         # The first word of the version: "15.18 (Debian 15.18-0+deb12u1)"
         # would push everything else off an 80-column line.
@@ -312,9 +325,9 @@ class Explorer(Vertical):
     def _panel_context(self) -> PanelContext:
         from storescope.tui.widgets.panel import PanelContext
 
+        # Without fixed capabilities: panels read the session's, live.
         return PanelContext(
             session=self.session,
-            capabilities=self.capabilities,
             read_only=self.session.read_only,
             path=lambda: self.browse_path,
             describe=self.describe,
@@ -330,14 +343,11 @@ class Explorer(Vertical):
         return self._offered() if self.built else ()
 
     def _offered(self) -> tuple[PanelSpec, ...]:
-        from storescope.tui.widgets.panel import PANELS
-
         return tuple(p for p in PANELS if p.capability in self.capabilities)
 
-    def _offer_panels(self, capabilities: Capability) -> None:
+    def _offer_panels(self) -> None:
         from storescope.tui.widgets.panel import PanelBar
 
-        self.capabilities = capabilities
         self.query_one("#panel-bar", PanelBar).set_panels(self._offered())
 
     def action_show_panel(self, panel_id: str) -> None:
@@ -436,6 +446,45 @@ class Explorer(Vertical):
             self.show_panel("data")
         for panel in self.panels.values():
             panel.path_changed(path)
+
+    # -- catalog node actions ------------------------------------------------------
+
+    def node_actions(self) -> tuple[Node, tuple[NodeAction, ...]] | None:
+        """The highlighted catalog node and what can be done with it (the
+        command palette lists them), or None."""
+        if not self.built:
+            return None
+        entry = self.catalog.cursor_entry
+        if entry is None or entry.node is None or not entry.actions:
+            return None
+        return entry.node, entry.actions
+
+    def on_catalog_tree_actions_requested(self, event: CatalogTree.ActionsRequested) -> None:
+        from storescope.screens.dialogs import ChoiceScreen
+
+        event.stop()
+        node, actions = event.node, event.actions
+
+        def chosen(index: int | None) -> None:
+            if index is not None:
+                self.run_node_action(node, actions[index])
+
+        screen = ChoiceScreen(node.name, [(a.key, a.label) for a in actions])
+        self.app.push_screen(screen, chosen)
+
+    def run_node_action(self, node: Node, action: NodeAction) -> None:
+        """Do ``action`` on its target: open the target in every panel and
+        show (and focus) the panel the action names."""
+        panel_id, then = NODE_ACTION_PANELS[action.does]
+        target = action.target(node)
+        if not any(p.id == panel_id for p in self._offered()):
+            self.app.bell()  # the flags changed since the node was listed
+            return
+        for panel in self.panels.values():
+            panel.path_changed(target)
+        shown = self.show_panel(panel_id)
+        if shown is not None and then is not None:
+            shown.call_after_refresh(shown.run_action, then)
 
     # -- focus ---------------------------------------------------------------------
 

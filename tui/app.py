@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.markup import escape
 from textual.widgets import ContentSwitcher, Footer, Static
 
 from storescope.screens.explorer import Explorer, describe
@@ -332,6 +333,19 @@ class StorescopeApp(App[None]):
                     f"Switch this connection to its {spec.title} panel ({spec.key.upper()})",
                     partial(explorer.show_panel, spec.id),
                 )
+            # What the highlighted catalog node offers (a in the catalog), in
+            # the store's words. The palette reads titles as markup: the
+            # node's name is store text, so escaped as well as sanitized.
+            listed = explorer.node_actions()
+            if listed is not None:
+                node, actions = listed
+                name = escape(sanitize(node.name))
+                for action in actions:
+                    yield SystemCommand(
+                        f"{action.label} · {name}",
+                        action.help or f"{action.label} (a in the catalog)",
+                        partial(explorer.run_node_action, node, action),
+                    )
         yield SystemCommand(
             "Refresh catalog",
             "List the catalog of this connection again",

@@ -5,6 +5,10 @@ session (a clone of the connection the grid uses), so browsing the catalog
 never waits behind, or interleaves with, a page load. Each node's load is its
 own exclusive worker group: refreshing a node cancels its previous load but
 not the loads of its siblings.
+
+Each node comes with what the user can do with it (``Backend.node_actions``,
+asked in the same worker: it is pure), offered on ``a`` and in the command
+palette by the explorer.
 """
 
 from __future__ import annotations
@@ -21,13 +25,15 @@ from textual.widgets import Tree
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from storescope.backends.errors import BackendError
-from storescope.backends.types import Node, NodeKind
+from storescope.backends.types import Node, NodeAction, NodeKind
 from storescope.tui.sanitize import sanitize
 
 from ..messages import ChildrenFailed, ChildrenLoaded, WorkFailed
 
 if TYPE_CHECKING:
     from textual.widgets.tree import TreeNode
+
+    from storescope.backends.base import Backend
 
     from ..session import Session
 
@@ -79,10 +85,26 @@ class CatalogEntry:
     #: not obeyed. ``node`` keeps the store's spelling for paths and calls.
     label: str = ""
     detail: str = ""
+    #: What the user can do with the node, in the store's words.
+    actions: tuple[NodeAction, ...] = ()
 
     @classmethod
-    def of(cls, node: Node) -> CatalogEntry:
-        return cls(node, label=sanitize(node.name), detail=sanitize(node.detail))
+    def of(cls, node: Node, actions: tuple[NodeAction, ...] = ()) -> CatalogEntry:
+        return cls(node, label=sanitize(node.name), detail=sanitize(node.detail), actions=actions)
+
+
+@dataclass
+class ChildrenListed(ChildrenLoaded):
+    """``ChildrenLoaded`` with each node's actions (aligned with ``nodes``)."""
+
+    actions: tuple[tuple[NodeAction, ...], ...] = ()
+
+
+def _listed(
+    backend: Backend, path: tuple[str, ...]
+) -> tuple[list[Node], tuple[tuple[NodeAction, ...], ...]]:
+    nodes = backend.list_children(path)
+    return nodes, tuple(backend.node_actions(node) for node in nodes)
 
 
 class CatalogTree(Tree[CatalogEntry]):
@@ -92,6 +114,7 @@ class CatalogTree(Tree[CatalogEntry]):
         Binding("right", "expand_node", "Expand", show=False),
         Binding("left", "collapse_node", "Collapse / parent", show=False),
         Binding("r,f5", "refresh_node", "Refresh", show=True),
+        Binding("a", "node_actions", "Actions", show=True),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"catalog-tree--meta", "catalog-tree--glyph"}
@@ -102,6 +125,14 @@ class CatalogTree(Tree[CatalogEntry]):
 
         tree: CatalogTree
         node: Node
+
+    @dataclass
+    class ActionsRequested(Message):
+        """The user asked for a node's actions (``a``); never empty."""
+
+        tree: CatalogTree
+        node: Node
+        actions: tuple[NodeAction, ...]
 
     def __init__(
         self, session: Session, *, id: str | None = None, classes: str | None = None
@@ -162,13 +193,13 @@ class CatalogTree(Tree[CatalogEntry]):
             try:
                 if reconnect:
                     session.connect()
-                nodes = session.call(lambda b: b.list_children(path))
+                nodes, actions = session.call(lambda b: _listed(b, path))
             except BackendError as e:
                 if not worker.is_cancelled:
                     self.post_message(ChildrenFailed(e, path, token))
                 return
             if not worker.is_cancelled:
-                self.post_message(ChildrenLoaded(path, nodes, token))
+                self.post_message(ChildrenListed(path, nodes, token, actions))
 
         self.run_worker(
             list_children,
@@ -179,15 +210,15 @@ class CatalogTree(Tree[CatalogEntry]):
             exit_on_error=False,
         )
 
-    def on_children_loaded(self, event: ChildrenLoaded) -> None:
+    def on_children_listed(self, event: ChildrenListed) -> None:
         event.stop()
         tree_node = self._by_path.get(event.path)
         if tree_node is None or tree_node.data is None or tree_node.data.token != event.token:
             return
         tree_node.data.state = EntryState.LOADED
         tree_node.remove_children()
-        for node in event.nodes:
-            entry = CatalogEntry.of(node)
+        for node, actions in zip(event.nodes, event.actions, strict=True):
+            entry = CatalogEntry.of(node, actions)
             child = tree_node.add(Text(entry.label), entry, allow_expand=node.expandable)
             self._by_path[node.path] = child
             if node.path in self._reexpand:
@@ -200,6 +231,7 @@ class CatalogTree(Tree[CatalogEntry]):
             tree_node.add_leaf(Text("(empty)"), CatalogEntry(None, EntryState.PLACEHOLDER))
         if tree_node is self.root and self.cursor_line < 0 and event.nodes:
             self.call_after_refresh(self.move_cursor_to_line, 0)
+        self.call_after_refresh(self.refresh_bindings)  # the highlighted node's actions
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # Backend errors come as ChildrenFailed; an ERROR state is a bug,
@@ -239,6 +271,31 @@ class CatalogTree(Tree[CatalogEntry]):
             self.post_message(self.BrowseRequested(self, entry.node))
         elif event.node.allow_expand:
             event.node.toggle()
+
+    # -- node actions ----------------------------------------------------------
+
+    @property
+    def cursor_entry(self) -> CatalogEntry | None:
+        """The highlighted node's entry (None on a placeholder line)."""
+        tree_node = self.cursor_node
+        entry = tree_node.data if tree_node is not None else None
+        return entry if entry is not None and entry.node is not None else None
+
+    def on_tree_node_highlighted(self, event: Tree.NodeHighlighted[CatalogEntry]) -> None:
+        self.refresh_bindings()  # "a Actions" is dim on a node without any
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "node_actions":
+            entry = self.cursor_entry
+            return True if entry is not None and entry.actions else None
+        return True
+
+    def action_node_actions(self) -> None:
+        entry = self.cursor_entry
+        if entry is None or entry.node is None or not entry.actions:
+            self.app.bell()
+            return
+        self.post_message(self.ActionsRequested(self, entry.node, entry.actions))
 
     def action_expand_node(self) -> None:
         node = self.cursor_node

@@ -73,19 +73,42 @@ PANELS: tuple[PanelSpec, ...] = (
 )
 
 
-@dataclass
 class PanelContext:
-    """What the explorer hands every panel (see the module docstring)."""
+    """What the explorer hands every panel (see the module docstring).
 
-    session: Session
-    capabilities: Capability
-    read_only: bool
-    #: The catalog path last opened (a table, collection, key...), or None.
-    path: Callable[[], tuple[str, ...] | None]
-    #: (title, one-line message) for an error, scrubbed of this connection's secrets.
-    describe: Callable[[BaseException], tuple[str, str]]
-    #: Called (on the event loop) when a panel's status fields change.
-    status_changed: Callable[[Panel], None]
+    ``capabilities`` are read live: the session's flags as of now, which a
+    reconnect (to another server version, say) may change, so a panel asks
+    each time instead of keeping a copy. A context given ``capabilities``
+    keeps those instead (a panel shown alone in a test, on a session that
+    never connects).
+    """
+
+    def __init__(
+        self,
+        *,
+        session: Session,
+        read_only: bool,
+        path: Callable[[], tuple[str, ...] | None],
+        describe: Callable[[BaseException], tuple[str, str]],
+        status_changed: Callable[[Panel], None],
+        capabilities: Capability | None = None,
+    ) -> None:
+        self.session = session
+        self.read_only = read_only
+        #: The catalog path last opened (a table, collection, key...), or None.
+        self.path = path
+        #: (title, one-line message) for an error, scrubbed of this connection's secrets.
+        self.describe = describe
+        #: Called (on the event loop) when a panel's status fields change.
+        self.status_changed = status_changed
+        self._capabilities = capabilities
+
+    @property
+    def capabilities(self) -> Capability:
+        """What the backend can do now (see the class docstring)."""
+        if self._capabilities is not None:
+            return self._capabilities
+        return self.session.capabilities
 
 
 class Panel(Widget):
