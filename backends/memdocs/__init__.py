@@ -37,6 +37,11 @@ Its words are its own, never SQL's:
   "kill op" (a running command of this store is stopped at once).
 - Cancel: a running command (a scan, ``sleep``) stops with ``Cancelled``.
 
+The package: ``store`` (the data, field paths, filters, sorts and how a
+change becomes a new document), ``commands`` (the command language and the
+command text of a change), ``dataset`` (the default data) and, here, the
+backend and its words for the panels.
+
 Threads: calls come from worker threads; the store's state is guarded by
 one lock per store, held only while data is read or changed (never during
 ``sleep``), and ``cancel()`` may come from any thread.
@@ -48,17 +53,16 @@ import bisect
 import copy
 import itertools
 import json
-import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .base import Backend, Capability
-from .errors import (
+from ..base import Backend, Capability
+from ..errors import (
     Cancelled,
     ConnectionLost,
     NotFound,
@@ -66,8 +70,8 @@ from .errors import (
     QueryFailed,
     ReadOnly,
 )
-from .language import CompletionRules, ExplainWords, QueryLanguage
-from .types import (
+from ..language import CompletionRules, ExplainWords, QueryLanguage
+from ..types import (
     DEFAULT,
     MISSING,
     UNSET,
@@ -83,7 +87,6 @@ from .types import (
     Explained,
     FieldInfo,
     Filter,
-    IndexDirection,
     IndexInfo,
     IndexOptions,
     IndexPlan,
@@ -107,7 +110,6 @@ from .types import (
     Result,
     ServerInfo,
     Sort,
-    SortDirection,
     Statement,
     StatementKind,
     Stats,
@@ -115,12 +117,56 @@ from .types import (
     Update,
     ValueCodec,
 )
-from .types import Command as CommandStep
+from ..types import Command as CommandStep
+from .commands import (
+    _COMMANDS,
+    DeleteMany,
+    Parsed,
+    UpdateMany,
+    _change_of,
+    _Command,
+    _command_text,
+    parse_command,
+    split_commands,
+)
+from .dataset import (
+    default_store,
+)
+from .store import (
+    _DESCENDING_WORDS,
+    Doc,
+    MemCollection,
+    MemStore,
+    Operation,
+    _all_missing,
+    _check_unique,
+    _cursor_of,
+    _droppable,
+    _equals,
+    _filter_of,
+    _id_key,
+    _index_of,
+    _json,
+    _key_id,
+    _name_token,
+    _next_id,
+    _operators,
+    _path_get,
+    _path_set,
+    _rank_of_cursor,
+    _sort_key,
+    _tabulate,
+    _updated,
+    _usable_index,
+    get_store,
+    matches,
+    register_store,
+    type_name,
+)
 
 if TYPE_CHECKING:
-    from .types import Change, RecordKey
+    from ..types import Change, RecordKey
 
-Doc = dict[str, Any]
 
 PRODUCT = "memdocs"
 VERSION = "0.1"
@@ -145,544 +191,6 @@ KILL_ACTION = MonitorAction(
 _SAMPLED_FROM = 1_900_000_000.0
 #: How many documents a scan looks at between two looks at its cancel flag.
 _CANCEL_EVERY = 64
-
-
-# -- the store ------------------------------------------------------------------
-
-
-def _id_key(value: Any) -> tuple[int, Any]:
-    """Order of ``_id`` values: numbers, then strings, then anything else by
-    its JSON text (the order pages are cut in)."""
-    if isinstance(value, bool):
-        return (2, json.dumps(value))
-    if isinstance(value, int | float):
-        return (0, value)
-    if isinstance(value, str):
-        return (1, value)
-    return (2, json.dumps(value, sort_keys=True, default=str))
-
-
-@dataclass
-class MemIndex:
-    name: str
-    fields: tuple[tuple[str, int], ...]  # (dotted path, 1 or -1)
-    unique: bool = False
-    sparse: bool = False
-    ttl_seconds: int | None = None
-    hashed: bool = False
-    scans: int = 0
-
-    def describe(self) -> str:
-        kind = "hashed" if self.hashed else None
-        return ", ".join(f"{f} {kind or d}" for f, d in self.fields)
-
-    def definition(self) -> str:
-        keys = {f: ("hashed" if self.hashed else d) for f, d in self.fields}
-        options: dict[str, Any] = {}
-        if self.unique:
-            options["unique"] = True
-        if self.sparse:
-            options["sparse"] = True
-        if self.ttl_seconds is not None:
-            options["expireAfterSeconds"] = self.ttl_seconds
-        text = json.dumps(keys, ensure_ascii=False)
-        return f"{text} {json.dumps(options)}" if options else text
-
-
-@dataclass
-class MemCollection:
-    """Documents by ``_id`` plus their ``_id`` keys in order. Documents are
-    never changed in place (an update stores a new dict), so a list of them
-    is a consistent snapshot for a query result."""
-
-    docs: dict[Any, Doc] = field(default_factory=dict)
-    order: list[tuple[int, Any]] = field(default_factory=list)
-    ids: dict[tuple[int, Any], Any] = field(default_factory=dict)
-    indexes: list[MemIndex] = field(
-        default_factory=lambda: [MemIndex("_id_", (("_id", 1),), unique=True)]
-    )
-
-    def put(self, doc: Doc) -> None:
-        key = _id_key(doc["_id"])
-        if key not in self.ids:
-            bisect.insort(self.order, key)
-            self.ids[key] = doc["_id"]
-        self.docs[key] = doc
-
-    def remove(self, _id: Any) -> None:
-        key = _id_key(_id)
-        if key in self.ids:
-            del self.docs[key], self.ids[key]
-            self.order.pop(bisect.bisect_left(self.order, key))
-
-    def get(self, _id: Any) -> Doc | None:
-        try:
-            return self.docs.get(_id_key(_id))
-        except TypeError:
-            return None
-
-    def in_order(self, start: int = 0) -> Iterable[Doc]:
-        for key in itertools.islice(self.order, start, None):
-            yield self.docs[key]
-
-
-@dataclass(frozen=True)
-class Operation:
-    """One row of the monitor's Operations table."""
-
-    opid: int
-    op: str
-    namespace: str
-    seconds: float
-    command: str
-    cancel: threading.Event | None = None
-
-
-@dataclass
-class MemStore:
-    """One memdocs server: databases of collections, plus what the monitor
-    shows. ``lock`` guards everything here."""
-
-    databases: dict[str, dict[str, MemCollection]] = field(default_factory=dict)
-    operations: dict[int, Operation] = field(default_factory=dict)
-    lock: threading.RLock = field(default_factory=threading.RLock)
-    commands: int = 0
-    next_opid: int = 1000
-    #: Where commands run unless the URL or ``use`` says otherwise: the
-    #: first database added.
-    default_db: str = ""
-
-    def collection(self, db: str, name: str) -> MemCollection:
-        try:
-            return self.databases[db][name]
-        except KeyError:
-            raise NotFound(f"no collection {name!r} in database {db!r}") from None
-
-    def add(self, db: str, name: str, docs: Iterable[Doc] = ()) -> MemCollection:
-        """Create (or empty) collection ``db``/``name`` holding ``docs``."""
-        with self.lock:
-            coll = MemCollection()
-            for doc in docs:
-                coll.put(doc)
-            self.databases.setdefault(db, {})[name] = coll
-            self.default_db = self.default_db or db
-            return coll
-
-
-_STORES: dict[str, MemStore] = {}
-_STORES_LOCK = threading.Lock()
-
-
-def register_store(name: str, store: MemStore) -> MemStore:
-    with _STORES_LOCK:
-        _STORES[name] = store
-    return store
-
-
-def get_store(name: str) -> MemStore:
-    """The store called ``name``, made from ``default_store()`` on first use."""
-    with _STORES_LOCK:
-        if name not in _STORES:
-            _STORES[name] = default_store()
-        return _STORES[name]
-
-
-# -- values and paths -------------------------------------------------------------
-
-
-#: A field path as changes and sorts name it (``FieldPath``), or dotted text.
-PathLike = str | tuple[str | int, ...]
-
-
-def _segments(path: PathLike) -> list[str | int]:
-    """Dotted text splits on its dots; a ``FieldPath`` is taken as it is
-    (its segments may hold dots: ``("dotted.key",)`` is one field)."""
-    return list(path.split(".")) if isinstance(path, str) else list(path)
-
-
-def _index(target: Any, part: str | int) -> int | None:
-    """``part`` as a position in the list ``target``, if it is one."""
-    if not isinstance(target, list):
-        return None
-    if isinstance(part, int):
-        return part if 0 <= part < len(target) else None
-    return int(part) if part.isdigit() and int(part) < len(target) else None
-
-
-def _path_get(doc: Any, path: PathLike) -> Any:
-    """The value at ``path`` (a list segment may be a position), or
-    ``MISSING``. A field whose name holds a dot is found whole first."""
-    if isinstance(path, str) and isinstance(doc, dict) and path in doc:
-        return doc[path]
-    value = doc
-    for part in _segments(path):
-        at = _index(value, part)
-        if at is not None:
-            value = value[at]
-        elif isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list):
-            # A field of the documents in an array: their values, so that
-            # {"items.sku": "lamp"} matches an order with a lamp among its items.
-            found = [v[part] for v in value if isinstance(v, dict) and part in v]
-            if not found:
-                return MISSING
-            value = found
-        else:
-            return MISSING
-    return value
-
-
-def _path_set(doc: Doc, path: PathLike, value: Any) -> None:
-    parts = _segments(path)
-    shown = ".".join(str(p) for p in parts)
-    target: Any = doc
-    for part in parts[:-1]:
-        at = _index(target, part)
-        if at is not None:
-            target = target[at]
-            continue
-        if not isinstance(target, dict):
-            raise QueryFailed(f"cannot set {shown}: {part!r} is not inside a document")
-        if not isinstance(target.get(part), dict | list):
-            target[part] = {}
-        target = target[part]
-    last = parts[-1]
-    at = _index(target, last)
-    if at is not None:
-        target[at] = value
-    elif isinstance(target, dict):
-        target[last] = value
-    else:
-        raise QueryFailed(f"cannot set {shown}: its parent is not a document")
-
-
-def _path_unset(doc: Doc, path: PathLike) -> None:
-    parts = _segments(path)
-    target: Any = doc
-    for part in parts[:-1]:
-        at = _index(target, part)
-        if at is not None:
-            target = target[at]
-        elif isinstance(target, dict) and isinstance(target.get(part), dict | list):
-            target = target[part]
-        else:
-            return
-    if isinstance(target, dict):
-        target.pop(parts[-1], None)
-    elif (at := _index(target, parts[-1])) is not None:
-        del target[at]
-
-
-def _compare(value: Any, op: str, arg: Any) -> bool:
-    if op == "$exists":
-        return (value is not MISSING) == bool(arg)
-    if op == "$ne":
-        return not _equals(value, arg)
-    if op == "$in":
-        return any(_equals(value, a) for a in arg)
-    if op == "$nin":
-        return not any(_equals(value, a) for a in arg)
-    if value is MISSING or value is None:
-        return False
-    try:
-        if op == "$gt":
-            return bool(value > arg)
-        if op == "$gte":
-            return bool(value >= arg)
-        if op == "$lt":
-            return bool(value < arg)
-        if op == "$lte":
-            return bool(value <= arg)
-    except TypeError:
-        return False
-    raise QueryFailed(f"unknown filter operator {op}")
-
-
-def _equals(value: Any, target: Any) -> bool:
-    """Equality as filters mean it: an array matches a value it holds, a
-    missing field matches null, and true is not 1."""
-    if isinstance(value, list) and not isinstance(target, list):
-        return any(_equals(v, target) for v in value)
-    if value is MISSING:
-        return target is None
-    if isinstance(value, bool) or isinstance(target, bool):
-        return type(value) is type(target) and value == target
-    return bool(value == target)
-
-
-def matches(doc: Doc, filter_doc: dict[str, Any]) -> bool:
-    """Whether ``doc`` matches a memdocs filter document."""
-    for path, cond in filter_doc.items():
-        value = _path_get(doc, path)
-        if isinstance(cond, dict) and cond and all(k.startswith("$") for k in cond):
-            if not all(_compare(value, op, arg) for op, arg in cond.items()):
-                return False
-        elif not _equals(value, cond):
-            return False
-    return True
-
-
-def type_name(value: Any) -> str:
-    """A value's type in this store's own words."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "double"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, datetime):
-        return "date"
-    return type(value).__name__
-
-
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str, sort_keys=False)
-
-
-def _name_token(name: str) -> str:
-    """A collection name as a command writes it."""
-    return name if _WORD.fullmatch(name) else _json(name)
-
-
-def _filter_of(flt: Filter | None) -> dict[str, Any] | None:
-    """A browse filter: a JSON filter document, as ``find`` takes it."""
-    if flt is None or not flt.text.strip():
-        return None
-    try:
-        value = json.loads(flt.text)
-    except ValueError as e:
-        raise QueryFailed(f"a memdocs filter is a JSON document: {e}") from e
-    if not isinstance(value, dict):
-        raise QueryFailed('a memdocs filter is a JSON object, e.g. {"status": "open"}')
-    return value
-
-
-class _Desc:
-    """Reverses the order of the value it wraps (a descending sort field)."""
-
-    __slots__ = ("key",)
-
-    def __init__(self, key: tuple[int, Any]) -> None:
-        self.key = key
-
-    def __lt__(self, other: _Desc) -> bool:
-        return bool(other.key < self.key)
-
-    def __gt__(self, other: _Desc) -> bool:
-        return bool(other.key > self.key)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Desc) and self.key == other.key
-
-    def __hash__(self) -> int:
-        return hash(self.key)
-
-
-_Rank = tuple[Any, ...]
-
-
-def _sort_key(sort: Sort) -> Callable[[Doc], _Rank]:
-    """A document's rank under ``sort``: per field (absent or null last in
-    either direction, then the value), then its ``_id``."""
-
-    def rank(doc: Doc) -> _Rank:
-        parts: list[Any] = []
-        for path, direction in sort.fields:
-            value = _path_get(doc, path)
-            if value is MISSING or value is None:
-                parts.append((1, None))
-                continue
-            key = _id_key(value)
-            parts.append((0, _Desc(key) if direction is SortDirection.DESCENDING else key))
-        parts.append(_id_key(doc["_id"]))
-        return tuple(parts)
-
-    return rank
-
-
-def _cursor_of(rank: _Rank) -> list[Any]:
-    """A rank as JSON: each part [absent, descending, type, value]."""
-    out: list[Any] = []
-    for part in rank[:-1]:
-        absent, key = part
-        if absent:
-            out.append([1])
-        elif isinstance(key, _Desc):
-            out.append([0, 1, *key.key])
-        else:
-            out.append([0, 0, *key])
-    out.append(list(rank[-1]))
-    return out
-
-
-def _rank_of_cursor(data: Any) -> _Rank:
-    if not isinstance(data, list) or not data:
-        raise ValueError("not a sort cursor")
-    parts: list[Any] = []
-    for part in data[:-1]:
-        if part[0]:
-            parts.append((1, None))
-        else:
-            key = (part[2], part[3])
-            parts.append((0, _Desc(key) if part[1] else key))
-    parts.append((data[-1][0], data[-1][1]))
-    return tuple(parts)
-
-
-# -- the command language ----------------------------------------------------------
-
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
-_READS = {"find", "count", "sleep"}
-_WRITES = {"insert", "update", "replace", "delete"}
-_DDL = {"createIndex", "dropIndex"}
-_COMMANDS = _READS | _WRITES | _DDL | {"use"}
-
-
-@dataclass(frozen=True)
-class Parsed:
-    verb: str
-    collection: str = ""
-    args: tuple[Any, ...] = ()
-
-    @property
-    def kind(self) -> StatementKind:
-        if self.verb in _READS:
-            return StatementKind.READ
-        if self.verb in _WRITES:
-            return StatementKind.WRITE
-        if self.verb in _DDL:
-            return StatementKind.DDL
-        return StatementKind.OTHER
-
-    @property
-    def filter(self) -> dict[str, Any]:
-        f = self.args[0] if self.args else {}
-        if not isinstance(f, dict):
-            raise QueryFailed(f"{self.verb}: the filter must be a JSON object, not {_json(f)}")
-        return f
-
-
-def parse_command(text: str) -> Parsed:
-    """One command of the language (see the module docstring)."""
-    body = text.strip()
-    match = re.match(r"\s*([A-Za-z]+)", body)
-    if match is None:
-        raise QueryFailed("expected a command: " + ", ".join(sorted(_COMMANDS)), position=0)
-    verb = match.group(1)
-    if verb not in _COMMANDS:
-        raise QueryFailed(
-            f"unknown command {verb!r}; expected one of: " + ", ".join(sorted(_COMMANDS)),
-            position=0,
-        )
-    rest = body[match.end() :]
-    pos = match.end()
-    decoder = json.JSONDecoder()
-
-    def skip() -> None:
-        nonlocal pos
-        while pos < len(body) and body[pos].isspace():
-            pos += 1
-
-    skip()
-    if verb == "sleep":
-        try:
-            return Parsed(verb, "", (float(rest.strip() or "0"),))
-        except ValueError:
-            raise QueryFailed("sleep takes a number of seconds", position=pos) from None
-    if pos >= len(body):
-        raise QueryFailed(f"{verb}: which collection?", position=pos)
-    if body[pos] == '"':
-        try:
-            name, pos = decoder.raw_decode(body, pos)
-        except json.JSONDecodeError as e:
-            raise QueryFailed(f"{verb}: bad collection name ({e.msg})", position=e.pos) from e
-    else:
-        end = pos
-        while end < len(body) and not body[end].isspace() and body[end] not in "{[":
-            end += 1
-        name, pos = body[pos:end], end
-    args: list[Any] = []
-    while True:
-        skip()
-        if pos >= len(body):
-            break
-        if verb in ("dropIndex", "use") and body[pos] not in '{["':
-            args.append(body[pos:].strip())
-            break
-        try:
-            value, pos = decoder.raw_decode(body, pos)
-        except json.JSONDecodeError as e:
-            raise QueryFailed(f"{verb}: bad JSON argument ({e.msg})", position=e.pos) from e
-        args.append(value)
-    return Parsed(verb, str(name), tuple(args))
-
-
-def split_commands(text: str) -> list[Statement]:
-    """The commands of a script: split on ``;`` and on line ends outside
-    JSON strings and brackets; ``#`` lines are comments."""
-    statements: list[Statement] = []
-    start = 0
-    depth = 0
-    quote = False
-    escaped = False
-    comment = False
-
-    def flush(end: int) -> None:
-        chunk = text[start:end]
-        if chunk.strip():
-            lead = len(chunk) - len(chunk.lstrip())
-            body = chunk.strip()
-            s = start + lead
-            verb = re.match(r"[A-Za-z]*", body)
-            kind = StatementKind.OTHER
-            destructive = False
-            try:
-                cmd = parse_command(body)
-                kind = cmd.kind
-                destructive = (cmd.verb in ("update", "delete") and not cmd.filter) or (
-                    cmd.verb == "dropIndex"
-                )
-            except QueryFailed:
-                if verb and verb.group(0) in _READS:
-                    kind = StatementKind.READ
-            statements.append(Statement(body, s, s + len(body), kind, destructive))
-
-    for i, ch in enumerate(text):
-        if comment:
-            if ch == "\n":
-                comment = False
-                start = i + 1
-            continue
-        if quote:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                quote = False
-        elif ch == '"':
-            quote = True
-        elif ch in "{[":
-            depth += 1
-        elif ch in "}]":
-            depth = max(0, depth - 1)
-        elif ch == "#" and not text[start:i].strip():
-            comment = True
-        elif depth == 0 and ch in ";\n":
-            flush(i)
-            start = i + 1
-    if not comment:
-        flush(len(text))
-    return statements
 
 
 # -- the backend ---------------------------------------------------------------------
@@ -1440,245 +948,6 @@ class MemDocsBackend(Backend):
         raise NotSupported(f"memdocs cannot apply {type(change).__name__}")
 
 
-# -- change helpers -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UpdateMany:
-    """A store command step (``update``/``replace`` of every match)."""
-
-    path: tuple[str, ...]
-    filter: dict[str, Any]
-    update: dict[str, Any]
-    replace: bool = False
-
-
-@dataclass(frozen=True)
-class DeleteMany:
-    path: tuple[str, ...]
-    filter: dict[str, Any]
-
-
-def _change_of(path: tuple[str, ...], cmd: Parsed) -> Change | _Command:
-    if cmd.verb == "insert":
-        if not cmd.args or not isinstance(cmd.args[0], dict):
-            raise QueryFailed("insert takes a document: insert COLLECTION {...}")
-        return Insert(path, tuple(cmd.args[0].items()))
-    if cmd.verb in ("update", "replace"):
-        if len(cmd.args) != 2 or not isinstance(cmd.args[1], dict):
-            raise QueryFailed(f"{cmd.verb} takes a filter and a document")
-        return UpdateMany(path, cmd.filter, cmd.args[1], cmd.verb == "replace")
-    if cmd.verb == "delete":
-        if not cmd.args:
-            raise QueryFailed("delete takes a filter ({} deletes every document)")
-        return DeleteMany(path, cmd.filter)
-    if cmd.verb == "createIndex":
-        keys = cmd.args[0] if cmd.args else None
-        if not isinstance(keys, dict) or not keys:
-            raise QueryFailed('createIndex takes its fields: createIndex COLL {"field": 1}')
-        options = cmd.args[1] if len(cmd.args) > 1 and isinstance(cmd.args[1], dict) else {}
-        hashed = any(v == "hashed" for v in keys.values())
-        ttl = options.get("expireAfterSeconds")
-        spec = IndexSpec(
-            tuple(keys),
-            unique=bool(options.get("unique", False)),
-            method="hashed" if hashed else "",
-            name=str(options.get("name", "")),
-            online=False,
-            directions=tuple(
-                IndexDirection.DESCENDING if v == -1 else IndexDirection.ASCENDING
-                for v in keys.values()
-            ),
-            ttl_seconds=ttl if isinstance(ttl, int) and not isinstance(ttl, bool) else None,
-            sparse=bool(options.get("sparse", False)),
-        )
-        return CreateIndex(path, spec)
-    if cmd.verb == "dropIndex":
-        if not cmd.args:
-            raise QueryFailed("dropIndex takes an index name")
-        return DropIndex(path, str(cmd.args[0]), online=False)
-    raise QueryFailed(f"{cmd.verb} is not a change")
-
-
-#: Changes only typed commands make (``update``/``delete`` of every match).
-_Command = UpdateMany | DeleteMany
-
-_DESCENDING_WORDS = ("-1", "desc", "descending")
-
-
-def _index_of(spec: IndexSpec) -> MemIndex:
-    fields: list[tuple[str, int]] = []
-    for column, given in spec.fields:
-        text = column.strip()
-        direction = -1 if given is IndexDirection.DESCENDING else 1
-        if given is IndexDirection.DEFAULT:
-            # Typed as one entry: "-created" or "created -1" / "created desc".
-            if text.startswith("-"):
-                text, direction = text[1:], -1
-            elif " " in text:
-                text, _, word = text.rpartition(" ")
-                direction = -1 if word.lower() in _DESCENDING_WORDS else 1
-                text = text.strip()
-        if not text:
-            raise QueryFailed("an index field has no name")
-        fields.append((text, direction))
-    if not fields:
-        raise QueryFailed("an index needs at least one field")
-    if spec.partial_filter.strip():
-        raise NotSupported("memdocs indexes have no partial filter (sparse leaves out documents)")
-    hashed = spec.method == "hashed"
-    name = spec.name or "_".join(f"{f}_{'hashed' if hashed else d}" for f, d in fields)
-    return MemIndex(
-        name,
-        tuple(fields),
-        unique=spec.unique,
-        sparse=spec.sparse,
-        ttl_seconds=spec.ttl_seconds,
-        hashed=hashed,
-    )
-
-
-def _droppable(coll: MemCollection, name: str) -> None:
-    if name == "_id_":
-        raise QueryFailed("the _id_ index cannot be dropped")
-    if not any(i.name == name for i in coll.indexes):
-        raise NotFound(f"no index named {name}")
-
-
-def _usable_index(coll: MemCollection, flt: dict[str, Any]) -> MemIndex | None:
-    """The index a filter's equality on its first field can use."""
-    for index in coll.indexes:
-        first = index.fields[0][0]
-        if first in flt and not isinstance(flt[first], dict):
-            return index
-    return None
-
-
-def _all_missing(doc: Doc, index: MemIndex) -> bool:
-    return all(_path_get(doc, f) is MISSING for f, _ in index.fields)
-
-
-def _check_unique(coll: MemCollection, doc: Doc, own_id: Any = MISSING) -> None:
-    for index in coll.indexes:
-        if not index.unique or index.name == "_id_":
-            continue
-        if index.sparse and _all_missing(doc, index):
-            continue
-        value = [_path_get(doc, f) for f, _ in index.fields]
-        for other in coll.in_order():
-            if own_id is not MISSING and _equals(other["_id"], own_id):
-                continue
-            if [_path_get(other, f) for f, _ in index.fields] == value:
-                raise QueryFailed(f"{index.name}: duplicate key {_json(value)}")
-
-
-def _updated(old: Doc, changes: Iterable[tuple[Any, Any]]) -> Doc:
-    """A copy of ``old`` with ``changes`` set (a dotted name or a tuple of
-    segments is a nested path; ``MISSING`` removes the field)."""
-    new = copy.deepcopy(old)
-    for name, value in changes:
-        if name == "_id" or (isinstance(name, tuple) and name[:1] == ("_id",)):
-            if value != old["_id"]:
-                raise QueryFailed("_id cannot be changed")
-            continue
-        if value is MISSING or value is UNSET:
-            _path_unset(new, name)
-        else:
-            _path_set(new, name, copy.deepcopy(value))
-    return new
-
-
-def _operators(old: Doc, update: dict[str, Any], replace: bool) -> Doc:
-    if replace:
-        if any(k.startswith("$") for k in update):
-            raise QueryFailed("replace takes a whole document, not $ operators")
-        new = copy.deepcopy(update)
-        new["_id"] = old["_id"]
-        return new
-    unknown = [k for k in update if k not in ("$set", "$unset", "$inc")]
-    if unknown or not update:
-        raise QueryFailed(
-            "update takes $set, $unset or $inc" + (f", not {unknown[0]}" if unknown else "")
-        )
-    changes: list[tuple[Any, Any]] = list(update.get("$set", {}).items())
-    changes += [(k, MISSING) for k in update.get("$unset", {})]
-    for k, by in update.get("$inc", {}).items():
-        current = _path_get(old, k)
-        base = 0 if current is MISSING else current
-        if not isinstance(base, int | float) or not isinstance(by, int | float):
-            raise QueryFailed(f"$inc needs numbers at {k}")
-        changes.append((k, base + by))
-    return _updated(old, changes)
-
-
-def _next_id(coll: MemCollection) -> int:
-    numbers = [k[1] for k in coll.order if k[0] == 0]
-    return int(max(numbers, default=0)) + 1
-
-
-def _key_id(key: RecordKey) -> Any:
-    fields = dict(key)
-    if "_id" not in fields:
-        raise NotFound("a memdocs record is found by its _id")
-    return fields["_id"]
-
-
-def _command_text(change: Any) -> str:
-    """The memdocs command a change runs, as a user could type it."""
-    coll = _name_token(change.path[-1])
-    if isinstance(change, Insert):
-        return f"insert {coll} {_json(dict(change.fields))}"
-    if isinstance(change, Update):
-        sets = {_dotted(k): v for k, v in change.changes if v is not MISSING and v is not UNSET}
-        unsets = {_dotted(k): 1 for k, v in change.changes if v is MISSING or v is UNSET}
-        update: dict[str, Any] = {}
-        if sets:
-            update["$set"] = sets
-        if unsets:
-            update["$unset"] = unsets
-        return f"update {coll} {_json(dict(change.key))} {_json(update)}"
-    if isinstance(change, Replace):
-        return f"replace {coll} {_json(dict(change.key))} {_json(dict(change.document))}"
-    if isinstance(change, CommandStep):
-        return change.text
-    if isinstance(change, Delete):
-        return f"delete {coll} {_json(dict(change.key))}"
-    if isinstance(change, UpdateMany):
-        verb = "replace" if change.replace else "update"
-        return f"{verb} {coll} {_json(change.filter)} {_json(change.update)}"
-    if isinstance(change, DeleteMany):
-        return f"delete {coll} {_json(change.filter)}"
-    if isinstance(change, CreateIndex):
-        index = _index_of(change.spec)
-        keys = {f: ("hashed" if index.hashed else d) for f, d in index.fields}
-        options: dict[str, Any] = {"name": index.name}
-        if index.unique:
-            options["unique"] = True
-        if index.sparse:
-            options["sparse"] = True
-        if index.ttl_seconds is not None:
-            options["expireAfterSeconds"] = index.ttl_seconds
-        return f"createIndex {coll} {_json(keys)} {_json(options)}"
-    if isinstance(change, DropIndex):
-        return f"dropIndex {coll} {change.name}"
-    return repr(change)
-
-
-def _dotted(name: Any) -> str:
-    return ".".join(str(p) for p in name) if isinstance(name, tuple) else str(name)
-
-
-def _tabulate(docs: Sequence[Doc]) -> tuple[tuple[Column, ...], tuple[tuple[Any, ...], ...]]:
-    """Columns: the union of the documents' top-level fields in order of
-    first appearance; a field a document lacks is ``MISSING``."""
-    names: dict[str, None] = {}
-    for doc in docs:
-        names.update(dict.fromkeys(doc))
-    columns = tuple(Column(n, primary_key=n == "_id") for n in names)
-    rows = tuple(tuple(copy.deepcopy(doc.get(n, MISSING)) for n in names) for doc in docs)
-    return columns, rows
-
-
 def _with_elapsed(result: Result, elapsed: float) -> Result:
     return Result(
         result.statement,
@@ -1740,93 +1009,11 @@ INDEX_OPTIONS = IndexOptions(
 )
 
 
-# -- the default dataset -------------------------------------------------------------
-
-_EPOCH = datetime(2024, 3, 1, 9, 0)
-_STATUSES = ("open", "paid", "shipped", "void")
-_CITIES = ("Lisbon", "Oslo", "Kyoto", "Lima", "Accra", "Quito", "Perth", "Tallinn", "Zürich")
-_NAMES = ("Ada", "Grace", "Linus", "Barbara", "Ken", "Radia", "Edsger", "Hedy", "Alan", "Joan")
-_SKUS = ("pen", "ink", "pad", "lamp", "desk", "mug")
-#: Orders in the default store: over 1,000, so paging crosses boundaries
-#: at limits 1, 7 and 500 (1,100 = 157 * 7 + 1 = 2 * 500 + 100).
-ORDERS = 1_100
-
-
-def _order(i: int) -> Doc:
-    doc: Doc = {
-        "_id": i + 1,
-        "status": _STATUSES[i % len(_STATUSES)],
-        "customer": {
-            "name": _NAMES[i % len(_NAMES)],
-            "address": {"city": _CITIES[i % len(_CITIES)], "zip": f"{1000 + i * 7 % 9000}"},
-        },
-        "items": [
-            {"sku": _SKUS[(i + k) % len(_SKUS)], "qty": 1 + (i + k) % 3} for k in range(1 + i % 3)
-        ],
-        "total": round((i * 37 % 5000) / 10 + 0.5, 2),
-        "created": (_EPOCH + timedelta(hours=i)).isoformat(),
-    }
-    if i % 5 == 0:
-        doc["note"] = f"call before delivery #{i}"
-    if i % 11 == 0:
-        doc["gift"] = True
-    return doc
-
-
-def default_store() -> MemStore:
-    """The default dataset: ``shop`` (orders, customers, an odd name) and
-    ``logs`` (events of mixed shapes), plus a few seeded operations."""
-    store = MemStore()
-    orders = store.add("shop", "orders", (_order(i) for i in range(ORDERS)))
-    orders.indexes.append(MemIndex("status_1", (("status", 1),), scans=42))
-    orders.indexes.append(
-        MemIndex("customer.name_1_created_-1", (("customer.name", 1), ("created", -1)))
-    )
-    store.add(
-        "shop",
-        "customers",
-        (
-            {
-                "_id": f"c{i:02d}",
-                "name": _NAMES[i % len(_NAMES)],
-                "tags": ["vip"] if i % 4 == 0 else [],
-                "contact": {"email": f"{_NAMES[i % len(_NAMES)].lower()}@example.org"},
-            }
-            for i in range(12)
-        ),
-    )
-    store.add(
-        "shop",
-        'odd "names" ünï.coll',
-        (
-            {"_id": 1, "dotted.key": "a field name with a dot", "$weird": 1},
-            {"_id": 2, "spaced key": [1, [2, [3]]], "empty": {}},
-        ),
-    )
-    store.add(
-        "logs",
-        "events",
-        (
-            {"_id": 1, "level": "info", "msg": "started"},
-            {"_id": 2, "level": "warn", "msg": "slow disk", "detail": {"ms": 812}},
-            {"_id": 3, "level": "error", "msg": None, "trace": ["a", "b"]},
-            {"_id": "x-4", "kind": "string _id", "level": 3},
-        ),
-    )
-    store.operations[101] = Operation(
-        101, "find", "shop.orders", 12, 'find orders {"status": "open"}'
-    )
-    store.operations[102] = Operation(
-        102, "update", "shop.customers", 3, 'update customers {"tags": "vip"} {"$set": {"tier": 1}}'
-    )
-    store.operations[103] = Operation(
-        103, "createIndex", "shop.orders", 41, 'createIndex orders {"created": -1}'
-    )
-    return store
-
-
 __all__ = [
+    "CODEC",
     "FILE_EXTENSION",
+    "INDEX_OPTIONS",
+    "KILL_ACTION",
     "KILL_OP",
     "LANGUAGE_NAME",
     "MemDocsBackend",
