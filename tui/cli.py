@@ -1147,7 +1147,8 @@ def cmd_demo(args: argparse.Namespace, read_only: bool) -> int:
         )
         return EXIT_BACKEND
 
-    from storescope.backends import demo, sandbox
+    from storescope import demo
+    from storescope.backends import sandbox
 
     try:
         try:

@@ -18,7 +18,8 @@ import pymongo
 import pytest
 import redis
 
-from storescope.backends import demo, sandbox
+from storescope import demo
+from storescope.backends import sandbox
 
 
 @dataclass(frozen=True, slots=True)

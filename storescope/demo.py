@@ -1,5 +1,8 @@
 """Sample data for ``storescope demo``: one small shop spread over four stores.
 
+Seed data, not a backend: it lives beside the package's entry points, out of
+``backends/``, and is imported only by the ``demo`` command and its tests.
+
 Each ``seed_<store>(url)`` fills one running sandbox server through the raw
 driver (this is setup, not code under test) and returns the URL to open for
 that store; ``seed_all`` runs the four at once in threads.
