@@ -354,3 +354,127 @@ async def test_quitting_with_nothing_to_lose_does_not_ask() -> None:
     async with run_app(["fake://demo"]) as (app, pilot):
         await drive(pilot, ["q"])
         assert not app.is_running
+
+
+# -- catalog node actions and panel keys ------------------------------------------
+
+#: From the top of the catalog: shop expanded, then its "public" schema, then
+#: the cursor on the table `big` (the view `active_customers` comes first).
+TO_BIG = ["down", "down", "right", "down", "down", "down", "right", "down", "down"]
+
+
+async def test_a_on_a_table_offers_its_actions_and_indexes_opens_them_on_that_table() -> None:
+    from storescope.screens.dialogs import ChoiceScreen
+    from storescope.tui.widgets.index_panel import IndexPanel
+
+    async with run_app(["fake://actions?caps=all"], size=(80, 24)) as (app, pilot):
+        explorer = explorer_of(app)
+        await drive(pilot, TO_BIG)
+        assert "a Actions" in screen_text(app).splitlines()[-1]
+        await drive(pilot, ["a"])
+        assert isinstance(app.screen, ChoiceScreen)
+        text = screen_text(app)
+        for line in ("b  Browse", "q  Open in query", "i  Indexes"):
+            assert line in text
+        await drive(pilot, ["i"])
+        assert not isinstance(app.screen, ChoiceScreen)
+        assert explorer.active_panel == "indexes"
+        panel = explorer.panels["indexes"]
+        assert isinstance(panel, IndexPanel) and panel.path == BIG
+        text = screen_text(app)
+        assert "Indexes of big" in text and "big_pkey" in text
+        assert explorer.browse_path == BIG
+
+
+async def test_node_actions_name_only_what_the_node_and_connection_can_do() -> None:
+    """A view has no indexes; a schema offers nothing (a beeps, no menu); a
+    connection without QUERY or INDEXES offers only Browse."""
+    from storescope.screens.dialogs import ChoiceScreen
+
+    async with run_app(["fake://actions?caps=all"]) as (app, pilot):
+        explorer = explorer_of(app)
+        await drive(pilot, TO_BIG[:-1])  # the view active_customers
+        listed = explorer.node_actions()
+        assert listed is not None and listed[0].name == "active_customers"
+        assert [a.label for a in listed[1]] == ["Browse", "Open in query"]
+        await drive(pilot, ["up"])  # the schema public
+        assert explorer.node_actions() is None
+        await drive(pilot, ["a"])
+        assert not isinstance(app.screen, ChoiceScreen)
+    async with run_app(["fake://actions"]) as (app, pilot):
+        await drive(pilot, TO_BIG)
+        listed = explorer_of(app).node_actions()
+        assert listed is not None and [a.label for a in listed[1]] == ["Browse"]
+
+
+async def test_choosing_open_in_query_writes_the_query_for_that_table() -> None:
+    async with run_app(["fake://actions?caps=all"]) as (app, pilot):
+        explorer = explorer_of(app)
+        await drive(pilot, [*TO_BIG, "a", "q"])
+        assert explorer.active_panel == "query"
+        assert "SELECT * FROM public.big;" in screen_text(app)
+
+
+async def test_palette_lists_the_highlighted_nodes_actions_and_runs_them() -> None:
+    async with run_app(["fake://actions?caps=all"]) as (app, pilot):
+        explorer = explorer_of(app)
+        await drive(pilot, TO_BIG)
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert [t for t in titles if t.endswith("· big")] == [
+            "Browse · big",
+            "Open in query · big",
+            "Indexes · big",
+        ]
+        await run_command(pilot, "Browse · big")
+        assert explorer.active_panel == "data" and explorer.browse_path == BIG
+        assert "user1@example.com" in screen_text(app)
+
+
+async def test_palette_shows_a_node_name_with_markup_as_it_is() -> None:
+    """A node's name is store text: the palette (which reads titles as
+    markup) shows `[bold red]x[/]` as those characters."""
+    async with run_app(["fake://hostile?caps=all"]) as (app, pilot):
+        explorer = explorer_of(app)
+        # hostile -> public -> the second table
+        await drive(pilot, ["down", "right", "down", "down", "right", "down", "down"])
+        listed = explorer.node_actions()
+        assert listed is not None and listed[0].name == "[bold red]x[/]"
+        await search_palette(pilot, "Browse")
+        assert "Browse · [bold red]x[/]" in palette_hits(app)
+        assert "Browse · [bold red]x[/]" in screen_text(app)
+
+
+async def test_each_panel_key_comes_from_the_panel_list_and_shows_its_panel() -> None:
+    from storescope.screens.explorer import Explorer
+    from storescope.tui.widgets.panel import PANELS
+
+    keys = {b.key: b.action for b in Explorer.BINDINGS if hasattr(b, "key")}
+    async with run_app(["fake://panelkeys?caps=all"]) as (app, pilot):
+        explorer = await open_table(app, pilot, BIG)
+        for spec in reversed(PANELS):
+            assert keys[spec.key] == f"show_panel('{spec.id}')"
+            await drive(pilot, [spec.key])
+            assert explorer.active_panel == spec.id, spec.key
+            assert f"{spec.key.upper()} {spec.title}" in screen_text(app).splitlines()[1]
+
+
+async def test_panels_and_node_actions_follow_the_capabilities_after_a_reconnect(
+    monkeypatch: Any,
+) -> None:
+    """The flags are read live: a server that gains INDEXES on reconnect
+    offers the indexes panel and the Indexes action, without a restart."""
+    from storescope.backends.base import Capability
+    from storescope.backends.fake import FakeBackend
+
+    async with run_app(["fake://livecaps"]) as (app, pilot):
+        explorer = explorer_of(app)
+        await drive(pilot, TO_BIG)
+        assert [p.id for p in explorer.offered_panels()] == ["data"]
+        monkeypatch.setattr(FakeBackend, "capabilities", Capability.INDEXES)
+        explorer.reconnect()
+        await wait_until_idle(pilot)
+        assert [p.id for p in explorer.offered_panels()] == ["data", "indexes"]
+        context = explorer.panels["data"].context
+        assert Capability.INDEXES in context.capabilities
+        listed = explorer.node_actions()
+        assert listed is not None and [a.label for a in listed[1]] == ["Browse", "Indexes"]
