@@ -136,10 +136,53 @@ def _terminate(proc: subprocess.Popen[bytes], timeout: float, fast_signal: int) 
         proc.wait(5)
 
 
-def free_port() -> int:
+#: How long a port handed out by free_port() stays reserved for its caller.
+PORT_HOLD_SECONDS = 120.0
+
+
+def _unused_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on, that no other caller of this
+    function on the machine (another test worker, another demo) was handed in
+    the last PORT_HOLD_SECONDS: the port is released before the server binds
+    it, and two processes starting servers at once must not both get it (the
+    second server would fail to bind, or worse, its readiness check would
+    reach the first). The reservations live in one file in the temporary
+    directory, under an exclusive lock."""
+    import fcntl
+
+    registry = Path(tempfile.gettempdir()) / "storescope-ports"
+    try:
+        fd = os.open(registry, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        return _unused_port()
+    with contextlib.suppress(OSError):  # shared by every user of the machine
+        os.fchmod(fd, 0o666)
+    with os.fdopen(fd, "r+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        now = time.time()
+        held: dict[int, float] = {}
+        for line in f.read().split():
+            port_text, _, stamp_text = line.partition("@")
+            with contextlib.suppress(ValueError):
+                stamp = float(stamp_text)
+                if now - stamp < PORT_HOLD_SECONDS:
+                    held[int(port_text)] = stamp
+        port = _unused_port()
+        for _ in range(100):
+            if port not in held:
+                break
+            port = _unused_port()
+        held[port] = now
+        f.seek(0)
+        f.truncate()
+        f.write("".join(f"{p}@{t:.3f}\n" for p, t in held.items()))
+    return port
 
 
 def _wait_for_port(
