@@ -205,7 +205,8 @@ class Backend(ABC):
         Pure, no round-trip (the catalog asks for every node it lists). Only
         what works on this connection now: an action of ``node_action_table``
         that applies to the node's kind, whose capability this backend has
-        (OPEN_IN_QUERY: QUERY, INDEXES: INDEXES), and that targets a
+        (OPEN_IN_QUERY: QUERY and an ``open_template`` in ``language``,
+        INDEXES: INDEXES), and that targets a
         browsable node (BROWSE on the node itself needs ``node.browsable``).
         """
         table = self.node_action_table
@@ -219,7 +220,13 @@ class Backend(ABC):
         if not action.parent and not node.browsable:
             return False
         if action.does is NodeActionKind.OPEN_IN_QUERY:
-            return Capability.QUERY in self.capabilities
+            # Only where the query language says what "open in query" writes.
+            from .language import language_of
+
+            return (
+                Capability.QUERY in self.capabilities
+                and language_of(self).open_template is not None
+            )
         if action.does is NodeActionKind.INDEXES:
             return Capability.INDEXES in self.capabilities
         return True

@@ -83,3 +83,11 @@ def test_the_default_follows_the_connections_capabilities() -> None:
         "Open in query",
         "Indexes",
     ]
+
+
+def test_open_in_query_needs_a_language_that_says_what_to_write() -> None:
+    class NoTemplate(FakeBackend):
+        query_language = ""  # the plain command line: no "open in query" text
+
+    table = Node(("a", "b", "t"), "t", NodeKind.TABLE, browsable=True)
+    assert labels(NoTemplate("fake://demo?caps=all"), table) == ["Browse", "Indexes"]
