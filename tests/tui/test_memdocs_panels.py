@@ -116,7 +116,26 @@ def monitor_then(samples: int, *keys: str) -> RunBefore:
 EDIT_STATUS = ["right", "e", "end", *["backspace"] * 4, "p", "a", "i", "d", "enter"]
 
 
+# From the top of the catalog: expand shop and stop on orders.
+CATALOG_ORDERS = ["down", "right", "down", "down", "down"]
+
+
+def keys(*pressed: str) -> RunBefore:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await drive(pilot, ["wait", *pressed])
+
+    return run_before
+
+
 class TestMemDocsSnapshots:
+    def test_catalog_actions_in_memdocs_words(self, snap_compare: Any) -> None:
+        """`a` on the orders collection: a menu titled orders offering b
+        Browse documents, f Find in query and i Indexes (memdocs' own
+        names for its node actions)."""
+        assert snap_compare(
+            StorescopeApp([URL]), terminal_size=SIZE, run_before=keys(*CATALOG_ORDERS, "a")
+        )
+
     def test_orders_grid(self, snap_compare: Any) -> None:
         """The catalog lists logs and shop; the grid shows orders with _id*
         as the key, status, and the nested customer document as one line of
@@ -144,7 +163,9 @@ class TestMemDocsSnapshots:
 
     def test_insert_form(self, snap_compare: Any) -> None:
         """`i` on orders: the insert form lists the collection's fields with
-        memdocs' types (int, string, object, array, double, bool)."""
+        memdocs' types (int, string, object, array, double, bool) and its
+        codec's words: an empty field is "left out" (memdocs has no
+        defaults) and ^n sets "null"."""
         assert snap_compare(StorescopeApp([URL]), terminal_size=SIZE, run_before=orders_then("i"))
 
     def test_query_result(self, snap_compare: Any) -> None:
@@ -245,3 +266,15 @@ async def test_explain_shows_the_winning_plan_and_the_rejected_scan() -> None:
         assert "rejected" in text and "scan the whole collection orders" in text
         assert "docs examined 275" in text and "keys examined 275" in text
         assert "cost" not in text.replace("costliest", "")
+
+
+async def test_find_in_query_writes_a_find_command() -> None:
+    """The catalog action "Find in query" puts memdocs' own command for the
+    collection in the query editor, and running it finds every order."""
+    async with run_app([URL], size=(100, 30)) as (app, pilot):
+        await drive(pilot, [*CATALOG_ORDERS, "a", "f"])
+        panel = _explorer(pilot).panels["query"]
+        assert isinstance(panel, QueryPanel)
+        assert panel.editor.text.strip() == "find orders {}"
+        await drive(pilot, ["f5"])
+        assert "found 1100 documents" in screen_text(app)
