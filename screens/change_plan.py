@@ -2,8 +2,9 @@
 
 Every step with its exact statement (as the store will run it, values
 inlined), the records it touches (counted before anything runs) and its
-note; the total; the plan's warnings; and whether it is atomic (all or
-nothing in one transaction). Scrollable for long plans. Enter or ctrl+s
+note; the total; the plan's warnings; and what the store does if a step
+fails (``ChangePlan.atomic``: all or nothing in one transaction, applied
+together without rollback, or step by step), in words. Scrollable for long plans. Enter or ctrl+s
 commits, Esc cancels. The buttons are for the mouse and take no focus, so
 Enter always means "commit" and never presses a focused Cancel by surprise.
 
@@ -45,12 +46,8 @@ def plan_summary(plan: ChangePlan) -> str:
     n = len(plan.steps)
     total = plan.affected
     rows = "rows unknown" if total is None else f"{_count(total)} in all"
-    atomic = (
-        "atomic: all or nothing, in one transaction"
-        if plan.atomic
-        else "NOT atomic: steps that ran stay applied if a later one fails"
-    )
-    return f"{n} change{'' if n == 1 else 's'} · {rows} · {atomic}"
+    # What the store does if a step fails, in its words (``Atomicity``).
+    return f"{n} change{'' if n == 1 else 's'} · {rows} · {plan.atomicity.words}"
 
 
 class ChangePlanScreen(ModalScreen[bool]):

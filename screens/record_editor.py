@@ -4,7 +4,9 @@ One line per field: its name, type and whether it may be NULL, and an input
 whose placeholder is what an empty input means: the field's DEFAULT
 expression, NULL (a nullable field without a default), or "required". An
 empty input takes the default; ctrl+n sets the focused field to NULL
-explicitly (typing clears it again). Generated fields cannot be set.
+explicitly (typing clears it again). The words are the store's
+(``RecordSchema.codec``: PostgreSQL's NULL and DEFAULT; a store without
+defaults leaves an empty field out). Generated fields cannot be set.
 ctrl+s stages the insert; nothing is written until the staged changes are
 committed. The key hint sits above the fields and the form has its own
 footer, so how to submit it shows at 80x24 however many fields there are;
@@ -29,41 +31,43 @@ from textual.widgets import Footer, Input, Static
 
 from storescope.backends.types import DEFAULT
 from storescope.tui.sanitize import sanitize
-from storescope.tui.widgets.staging import edit_text
+from storescope.tui.widgets.cell_editor import renamed
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
 
-    from storescope.backends.types import FieldInfo, RecordSchema
+    from storescope.backends.types import FieldInfo, RecordSchema, ValueCodec
 
 
 class FieldInput(Input):
     """An input for one field; ``null`` is the explicit NULL toggle."""
 
-    def __init__(self, info: FieldInfo) -> None:
+    def __init__(self, info: FieldInfo, codec: ValueCodec) -> None:
         super().__init__(
-            placeholder=_placeholder(info),
+            placeholder=_placeholder(info, codec),
             disabled=not info.editable,
             classes="form-input",
         )
         self.info = info
+        self.codec = codec
         self.null = False
 
     def set_null(self, null: bool) -> None:
         self.null = null
         if null:
             self.value = ""
-        self.placeholder = "NULL" if null else _placeholder(self.info)
+        self.placeholder = self.codec.null_word if null else _placeholder(self.info, self.codec)
         self.set_class(null, "-null")
 
 
-def _placeholder(info: FieldInfo) -> str:
+def _placeholder(info: FieldInfo, codec: ValueCodec) -> str:
     if not info.editable:
         return sanitize(info.default) or "generated"
+    default = codec.default_word
     if info.default:
-        return f"DEFAULT {sanitize(info.default)}"
+        return f"{default} {sanitize(info.default)}" if default else sanitize(info.default)
     if info.nullable:
-        return "DEFAULT (NULL)"
+        return f"{default} ({codec.null_word})" if default else "left out"
     return "required"
 
 
@@ -135,15 +139,21 @@ class RecordEditorScreen(ModalScreen[tuple[tuple[str, Any], ...] | None]):
     ) -> None:
         super().__init__()
         self.schema = schema
+        self.codec = schema.codec
         self._title = sanitize(title)
         self._values = dict(values)
+        null = self.codec.null_word
+        # The store's word for no value on the key too (PostgreSQL: NULL).
+        self._bindings = renamed(self._bindings, "toggle_null", null)
 
     def compose(self) -> ComposeResult:
         box = Vertical(id="form-box")
         box.border_title = Content(self._title)  # a str would be parsed as markup
         with box:
+            empty = self.codec.default_word or "left out"
             yield Static(
-                "^s stage insert · Esc cancel · empty = DEFAULT · ^n NULL · ⏎ next field",
+                f"^s stage insert · Esc cancel · empty = {empty} · ^n {self.codec.null_word} · "
+                "⏎ next field",
                 id="form-hint",
                 markup=False,
             )
@@ -162,12 +172,12 @@ class RecordEditorScreen(ModalScreen[tuple[tuple[str, Any], ...] | None]):
         yield Footer()
 
     def _input(self, info: FieldInfo) -> FieldInput:
-        field_input = FieldInput(info)
+        field_input = FieldInput(info, self.codec)
         value = self._values.get(info.name, DEFAULT)
         if value is None:
             field_input.set_null(True)
         elif value is not DEFAULT and info.editable:
-            field_input.value = edit_text(value) or ""
+            field_input.value = self.codec.edit_text(info, value) or ""
         return field_input
 
     def on_mount(self) -> None:
@@ -187,7 +197,11 @@ class RecordEditorScreen(ModalScreen[tuple[tuple[str, Any], ...] | None]):
         focused = self.focused
         if isinstance(focused, FieldInput):
             if not focused.info.nullable:
-                self.notify(f"{focused.info.name} is NOT NULL", severity="warning", markup=False)
+                self.notify(
+                    f"{focused.info.name} cannot be {self.codec.null_word}",
+                    severity="warning",
+                    markup=False,
+                )
                 return
             focused.set_null(not focused.null)
 

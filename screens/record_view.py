@@ -28,13 +28,13 @@ from storescope.backends.types import DEFAULT, MISSING, BinaryValue, Truncated
 from storescope.tui.sanitize import has_controls, sanitize, sanitize_lines
 from storescope.tui.widgets.cell_editor import CellEditor
 from storescope.tui.widgets.cells import human_size
-from storescope.tui.widgets.staging import edit_text
+from storescope.tui.widgets.staging import NEUTRAL_CODEC
 
 if TYPE_CHECKING:
     from textual import events
     from textual.app import ComposeResult
 
-    from storescope.backends.types import FieldInfo
+    from storescope.backends.types import FieldInfo, ValueCodec
     from storescope.tui.messages import RecordViewRequested
 
 #: Bytes of a binary value shown in the hex dump.
@@ -57,14 +57,17 @@ def hex_dump(data: bytes, limit: int = HEX_DUMP_BYTES) -> str:
     return "\n".join(lines)
 
 
-def describe_value(value: Any) -> tuple[str, str, bool]:
+def describe_value(
+    value: Any, codec: ValueCodec = NEUTRAL_CODEC, info: FieldInfo | None = None
+) -> tuple[str, str, bool]:
     """(text shown, a note such as the true size, whether it needs a box);
-    the text sanitized, keeping its line breaks when it goes in a box."""
-    text, note, boxed = _describe_value(value)
+    the text sanitized, keeping its line breaks when it goes in a box. A
+    plain value is shown as the store's edit text (``codec``)."""
+    text, note, boxed = _describe_value(value, codec, info)
     return (sanitize_lines(text) if boxed else sanitize(text)), note, boxed
 
 
-def _describe_value(value: Any) -> tuple[str, str, bool]:
+def _describe_value(value: Any, codec: ValueCodec, info: FieldInfo | None) -> tuple[str, str, bool]:
     if isinstance(value, Truncated):
         preview = value.preview
         size = human_size(value.total_size, value.unit)
@@ -89,7 +92,7 @@ def _describe_value(value: Any) -> tuple[str, str, bool]:
         if len(value) > TEXT_CHARS:
             note = f"{len(value):,} characters, first {TEXT_CHARS:,} shown"
         return value[:TEXT_CHARS], note, "\n" in value or len(value) > SHORT
-    text = edit_text(value) or ""
+    text = codec.edit_text(info, value) or ""
     return text, "", "\n" in text or len(text) > SHORT
 
 
@@ -191,6 +194,7 @@ class RecordViewScreen(ModalScreen[None]):
         self.staged = dict(request.staged)
         types = {f.name: f for f in request.schema.fields} if request.schema else {}
         self._fields: dict[str, FieldInfo] = types
+        self.codec = request.schema.codec if request.schema else NEUTRAL_CODEC
         self._editing: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -232,15 +236,16 @@ class RecordViewScreen(ModalScreen[None]):
         with FieldBlock(name, classes="record-field", id=f"field-{_safe_id(name)}"):
             yield Static(header, classes="record-name")
             if value is None:
-                yield FieldValue("NULL", classes="record-value -null", markup=False)
+                yield FieldValue(self.codec.null_word, classes="record-value -null", markup=False)
             elif value is MISSING:
                 yield FieldValue("(absent)", classes="record-value -null", markup=False)
             elif value is DEFAULT:
-                yield FieldValue("DEFAULT", classes="record-value -null", markup=False)
+                word = self.codec.default_word or "(left out)"
+                yield FieldValue(word, classes="record-value -null", markup=False)
             elif value == "":
                 yield FieldValue('""  (empty string)', classes="record-value", markup=False)
             else:
-                text, note, boxed = describe_value(value)
+                text, note, boxed = describe_value(value, self.codec, info)
                 if boxed:
                     area = TextArea(
                         text,
@@ -263,7 +268,9 @@ class RecordViewScreen(ModalScreen[None]):
         if name not in self.staged:
             return ""
         value = self.staged[name]
-        return "staged: NULL" if value is None else f"staged: {sanitize(str(value))}"
+        if value is None:
+            return f"staged: {self.codec.null_word}"
+        return f"staged: {sanitize(str(value))}"
 
     def on_mount(self) -> None:
         for widget in self.query(".record-staged"):
@@ -302,7 +309,7 @@ class RecordViewScreen(ModalScreen[None]):
             self.notify(f"{name} is {info.default or 'generated'}; it cannot be set", markup=False)
             return
         value = self.staged.get(name, dict(self.request.record.fields).get(name))
-        text = edit_text(value)
+        text = self.codec.edit_text(info, value)
         if text is None or has_controls(text):
             what = "a preview of a bigger value" if text is None else "control characters"
             self.notify(
@@ -315,8 +322,12 @@ class RecordViewScreen(ModalScreen[None]):
         editor = self.query_one("#record-editor", CellEditor)
         hint = self.query_one("#record-hint", Static)
         type_name = info.type_name if info else ""
-        hint.update(f"Edit {sanitize(name)} {sanitize(type_name)} · ⏎ stage · ^n NULL · Esc cancel")
-        editor.placeholder = "NULL" if value is None else '""'
+        null = self.codec.null_word
+        hint.update(
+            f"Edit {sanitize(name)} {sanitize(type_name)} · ⏎ stage · ^n {null} · Esc cancel"
+        )
+        editor.null_word(null)
+        editor.placeholder = null if value is None else '""'
         editor.value = text
         editor.display = True
         editor.focus()

@@ -13,13 +13,28 @@ import pytest
 from textual.pilot import Pilot
 
 from storescope.backends import sandbox
-from storescope.backends.types import Update
+from storescope.backends.types import (
+    UNSET,
+    Atomicity,
+    ChangePlan,
+    Command,
+    Delete,
+    FieldInfo,
+    Identity,
+    Insert,
+    PlannedStep,
+    RecordSchema,
+    Replace,
+    Update,
+    ValueCodec,
+)
 from storescope.screens.change_plan import ChangePlanScreen
 from storescope.screens.dialogs import ConfirmScreen
 from storescope.screens.record_editor import RecordEditorScreen
 from storescope.screens.record_view import RecordViewScreen
 from storescope.tui.app import StorescopeApp
 from storescope.tui.widgets.data_panel import DataPanel
+from storescope.tui.widgets.staging import StagedChanges
 from tests.pg_helpers import execute as _execute
 
 from .conftest import drive, explorer_of, open_table, run_app, screen_text, wait_until_idle
@@ -174,7 +189,7 @@ async def test_an_edited_cell_is_staged_reviewed_and_committed(server: str) -> N
         text = screen_text(app)
         assert """UPDATE "public"."items" SET "name" = 'omega'::text WHERE "id" = 1""" in text
         assert "→ 1 row" in text and "1 change · 1 row in all" in text
-        assert "atomic" in text
+        assert "atomic: all or nothing, in one transaction" in text
         await drive(pilot, ["enter"])
         assert _rows(db_url, "SELECT name FROM items WHERE id = 1") == [("omega",)]
         text = screen_text(app)
@@ -276,7 +291,7 @@ async def test_a_violated_constraint_keeps_every_staged_change_and_says_which(
         assert "change 2 of 2 failed" in text
         assert "items_qty_check" in text
         # The failed row is marked in the grid, with the failing value shown.
-        marks = panel._row_marks(1)
+        marks = panel.records._row_marks(1)
         assert marks is not None and marks.failed
     assert _rows(db_url, "SELECT name, qty FROM items WHERE id IN (1, 2) ORDER BY id") == [
         ("alpha", 1),
@@ -438,7 +453,7 @@ async def test_a_failed_insert_is_a_row_at_the_top_to_fix_or_remove(server: str)
         await drive(pilot, ["ctrl+s", "enter"])  # duplicate key
         staged = panel.staged
         assert staged is not None and len(staged) == 2 and staged.failed_step == 0
-        marks = panel._row_marks(0)
+        marks = panel.records._row_marks(0)
         assert marks is not None and marks.failed and marks.inserted
         await drive(pilot, ["down", "d"])  # the second insert: un-staged
         assert len(staged) == 1 and grid.pinned_rows == 1
@@ -483,3 +498,107 @@ async def test_at_80x24_the_record_keys_and_how_to_submit_show(server: str) -> N
         assert isinstance(app.screen, RecordViewScreen)
         assert "e Edit field" in screen_text(app).splitlines()[-1]
         assert panel.staged is not None
+
+
+# -- store-neutral: the staging model, the plan's atomicity, the codec's words ------------------
+
+T = ("db", "t")
+
+
+def test_edits_at_paths_merge_per_record_and_a_replace_takes_their_place() -> None:
+    staged = StagedChanges(T)
+    a, b = (("id", 1),), (("id", 2),)
+    staged.edit(a, ("doc", "address", "city"), "Paris")
+    staged.edit(a, ("name",), "x")  # a path of one name is that field
+    staged.edit(a, ("doc", "old"), UNSET)
+    staged.edit(a, ("doc", "address", "city"), "Rome")
+    assert staged.changes() == (
+        Update(
+            T, a, ((("doc", "address", "city"), "Rome"), ("name", "x"), (("doc", "old"), UNSET))
+        ),
+    )
+    assert staged.staged_value(a, "name") == "x"
+    staged.edit(b, "n", 1)
+    assert staged.replace(a, (("name", "whole"),)) is None
+    assert staged.changes()[0] == Replace(T, a, (("name", "whole"),))
+    staged.edit(a, "name", "again")  # an edit after a replace changes the document
+    assert staged.changes()[0] == Replace(T, a, (("name", "again"),))
+    assert staged.summary() == "2 changes staged (2 edits)"
+    staged.command(Command(T, "EXPIRE k 60", 1))
+    assert staged.summary() == "3 changes staged (2 edits, 1 command)"
+    staged.toggle_delete([a])
+    assert staged.changes() == (
+        Update(T, b, (("n", 1),)),
+        Command(T, "EXPIRE k 60", 1),
+        Delete(T, a),
+    )
+    assert staged.undo() and isinstance(staged.entry_for(a), Replace)
+
+
+def test_a_staged_change_keeps_its_record_when_another_records_key_is_edited() -> None:
+    """Keys name records: editing row 1's key to 2 does not make row 2's
+    staged change address row 1, nor merge the two."""
+    staged = StagedChanges(T)
+    one, two = (("id", 1),), (("id", 2),)
+    staged.edit(two, "name", "second")
+    staged.edit(one, "id", 2)
+    staged.edit(two, "name", "still second")
+    assert staged.changes() == (
+        Update(T, two, (("name", "still second"),)),
+        Update(T, one, (("id", 2),)),
+    )
+    assert staged.staged_value(one, "name") is not staged.staged_value(two, "name")
+
+
+def test_where_keys_are_positions_the_plan_edits_first_then_deletes_from_the_end() -> None:
+    """A Redis list: deleting index 1 would move index 3 to 2; the plan
+    edits at the positions browsed, then deletes the highest position first."""
+    staged = StagedChanges(T, identity=Identity.POSITION)
+    staged.toggle_delete([(("index", 1),)])
+    staged.edit((("index", 3),), "value", "x")
+    staged.insert((("value", "tail"),))
+    staged.toggle_delete([(("index", 4),)])
+    assert staged.changes() == (
+        Update(T, (("index", 3),), (("value", "x"),)),
+        Delete(T, (("index", 4),)),
+        Delete(T, (("index", 1),)),
+        Insert(T, (("value", "tail"),)),
+    )
+    assert [type(c) for c in staged.entries] == [Delete, Update, Insert, Delete]
+
+
+@pytest.mark.parametrize(
+    ("atomicity", "words"),
+    [
+        (Atomicity.ONE_TRANSACTION, "atomic: all or nothing, in one transaction"),
+        (Atomicity.ALL_APPLIED_NO_ROLLBACK, "applied together, but NOT rolled back"),
+        (Atomicity.STEP_BY_STEP, "NOT atomic: steps that ran stay applied if a later one fails"),
+    ],
+)
+async def test_the_plan_review_says_in_words_what_the_store_does_if_a_step_fails(
+    atomicity: Atomicity, words: str
+) -> None:
+    plan = ChangePlan((PlannedStep(Command(T, "EXPIRE k 60"), "EXPIRE k 60", 1),), atomicity)
+    async with run_app(["fake://demo"], size=(120, 30)) as (app, pilot):
+        await app.push_screen(ChangePlanScreen(plan))
+        await wait_until_idle(pilot)
+        text = screen_text(app)
+        assert f"1 change · 1 row in all · {words}" in text
+        assert "EXPIRE k 60  → 1 row" in text
+
+
+async def test_the_insert_form_and_record_view_speak_the_stores_words() -> None:
+    """A store whose no-value is "null" and that has no defaults: no NULL or
+    DEFAULT anywhere, an empty field is left out."""
+    codec = ValueCodec(null_word="null", unset_word="unset", default_word="")
+    schema = RecordSchema(
+        T, (FieldInfo("_id", "int", False, primary_key=True), FieldInfo("note", "string")),
+        key=("_id",), codec=codec,
+    )  # fmt: skip
+    async with run_app(["fake://demo"], size=(100, 30)) as (app, pilot):
+        await app.push_screen(RecordEditorScreen(schema))
+        await wait_until_idle(pilot)
+        text = screen_text(app)
+        assert "empty = left out · ^n null" in text and "^n null" in text.splitlines()[-1]
+        assert "NULL" not in text and "DEFAULT" not in text
+        assert "left out" in text  # the nullable field's placeholder

@@ -10,15 +10,28 @@ never dropped silently.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
-from textual.binding import Binding, BindingType
+from textual.binding import Binding, BindingsMap, BindingType
 from textual.message import Message
 from textual.widgets import Input
 
 if TYPE_CHECKING:
     from textual import events
+
+
+def renamed(bindings: BindingsMap, action: str, description: str) -> BindingsMap:
+    """``bindings`` (a widget's, inherited ones included) with the
+    bindings of ``action`` described as ``description``."""
+    return BindingsMap(
+        [
+            dataclasses.replace(b, description=description) if b.action == action else b
+            for items in bindings.key_to_bindings.values()
+            for b in items
+        ]
+    )
 
 
 class CellEditor(Input):
@@ -43,8 +56,15 @@ class CellEditor(Input):
     #: The text the editor was opened with (set by its owner).
     start_text = ""
 
-    def open(self, text: str, *, placeholder: str) -> None:
-        """Show the editor with ``text`` and focus it."""
+    def null_word(self, word: str) -> None:
+        """Name ctrl+n in the store's word for no value (PostgreSQL: NULL)."""
+        self._bindings = renamed(self._bindings, "set_null", f"Set {word}")
+        self.refresh_bindings()
+
+    def open(self, text: str, *, placeholder: str, null_word: str = "NULL") -> None:
+        """Show the editor with ``text`` and focus it; ctrl+n is called
+        "Set ``null_word``" (the store's word for no value)."""
+        self.null_word(null_word)
         self.start_text = text
         self.placeholder = placeholder
         self.value = text

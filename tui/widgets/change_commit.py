@@ -1,42 +1,42 @@
-"""ChangeCommitting: the commit of a table's staged changes, the base of the
-DataPanel's record editing (tui/widgets/record_editing.py): ctrl+s plans
-every staged change of the table shown (a worker), asks the explorer for the
-plan review, then applies them (a worker). On success the staged changes go
-and the rows are fetched again; on a failure every staged change stays and
-the one that failed is highlighted; a lost connection keeps them for after
-ctrl+r.
+"""ChangeCommitter: the commit of a table's staged changes, a collaborator
+of the DataPanel (not a base class): ctrl+s plans every staged change of the
+table shown (in the background), asks the explorer for the plan review,
+then applies them (in the background, never abandoned: its outcome must be
+heard). On success the staged changes go and the rows are fetched again; on
+a failure every staged change stays and the one that failed is highlighted;
+a lost connection keeps them for after ctrl+r.
+
+The committer owns no widget. Its host (the DataPanel) runs its workers,
+receives its messages (``ChangeCommitter.PlanReady``, ``ChangesApplied``,
+``ChangesFailed``) and hands them back to it; ``changed`` is called when
+what the panel draws (the strip, the marks) must be drawn again, and
+``committed(path)`` after a table's changes went in.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from textual import work
 from textual.message import Message
 
-from storescope.backends.errors import BackendError
 from storescope.backends.types import AppliedPlan, Change
+from storescope.tui.background import call_in_background
 from storescope.tui.messages import PlanReviewRequested, WorkFailed
 from storescope.tui.sanitize import shown_path
-from storescope.tui.widgets.panel import Panel
 
 if TYPE_CHECKING:
-    from storescope.backends.types import ChangePlan, RecordKey
-    from storescope.tui.widgets.data_grid import DataGrid
-    from storescope.tui.widgets.staging import StagedChanges
+    from storescope.backends.types import ChangePlan
+    from storescope.tui.widgets.panel import Panel
+    from storescope.tui.widgets.staging import StagedChanges, Staging
+
+#: The worker groups of a commit (the host reports their crashes).
+WORKER_GROUPS = ("change_planners", "change_appliers")
 
 
-class ChangeCommitting(Panel):
-    """See the module docstring; the DataPanel sets the attributes declared here."""
-
-    grid: DataGrid
-    browse_path: tuple[str, ...] | None
-    #: Staged changes by table path.
-    staged_by_path: dict[tuple[str, ...], StagedChanges]
-    #: Rows selected with space (by key), for the table shown.
-    selected: set[RecordKey]
-    _busy: str  # "planning" / "committing" while a worker runs
+class ChangeCommitter:
+    """See the module docstring."""
 
     @dataclass
     class PlanReady(Message):
@@ -53,63 +53,52 @@ class ChangeCommitting(Panel):
     @dataclass
     class ChangesFailed(WorkFailed):
         path: tuple[str, ...] = ()
+        changes: tuple[Change, ...] = ()
 
-    @property
-    def staged(self) -> StagedChanges | None:
-        """The staged changes of the table shown (None when none were made)."""
-        path = self.browse_path
-        return self.staged_by_path.get(path) if path is not None else None
+    def __init__(
+        self,
+        host: Panel,
+        staging: Staging,
+        *,
+        changed: Callable[[], None],
+        committed: Callable[[tuple[str, ...]], None],
+    ) -> None:
+        self.host = host
+        self.staging = staging
+        self._changed = changed
+        self._committed = committed
+        #: "planning" / "committing" while a worker runs, else "".
+        self.busy = ""
 
-    def finish_editing(self) -> None:
-        """Stage what an open editor holds (RecordEditing)."""
-
-    def _update_strip(self) -> None:
-        """Show what is staged, or the commit's progress (RecordEditing)."""
-
-    def _marks_changed(self) -> None:
-        """The staged changes changed: draw them (RecordEditing)."""
-
-    def _refuse(self, message: str) -> None:
-        self.app.notify(message, severity="warning", markup=False)
-
-    # -- commit: plan, review, apply ---------------------------------------------------
-
-    def action_commit(self) -> None:
-        # ctrl+s in the cell editor: what was typed is part of the commit.
-        self.finish_editing()
-        staged = self.staged
-        if not staged:
-            self._refuse("Nothing is staged")
+    def commit(self, staged: StagedChanges) -> None:
+        """Plan ``staged``'s changes; the review follows (``plan_ready``)."""
+        if self.busy:
             return
-        if self._busy:
-            return
-        self._busy = "planning"
-        self._update_strip()
-        self._plan_changes(staged.path, staged.changes())
+        self.busy = "planning"
+        self._changed()
+        path, changes = staged.path, staged.changes()
+        call_in_background(
+            self.host,
+            lambda b: b.plan(changes),
+            done=lambda plan: self.PlanReady(path, changes, plan),
+            failed=lambda e: self.ChangesFailed(e, path, changes),
+            group="change_planners",
+            post_when_cancelled=True,
+        )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="change_planners")
-    def _plan_changes(self, path: tuple[str, ...], changes: tuple[Change, ...]) -> None:
-        try:
-            plan = self.context.session.call(lambda b: b.plan(changes))
-        except BackendError as e:
-            self.post_message(self.ChangesFailed(e, path))
-            return
-        self.post_message(self.PlanReady(path, changes, plan))
-
-    def on_change_committing_plan_ready(self, event: PlanReady) -> None:
-        event.stop()
-        self._busy = ""
-        self._update_strip()
+    def plan_ready(self, event: PlanReady) -> None:
+        self.busy = ""
+        self._changed()
         path, changes = event.path, event.changes
 
         def done(confirmed: bool) -> None:
             if confirmed:
-                self._busy = "committing"
-                self._update_strip()
-                self._apply_changes(path, changes)
+                self.busy = "committing"
+                self._changed()
+                self._apply(path, changes)
 
         n = len(changes)
-        self.post_message(
+        self.host.post_message(
             PlanReviewRequested(
                 event.plan,
                 done,
@@ -118,40 +107,47 @@ class ChangeCommitting(Panel):
             )
         )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="change_appliers")
-    def _apply_changes(self, path: tuple[str, ...], changes: tuple[Change, ...]) -> None:
-        try:
-            applied = self.context.session.call(lambda b: b.apply(changes), abandonable=False)
-        except BackendError as e:
-            self.post_message(self.ChangesFailed(e, path))
-            return
-        self.post_message(self.ChangesApplied(path, changes, applied))
+    def _apply(self, path: tuple[str, ...], changes: tuple[Change, ...]) -> None:
+        call_in_background(
+            self.host,
+            lambda b: b.apply(changes),
+            done=lambda applied: self.ChangesApplied(path, changes, applied),
+            failed=lambda e: self.ChangesFailed(e, path, changes),
+            group="change_appliers",
+            abandonable=False,
+            post_when_cancelled=True,
+        )
 
-    def on_change_committing_changes_applied(self, event: ChangesApplied) -> None:
-        event.stop()
-        self._busy = ""
-        staged = self.staged_by_path.get(event.path)
+    def applied(self, event: ChangesApplied) -> None:
+        self.busy = ""
+        staged = self.staging.by_path.get(event.path)
         if staged is not None:
             staged.committed(event.changes)
         rows = sum(a or 0 for a in event.applied.affected)
         n = len(event.changes)
-        self.app.notify(
+        self.host.app.notify(
             f"Committed {n} change{'' if n == 1 else 's'} ({rows} row{'' if rows == 1 else 's'})",
             title=shown_path(event.path),
             markup=False,
         )
-        if event.path == self.browse_path:
-            self.selected = set()
-            self.grid.reload()
-        self._marks_changed()
+        self._committed(event.path)
+        self._changed()
 
-    def on_change_committing_changes_failed(self, event: ChangesFailed) -> None:
-        # Not stopped: the explorer tracks the connection (a lost one goes
-        # "lost"), the App shows the error. Every staged change stays.
-        self._busy = ""
-        staged = self.staged_by_path.get(event.path)
+    def failed(self, event: ChangesFailed) -> None:
+        """Every staged change stays; the one that failed is marked."""
+        self.busy = ""
+        staged = self.staging.by_path.get(event.path)
         if staged is not None:
             step = getattr(event.error, "step", None)
-            message = self.context.describe(event.error)[1]
-            staged.failed(step if isinstance(step, int) else None, message)
-        self._marks_changed()
+            index = None
+            if isinstance(step, int) and 0 <= step < len(event.changes):
+                # The plan's order may differ from the staging order.
+                index = staged.index_of(event.changes[step])
+            message = self.host.context.describe(event.error)[1]
+            staged.failed(index, message)
+        self._changed()
+
+    def crashed(self) -> None:
+        """A commit worker ended in a bug: nothing is running any more."""
+        self.busy = ""
+        self._changed()

@@ -1,7 +1,10 @@
 """DataPanel: the grid of the path opened in the catalog, paged lazily, and
-the records of that path (the editing half is ``RecordEditing``, in
-tui/widgets/record_editing.py: the record view, edits in place, inserts,
-deletes, all staged and committed through a change plan).
+the records of that path. It is composed, not inherited: ``staging`` (the
+plain model of schemas, staged changes and selection, tui/widgets/staging.py),
+``committer`` (plan, review, apply: tui/widgets/change_commit.py) and
+``records`` (the record view, edits in place, inserts, deletes:
+tui/widgets/record_editing.py). The panel keeps the keys, the workers'
+messages and what may be done; its actions hand the work to them.
 
 It owns the grid's page loads, on the explorer's interactive session: a page
 request carries the path and the grid's token, so a request handled after
@@ -31,12 +34,18 @@ from storescope.tui.background import call_in_background
 from storescope.tui.messages import PageFailed, PageLoaded, PageRequest, WorkFailed
 from storescope.tui.sanitize import shown_path
 from storescope.tui.widgets.cell_editor import CellEditor
+from storescope.tui.widgets.change_commit import WORKER_GROUPS, ChangeCommitter
 from storescope.tui.widgets.data_grid import DataGrid
+from storescope.tui.widgets.panel import Panel
 from storescope.tui.widgets.record_editing import RecordEditing
+from storescope.tui.widgets.staging import StagedChanges, Staging
 
 if TYPE_CHECKING:
+    from textual import events
     from textual.app import ComposeResult
+    from textual.widgets import Input
 
+    from storescope.backends.types import RecordKey
     from storescope.tui.widgets.panel import PanelContext
 
 __all__ = ["CellEditor", "DataPanel"]
@@ -61,7 +70,7 @@ class TableGrid(DataGrid):
         self.refresh_bindings()
 
 
-class DataPanel(RecordEditing):
+class DataPanel(Panel):
     DEFAULT_CSS: ClassVar[str] = """
     DataPanel {
         & > #staging-strip {
@@ -131,13 +140,64 @@ class DataPanel(RecordEditing):
         self.grid.summary_sink = lambda summary: self.set_status(window=summary)
         self.strip = Static("", id="staging-strip", markup=False)
         self.editor = CellEditor(id="cell-editor")
-        self.staged_by_path = {}
-        self.schemas = {}
-        self._schema_errors: dict[tuple[str, ...], str] = {}
-        self.selected = set()
-        self._editing = None
-        self._busy = ""
-        self._inserts = []
+        self.staging = Staging()
+        self.committer = ChangeCommitter(
+            self, self.staging, changed=self._marks_changed, committed=self._committed
+        )
+        self.records = RecordEditing(self, self.staging, self.committer)
+
+    # -- the model, as the panel's tests and the explorer read it ----------------------
+
+    @property
+    def schemas(self) -> dict[tuple[str, ...], RecordSchema]:
+        return self.staging.schemas
+
+    @property
+    def staged_by_path(self) -> dict[tuple[str, ...], StagedChanges]:
+        return self.staging.by_path
+
+    @property
+    def selected(self) -> set[RecordKey]:
+        return self.staging.selected
+
+    @selected.setter
+    def selected(self, keys: set[RecordKey]) -> None:
+        self.staging.selected = keys
+
+    @property
+    def staged(self) -> StagedChanges | None:
+        """The staged changes of the table shown (None when none were made)."""
+        return self.staging.staged(self.browse_path)
+
+    @property
+    def schema(self) -> RecordSchema | None:
+        return self.records.schema
+
+    @property
+    def is_editing(self) -> bool:
+        return self.records.is_editing
+
+    def finish_editing(self) -> None:
+        """Stage the open cell editor's text (as Enter would) and close it."""
+        self.records.finish_editing()
+
+    def unsaved_work(self) -> str | None:
+        return self.records.unsaved_work()
+
+    def _staged_for_shown(self) -> StagedChanges:
+        return self.records._staged_for_shown()
+
+    def _marks_changed(self) -> None:
+        """The staged changes or the selection changed: draw them."""
+        self.records._marks_changed()
+
+    def _committed(self, path: tuple[str, ...]) -> None:
+        if path == self.browse_path:
+            self.selected = set()
+            self.grid.reload()
+
+    def _on_resize(self, event: events.Resize) -> None:
+        self.records._update_strip()
 
     def compose(self) -> ComposeResult:
         yield self.grid
@@ -221,9 +281,8 @@ class DataPanel(RecordEditing):
         event.stop()
         if event.worker.group == "page_loaders":
             self.grid.page_failed(None, self.context.describe(event.worker.error)[1])
-        if event.worker.group in ("change_planners", "change_appliers"):
-            self._busy = ""
-            self._update_strip()
+        if event.worker.group in WORKER_GROUPS:
+            self.committer.crashed()
         self.post_message(WorkFailed(event.worker.error))
 
     # -- what may be done -------------------------------------------------------------
@@ -245,7 +304,7 @@ class DataPanel(RecordEditing):
             return "this connection is read-only"
         schema = self.schema
         if schema is None:
-            error = self._schema_errors.get(self.browse_path)
+            error = self.staging.schema_errors.get(self.browse_path)
             return error or "the table's fields are still being read; try again in a moment"
         return schema.read_only_reason
 
@@ -286,10 +345,70 @@ class DataPanel(RecordEditing):
 
     def on_data_panel_schema_loaded(self, event: SchemaLoaded) -> None:
         event.stop()
-        if event.schema is not None:
-            self.schemas[event.path] = event.schema
-            self._schema_errors.pop(event.path, None)
-        else:
-            self._schema_errors[event.path] = event.error
+        self.staging.schema_loaded(event.path, event.schema, event.error)
         self._marks_changed()
         self.refresh_bindings()
+
+    # -- the actions: records ----------------------------------------------------------
+
+    def action_view_record(self) -> None:
+        self.records.view_record()
+
+    def action_view_browsed_row(self) -> None:
+        self.records.view_browsed_row()
+
+    def action_edit_cell(self) -> None:
+        self.records.edit_cell()
+
+    def action_insert_row(self) -> None:
+        self.records.insert_row()
+
+    def action_toggle_select(self) -> None:
+        self.records.toggle_select()
+
+    def action_delete_rows(self) -> None:
+        self.records.delete_rows()
+
+    def action_undo(self) -> None:
+        self.records.undo()
+
+    def action_discard(self) -> None:
+        self.records.discard()
+
+    def on_record_editing_record_fetched(self, event: RecordEditing.RecordFetched) -> None:
+        event.stop()
+        self.records.record_fetched(event.record)
+
+    def on_cell_editor_finished(self, event: CellEditor.Finished) -> None:
+        event.stop()
+        self.records._finish(event.value, cancelled=event.cancelled)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input is not self.editor:
+            return
+        event.stop()
+        self.records.submitted(event.value)
+
+    # -- the actions: commit -------------------------------------------------------------
+
+    def action_commit(self) -> None:
+        # ctrl+s in the cell editor: what was typed is part of the commit.
+        self.finish_editing()
+        staged = self.staged
+        if not staged:
+            self.records._refuse("Nothing is staged")
+            return
+        self.committer.commit(staged)
+
+    def on_change_committer_plan_ready(self, event: ChangeCommitter.PlanReady) -> None:
+        event.stop()
+        self.committer.plan_ready(event)
+
+    def on_change_committer_changes_applied(self, event: ChangeCommitter.ChangesApplied) -> None:
+        event.stop()
+        self.committer.applied(event)
+
+    def on_change_committer_changes_failed(self, event: ChangeCommitter.ChangesFailed) -> None:
+        # Not stopped: the explorer tracks the connection (a lost one goes
+        # "lost"), the App shows the error. Every staged change stays.
+        self.committer.failed(event)

@@ -1,14 +1,20 @@
-"""RecordEditing: the record-editing half of the DataPanel (a base class the
-panel extends with browsing): the record view, edits in place, inserts,
-selection, deletes, undo/discard, and the commit (plan, review, apply).
+"""RecordEditing: the record-editing collaborator of the DataPanel (held by
+it, not a base class): the record view, edits in place, inserts, selection,
+deletes, undo/discard. The panel's actions call it; it reads and changes the
+panel's ``Staging`` (tui/widgets/staging.py) and draws on the panel's grid,
+strip and cell editor. The commit is the ``ChangeCommitter``'s
+(tui/widgets/change_commit.py).
 
-Changes are staged per table in ``StagedChanges`` (tui/widgets/staging.py),
-held here and not in the grid's page cache, so paging never loses one and
-opening another table keeps them (they show again when it is opened). The
-grid draws them through its ``row_marks`` hook; staged inserts are the grid's
-pinned rows at the top ("+" in the gutter): ``e`` edits one of their cells,
-Enter shows the whole insert (``e`` there edits a field), ``d`` un-stages it.
-ctrl+s commits them (the base class, tui/widgets/change_commit.py).
+Changes are staged per table in ``StagedChanges``, held in the ``Staging``
+and not in the grid's page cache, so paging never loses one and opening
+another table keeps them (they show again when it is opened). The grid draws
+them through its ``row_marks`` hook; staged inserts are the grid's pinned
+rows at the top ("+" in the gutter): ``e`` edits one of their cells, Enter
+shows the whole insert (``e`` there edits a field), ``d`` un-stages it.
+
+Values become edit text, and typed text values, through the store's
+``ValueCodec`` (``RecordSchema.codec``), which also gives the words for no
+value (NULL), removing a field and the store's default.
 
 The cell editor stages its text on Enter, on ctrl+s (then commits) and when
 it loses focus with changed text; Esc is the only cancel.
@@ -19,13 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from textual import events, work
 from textual.message import Message
-from textual.widgets import Input
-from textual.worker import get_current_worker
 
-from storescope.backends.errors import BackendError
-from storescope.backends.types import DEFAULT, Insert, Record, Update
+from storescope.backends.types import DEFAULT, Insert, Record, Replace, Update
+from storescope.tui.background import call_in_background
 from storescope.tui.messages import (
     ConfirmRequested,
     RecordFormRequested,
@@ -35,29 +38,21 @@ from storescope.tui.messages import (
 from storescope.tui.sanitize import has_controls, sanitize, shown_path
 from storescope.tui.widgets.cell_editor import CellEditor
 from storescope.tui.widgets.cells import CellKind, format_value
-from storescope.tui.widgets.change_commit import ChangeCommitting
 from storescope.tui.widgets.data_grid import RowMarks
-from storescope.tui.widgets.staging import NOTHING, StagedChanges, edit_text, key_of
+from storescope.tui.widgets.staging import NOTHING, StagedChanges, key_of
 
 if TYPE_CHECKING:
-    from textual.widgets import Static
-
-    from storescope.backends.types import RecordKey, RecordSchema
+    from storescope.backends.types import RecordKey, RecordSchema, ValueCodec
+    from storescope.tui.widgets.change_commit import ChangeCommitter
+    from storescope.tui.widgets.data_panel import DataPanel
+    from storescope.tui.widgets.staging import Staging
 
 #: What a cell editor edits: (table, the record's key or a staged insert, field).
 _Target = tuple[tuple[str, ...], "RecordKey | Insert", str]
 
 
-class RecordEditing(ChangeCommitting):
-    """The records of the table shown (see the module docstring); the
-    DataPanel sets the attributes declared here."""
-
-    strip: Static
-    editor: CellEditor
-    schemas: dict[tuple[str, ...], RecordSchema]
-    _editing: _Target | None
-    #: The staged inserts of the table shown, as the grid's pinned rows.
-    _inserts: list[Insert]
+class RecordEditing:
+    """The records of the table shown (see the module docstring)."""
 
     # -- messages of the workers ---------------------------------------------------
 
@@ -65,17 +60,44 @@ class RecordEditing(ChangeCommitting):
     class RecordFetched(Message):
         record: Record
 
-    def read_only_reason(self) -> str | None:
-        """Why the records of the table shown cannot be edited, or None."""
-        raise NotImplementedError
+    def __init__(self, panel: DataPanel, staging: Staging, committer: ChangeCommitter) -> None:
+        self.panel = panel
+        self.staging = staging
+        self.committer = committer
+        self.grid = panel.grid
+        self.editor = panel.editor
+        self.strip = panel.strip
+        #: What the open cell editor edits, if any.
+        self._editing: _Target | None = None
+        #: The staged inserts of the table shown, as the grid's pinned rows.
+        self._inserts: list[Insert] = []
+
+    @property
+    def browse_path(self) -> tuple[str, ...] | None:
+        return self.panel.browse_path
+
+    @property
+    def staged(self) -> StagedChanges | None:
+        """The staged changes of the table shown (None when none were made)."""
+        return self.staging.staged(self.browse_path)
 
     @property
     def schema(self) -> RecordSchema | None:
         path = self.browse_path
-        return self.schemas.get(path) if path is not None else None
+        return self.staging.schemas.get(path) if path is not None else None
+
+    @property
+    def codec(self) -> ValueCodec:
+        return self.staging.codec(self.browse_path)
+
+    def read_only_reason(self) -> str | None:
+        return self.panel.read_only_reason()
+
+    def _refuse(self, message: str) -> None:
+        self.panel.app.notify(message, severity="warning", markup=False)
 
     def unsaved_work(self) -> str | None:
-        tables = [(len(s), s.path) for s in self.staged_by_path.values() if s]
+        tables = [(len(s), s.path) for s in self.staging.tables_with_changes()]
         if not tables:
             return None
         n = sum(count for count, _ in tables)
@@ -104,14 +126,19 @@ class RecordEditing(ChangeCommitting):
         if key is None:
             return None
         entry = staged.entry_for(key) if staged else None
-        selected = key in self.selected
+        selected = key in self.staging.selected
         if entry is None and not selected:
             return None
         cells = {}
-        if isinstance(entry, Update):
-            for name, value in entry.changes:
-                if name in names:
-                    cells[names.index(name)] = format_value(value)
+        if isinstance(entry, Update | Replace):
+            pairs = entry.changes if isinstance(entry, Update) else entry.document
+            for name, value in pairs:
+                if isinstance(name, str):
+                    if name in names:
+                        cells[names.index(name)] = format_value(value)
+                elif name and str(name[0]) in names:
+                    # A path inside a field: the field shows it changed.
+                    cells.setdefault(names.index(str(name[0])), ("…", CellKind.JSON))
         failed = (
             staged is not None
             and staged.failed_step is not None
@@ -119,7 +146,7 @@ class RecordEditing(ChangeCommitting):
         )
         return RowMarks(
             cells=cells,
-            deleted=entry is not None and not isinstance(entry, Update),
+            deleted=entry is not None and not isinstance(entry, Update | Replace),
             selected=selected,
             failed=failed,
         )
@@ -127,9 +154,10 @@ class RecordEditing(ChangeCommitting):
     def _insert_marks(self, insert: Insert, staged: StagedChanges | None) -> RowMarks:
         values = dict(insert.fields)
         cells = {}
+        default = self.codec.default_word or "·"  # no default: the field is left out
         for i, name in enumerate(self._names()):
             value = values.get(name, DEFAULT)
-            cells[i] = ("DEFAULT", CellKind.NULL) if value is DEFAULT else format_value(value)
+            cells[i] = (default, CellKind.NULL) if value is DEFAULT else format_value(value)
         failed = (
             staged is not None
             and staged.failed_step is not None
@@ -142,19 +170,20 @@ class RecordEditing(ChangeCommitting):
         staged = self.staged
         self._inserts = staged.inserts() if staged else []
         self.grid.set_pinned_rows(len(self._inserts))
-        active = bool(staged) or bool(self.selected)
+        active = bool(staged) or bool(self.staging.selected)
         self.grid.row_marks = self._row_marks if active else None
         self.grid.marks_changed()
         self._update_strip()
-        self.refresh_bindings()
+        self.panel.refresh_bindings()
 
     def _strip_texts(self) -> tuple[list[str], bool, bool]:
         """The strip's wordings, longest first, and whether it shows a
         failure or the read-only reason."""
         staged = self.staged
-        if self._busy:
+        busy = self.committer.busy
+        if busy:
             summary = staged.summary() if staged else ""
-            return [f"{self._busy} {summary}…", f"{self._busy}…"], False, False
+            return [f"{busy} {summary}…", f"{busy}…"], False, False
         if staged and staged.failed_message:
             message = staged.failed_message
             return (
@@ -186,7 +215,7 @@ class RecordEditing(ChangeCommitting):
 
     def _update_strip(self) -> None:
         texts, failed, read_only = self._strip_texts()
-        room = (self.strip.size.width or self.size.width) - 2  # padding 0 1
+        room = (self.strip.size.width or self.panel.size.width) - 2  # padding 0 1
         text = next((t for t in texts if len(t) <= room), texts[-1] if texts else "")
         strip = self.strip
         strip.update(sanitize(text))  # a read-only reason may quote a name
@@ -194,14 +223,8 @@ class RecordEditing(ChangeCommitting):
         strip.set_class(failed, "-failed")
         strip.set_class(read_only, "-read-only")
 
-    def _on_resize(self, event: events.Resize) -> None:
-        self._update_strip()
-
     def _staged_for(self, path: tuple[str, ...]) -> StagedChanges:
-        staged = self.staged_by_path.get(path)
-        if staged is None:
-            staged = self.staged_by_path[path] = StagedChanges(path)
-        return staged
+        return self.staging.staged_for(path)
 
     def _staged_for_shown(self) -> StagedChanges:
         assert self.browse_path is not None
@@ -209,7 +232,7 @@ class RecordEditing(ChangeCommitting):
 
     # -- the record view -------------------------------------------------------------
 
-    def action_view_browsed_row(self) -> None:
+    def view_browsed_row(self) -> None:
         """A store without records: the row as browsed, read-only."""
         path = self.browse_path
         row = self.grid.row(self.grid.cursor_row)
@@ -217,7 +240,7 @@ class RecordEditing(ChangeCommitting):
             fields = tuple(zip(self._names(), row, strict=False))
             self._show_record(Record(path=path, key=(), fields=fields))
 
-    def action_view_record(self) -> None:
+    def view_record(self) -> None:
         path = self.browse_path
         insert = self._cursor_insert()
         if path is not None and insert is not None:
@@ -236,31 +259,24 @@ class RecordEditing(ChangeCommitting):
         if self.schema is None:
             self._refuse(self.read_only_reason() or "")
             return
-        self._fetch_record(path, key)
+        call_in_background(
+            self.panel,
+            lambda b: b.get(path, key),
+            done=self.RecordFetched,
+            failed=WorkFailed,
+            group="record_readers",
+        )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="record_readers")
-    def _fetch_record(self, path: tuple[str, ...], key: RecordKey) -> None:
-        worker = get_current_worker()
-        try:
-            record = self.context.session.call(lambda b: b.get(path, key))
-        except BackendError as e:
-            if not worker.is_cancelled:
-                self.post_message(WorkFailed(e))
-            return
-        if not worker.is_cancelled:
-            self.post_message(self.RecordFetched(record))
-
-    def on_record_editing_record_fetched(self, event: RecordFetched) -> None:
-        event.stop()
-        if event.record.path == self.browse_path:
-            self._show_record(event.record)
+    def record_fetched(self, record: Record) -> None:
+        if record.path == self.browse_path:
+            self._show_record(record)
 
     def _show_record(self, record: Record) -> None:
         path, key = record.path, record.key
         reason = self.read_only_reason()
         if reason is None and not key:
             reason = "this row has no key to address it by"
-        staged = self.staged_by_path.get(path)
+        staged = self.staging.staged(path)
 
         def stage(name: str, value: Any) -> str | None:
             return self._stage_edit(path, key, name, value)
@@ -268,11 +284,12 @@ class RecordEditing(ChangeCommitting):
         title = shown_path(path)
         if not key:
             title += " · as browsed (no key to fetch the whole row by)"
-        self.post_message(
+        fields = staged.staged_fields(key) if staged and key else {}
+        self.panel.post_message(
             RecordViewRequested(
                 record=record,
-                schema=self.schemas.get(path),
-                staged=staged.staged_fields(key) if staged and key else {},
+                schema=self.staging.schemas.get(path),
+                staged={n: v for n, v in fields.items() if isinstance(n, str)},
                 stage=stage,
                 read_only_reason=reason,
                 title=title,
@@ -281,11 +298,11 @@ class RecordEditing(ChangeCommitting):
 
     def _show_insert(self, path: tuple[str, ...], insert: Insert) -> None:
         """A staged insert in the record view: ``e`` there edits its fields."""
-        schema = self.schemas.get(path)
+        schema = self.staging.schemas.get(path)
         values = dict(insert.fields)
         names = [f.name for f in schema.fields] if schema else list(values)
         fields = tuple((name, values.get(name, DEFAULT)) for name in names)
-        staged = self.staged_by_path.get(path)
+        staged = self.staging.staged(path)
         step = staged.index_of(insert) if staged else None
 
         def stage(name: str, value: Any) -> str | None:
@@ -296,13 +313,15 @@ class RecordEditing(ChangeCommitting):
                 return "this insert is no longer staged"
             return self._stage_edit(path, current, name, value)
 
-        self.post_message(
+        default = self.staging.codec(path).default_word
+        empty = f"empty = {default}" if default else "empty = left out"
+        self.panel.post_message(
             RecordViewRequested(
                 record=Record(path=path, key=(), fields=fields),
                 schema=schema,
                 staged={},
                 stage=stage,
-                title=f"{shown_path(path)} · staged insert (empty = DEFAULT)",
+                title=f"{shown_path(path)} · staged insert ({empty})",
             )
         )
 
@@ -311,10 +330,12 @@ class RecordEditing(ChangeCommitting):
     def _stage_edit(
         self, path: tuple[str, ...], target: RecordKey | Insert, name: str, value: Any
     ) -> str | None:
-        schema = self.schemas.get(path)
+        schema = self.staging.schemas.get(path)
         field = next((f for f in schema.fields if f.name == name), None) if schema else None
         if field is not None and not field.editable:
             return f"{name} is {field.default or 'generated'}; it cannot be set"
+        if isinstance(value, str):
+            value = self.staging.codec(path).parse(field, value)
         staged = self._staged_for(path)
         if isinstance(target, Insert):
             refusal = staged.edit_insert(target, name, _insert_value(value))
@@ -324,7 +345,7 @@ class RecordEditing(ChangeCommitting):
             self._marks_changed()
         return refusal
 
-    def action_edit_cell(self) -> None:
+    def edit_cell(self) -> None:
         names = self._names()
         col = self.grid.cursor_col
         path = self.browse_path
@@ -350,7 +371,8 @@ class RecordEditing(ChangeCommitting):
                 row = self.grid.row(self.grid.cursor_row)
                 assert row is not None
                 value = row[col]
-        text = edit_text(value)
+        codec = self.codec
+        text = codec.edit_text(field, value)
         if text is None:
             self._refuse(
                 f"{name} shows a preview of a bigger value; edit it in the query editor "
@@ -373,12 +395,13 @@ class RecordEditing(ChangeCommitting):
         editor.styles.offset = (region.x, region.y)
         editor.styles.width = max(region.width, 24)
         if insert is not None:
-            placeholder = "DEFAULT" if value is DEFAULT else "empty = DEFAULT"
+            default = codec.default_word or "left out"
+            placeholder = default if value is DEFAULT else f"empty = {default}"
         else:
-            placeholder = "NULL" if value is None else '""'
-        editor.open(text, placeholder=placeholder)
+            placeholder = codec.null_word if value is None else '""'
+        editor.open(text, placeholder=placeholder, null_word=codec.null_word)
         # Once it has its width: the end of the text in view.
-        self.call_after_refresh(editor.action_end)
+        self.panel.call_after_refresh(editor.action_end)
 
     @property
     def is_editing(self) -> bool:
@@ -388,10 +411,6 @@ class RecordEditing(ChangeCommitting):
         """Stage the open cell editor's text (as Enter would) and close it."""
         if self.is_editing:
             self._finish(self.editor.value, cancelled=False)
-
-    def on_cell_editor_finished(self, event: CellEditor.Finished) -> None:
-        event.stop()
-        self._finish(event.value, cancelled=event.cancelled)
 
     def _finish(self, value: str | None, *, cancelled: bool) -> None:
         editing = self._editing
@@ -403,25 +422,23 @@ class RecordEditing(ChangeCommitting):
         if refusal:
             self._refuse(refusal)
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input is not self.editor:
-            return
-        event.stop()
-        self.editor.post_message(CellEditor.Finished(self.editor, event.value))
+    def submitted(self, value: str) -> None:
+        """Enter in the cell editor."""
+        self.editor.post_message(CellEditor.Finished(self.editor, value))
 
     def _close_editor(self) -> None:
         self._editing = None
         if self.editor.display:
-            had_focus = self.screen.focused in (None, self.editor)
+            had_focus = self.panel.screen.focused in (None, self.editor)
             self.editor.display = False
             # Back to the grid only when nothing else took the focus (a
             # panel switch or a click did) and this panel is the one shown.
-            if had_focus and self.display and self.grid.display:
+            if had_focus and self.panel.display and self.grid.display:
                 self.grid.focus()
 
     # -- insert, select, delete ---------------------------------------------------------
 
-    def action_insert_row(self) -> None:
+    def insert_row(self) -> None:
         schema = self.schema
         path = self.browse_path
         if schema is None or path is None:
@@ -430,51 +447,56 @@ class RecordEditing(ChangeCommitting):
         def done(fields: tuple[tuple[str, Any], ...] | None) -> None:
             if fields is None:
                 return
-            self._staged_for(path).insert(fields)
+            infos = {f.name: f for f in schema.fields}
+            parsed = tuple(
+                (name, schema.codec.parse(infos.get(name), v) if isinstance(v, str) else v)
+                for name, v in fields
+            )
+            self._staged_for(path).insert(parsed)
             if path == self.browse_path:
                 self._marks_changed()
                 self.grid.action_first_row()  # the new row, pinned at the top
 
-        self.post_message(
+        self.panel.post_message(
             RecordFormRequested(schema, done, title=f"Insert a row into {shown_path(path)}")
         )
 
-    def action_toggle_select(self) -> None:
+    def toggle_select(self) -> None:
         key = self._cursor_key()
         if key is None:
             return
-        self.selected ^= {key}
+        self.staging.selected ^= {key}
         self._marks_changed()
         self.grid.action_cursor_down()
 
-    def action_delete_rows(self) -> None:
+    def delete_rows(self) -> None:
         insert = self._cursor_insert()
-        if insert is not None and not self.selected:
+        if insert is not None and not self.staging.selected:
             self._staged_for_shown().remove(insert)
             self._marks_changed()
-            self.app.notify("The staged insert was removed (^z brings it back)", markup=False)
+            self.panel.app.notify("The staged insert was removed (^z brings it back)", markup=False)
             return
-        keys = list(self.selected)
+        keys = list(self.staging.selected)
         if not keys:
             key = self._cursor_key()
             keys = [key] if key is not None else []
         if not keys:
             return
         delta = self._staged_for_shown().toggle_delete(keys)
-        self.selected = set()
+        self.staging.selected = set()
         self._marks_changed()
         if delta < 0:
-            self.app.notify(f"{-delta} row(s) no longer staged for deletion", markup=False)
+            self.panel.app.notify(f"{-delta} row(s) no longer staged for deletion", markup=False)
 
     # -- undo, discard --------------------------------------------------------------------
 
-    def action_undo(self) -> None:
+    def undo(self) -> None:
         staged = self.staged
         if staged is None or not staged.undo():
             self._refuse("Nothing to undo")
         self._marks_changed()
 
-    def action_discard(self) -> None:
+    def discard(self) -> None:
         staged = self.staged
         if not staged:
             return
@@ -484,7 +506,7 @@ class RecordEditing(ChangeCommitting):
                 staged.discard()
                 self._marks_changed()
 
-        self.post_message(
+        self.panel.post_message(
             ConfirmRequested(
                 "Discard staged changes?",
                 f"{staged.summary()} in {shown_path(staged.path)}. "

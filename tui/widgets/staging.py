@@ -1,37 +1,46 @@
-"""Staged record changes of one table: edits, inserts and deletes the user
-has made but not committed yet. Plain Python (no Textual, no backend calls),
-store-neutral: changes are the neutral ``Insert``/``Update``/``Delete``.
+"""Staged record changes: edits, inserts, replaces, deletes and store
+commands the user has made but not committed yet. Plain Python (no Textual,
+no backend calls), store-neutral: changes are the neutral ``Insert``,
+``Update``, ``Replace``, ``Delete`` and ``Command``.
 
-The model lives in the DataPanel, not in the grid's page cache, so paging
-and eviction never lose a staged change. Rows are addressed by their
-``RecordKey``, computed from a browsed row with the ``RecordSchema``'s key
-fields (``key_of``): the same (field, value) pairs ``Backend.record_key``
-returns, without a round-trip for every row drawn.
+``Staging`` is the DataPanel's model of every table it showed (not the
+grid's page cache, so paging and eviction never lose a staged change):
+their record schemas, their ``StagedChanges`` and the rows selected.
+Records are addressed by their ``RecordKey``, computed from a browsed row
+with the ``RecordSchema``'s key fields (``key_of``), without a round-trip
+for every row drawn. A key names a record, not a place: a staged change
+keeps addressing its record whatever is staged for the others; where the
+store's key is a position (``Identity.POSITION``, a Redis list),
+``changes()`` orders the plan so that no change moves another's record.
 
 Edits of one record merge into one ``Update`` (the last value of a field
-wins); deleting a record drops its staged ``Update`` (the row goes anyway).
-Every operation can be undone (``undo``), in reverse order.
+path wins); a ``Replace`` takes the place of the record's staged edits;
+deleting a record drops them (the record goes anyway). Every operation can
+be undone (``undo``), in reverse order.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
 from typing import Any
 
 from storescope.backends.types import (
     DEFAULT,
     MISSING,
-    BinaryValue,
     Change,
+    Command,
     Delete,
+    FieldPath,
+    Identity,
     Insert,
     RecordKey,
     RecordSchema,
+    Replace,
     Truncated,
     Update,
+    ValueCodec,
+    field_path,
 )
 
 #: ``StagedChanges.staged_value`` for a field that has no staged value.
@@ -65,29 +74,15 @@ def key_of(
     return key
 
 
-def edit_text(value: Any) -> str | None:
-    """The text an editor starts from for ``value`` (what the store would
-    parse back to the same value), or None when the value cannot be edited
-    as text (a preview of a bigger value)."""
-    if value is None or value is MISSING or value is DEFAULT:
-        return ""
-    if isinstance(value, Truncated):
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, bytes | bytearray | memoryview):
-        return "\\x" + bytes(value).hex()
-    if isinstance(value, BinaryValue):
-        return "\\x" + value.data.hex()
-    if isinstance(value, datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, date | time):
-        return value.isoformat()
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, default=str)
-    return str(value)
+#: The codec of a store that supplied none (no RECORDS): neutral forms.
+NEUTRAL_CODEC = ValueCodec()
+
+
+def _change_name(name_or_path: str | FieldPath) -> str | FieldPath:
+    """How a change names a field: a top-level field by its name (what every
+    store reads), a nested one by its path."""
+    path = field_path(name_or_path)
+    return path[0] if len(path) == 1 and isinstance(path[0], str) else path
 
 
 def key_text(key: RecordKey) -> str:
@@ -101,6 +96,8 @@ class StagedChanges:
 
     path: tuple[str, ...]
     entries: list[Change] = field(default_factory=list)
+    #: What the table's keys name (``RecordSchema.identity``).
+    identity: Identity = Identity.STABLE
     #: Index of the change a failed commit stopped at (highlighted), if any.
     failed_step: int | None = None
     failed_message: str = ""
@@ -113,20 +110,39 @@ class StagedChanges:
         return len(self.entries)
 
     def changes(self) -> tuple[Change, ...]:
-        return tuple(self.entries)
+        """What a commit plans and applies (``changes_in_order``)."""
+        return self.changes_in_order()
+
+    def changes_in_order(self) -> tuple[Change, ...]:
+        """The changes as the plan runs them: as staged, except where keys
+        are positions (``identity``), where edits and replaces come first
+        (at the positions browsed), then deletes from the last position to
+        the first, then the rest (inserts and commands, as staged)."""
+        if self.identity is not Identity.POSITION:
+            return tuple(self.entries)
+        edits = [c for c in self.entries if isinstance(c, Update | Replace)]
+        deletes = [c for c in self.entries if isinstance(c, Delete)]
+        rest = [c for c in self.entries if not isinstance(c, Update | Replace | Delete)]
+        deletes.sort(key=lambda c: tuple(_position(v) for _, v in c.key), reverse=True)
+        return (*edits, *deletes, *rest)
 
     def counts(self) -> tuple[int, int, int]:
-        """(inserts, edits, deletes)."""
+        """(inserts, edits, deletes); a replace counts as an edit, a
+        command as neither (see ``summary``)."""
         inserts = sum(isinstance(c, Insert) for c in self.entries)
-        updates = sum(isinstance(c, Update) for c in self.entries)
-        return inserts, updates, len(self.entries) - inserts - updates
+        updates = sum(isinstance(c, Update | Replace) for c in self.entries)
+        deletes = sum(isinstance(c, Delete) for c in self.entries)
+        return inserts, updates, deletes
 
     def summary(self) -> str:
         """ "3 changes staged (1 insert, 1 edit, 1 delete)"."""
         n = len(self.entries)
+        commands = sum(isinstance(c, Command) for c in self.entries)
         parts = [
             f"{count} {word}{'' if count == 1 else 's'}"
-            for count, word in zip(self.counts(), ("insert", "edit", "delete"), strict=True)
+            for count, word in zip(
+                (*self.counts(), commands), ("insert", "edit", "delete", "command"), strict=True
+            )
             if count
         ]
         return f"{n} change{'' if n == 1 else 's'} staged ({', '.join(parts)})"
@@ -149,31 +165,64 @@ class StagedChanges:
     def is_deleted(self, key: RecordKey) -> bool:
         return isinstance(self.entry_for(key), Delete)
 
-    def staged_fields(self, key: RecordKey) -> dict[str, Any]:
+    def staged_fields(self, key: RecordKey) -> dict[str | FieldPath, Any]:
+        """The staged values of record ``key``, by field name (a top-level
+        field) or path (a nested one); a staged replace's whole document."""
         entry = self.entry_for(key)
+        if isinstance(entry, Replace):
+            return dict(entry.document)
         return dict(entry.changes) if isinstance(entry, Update) else {}
 
-    def staged_value(self, key: RecordKey, name: str) -> Any:
+    def staged_value(self, key: RecordKey, name: str | FieldPath) -> Any:
         """The staged value of field ``name`` of record ``key``, or ``NOTHING``."""
-        return self.staged_fields(key).get(name, NOTHING)
+        return self.staged_fields(key).get(_change_name(name), NOTHING)
 
     # -- changing -----------------------------------------------------------------
 
-    def edit(self, key: RecordKey, name: str, value: Any) -> str | None:
-        """Stage ``name = value`` on record ``key``; None, or why it cannot be."""
+    def edit(self, key: RecordKey, name: str | FieldPath, value: Any) -> str | None:
+        """Stage ``name = value`` on record ``key`` (``name`` a field or a
+        path into it; ``UNSET`` removes the field); None, or why it cannot be."""
         index = self._by_key.get(key)
         entry = None if index is None else self.entries[index]
         if isinstance(entry, Delete):
             return "this row is staged for deletion (d again un-stages it)"
         self._remember()
-        if isinstance(entry, Update) and index is not None:
-            changes = dict(entry.changes)
+        name = _change_name(name)
+        if isinstance(entry, Replace) and index is not None and isinstance(name, str):
+            document = dict(entry.document)
+            document[name] = value
+            self.entries[index] = Replace(self.path, key, tuple(document.items()))
+        elif isinstance(entry, Update | Replace) and index is not None:
+            changes: dict[str | FieldPath, Any] = dict(
+                entry.changes if isinstance(entry, Update) else entry.document
+            )
             changes[name] = value
             self.entries[index] = Update(self.path, key, tuple(changes.items()))
         else:
             self.entries.append(Update(self.path, key, ((name, value),)))
         self._changed()
         return None
+
+    def replace(self, key: RecordKey, document: tuple[tuple[str, Any], ...]) -> str | None:
+        """Stage the whole record ``key`` replaced by ``document`` (its staged
+        edits go: the document says every field); None, or why it cannot be."""
+        index = self._by_key.get(key)
+        entry = None if index is None else self.entries[index]
+        if isinstance(entry, Delete):
+            return "this row is staged for deletion (d again un-stages it)"
+        self._remember()
+        if index is not None:
+            self.entries[index] = Replace(self.path, key, document)
+        else:
+            self.entries.append(Replace(self.path, key, document))
+        self._changed()
+        return None
+
+    def command(self, command: Command) -> None:
+        """Stage a store command; it runs in the plan where it was staged."""
+        self._remember()
+        self.entries.append(command)
+        self._changed()
 
     def insert(self, fields: tuple[tuple[str, Any], ...]) -> None:
         self._remember()
@@ -221,7 +270,9 @@ class StagedChanges:
         for key in keys:
             if self.is_deleted(key):
                 continue
-            self.entries = [c for c in self.entries if not (isinstance(c, Update) and c.key == key)]
+            self.entries = [
+                c for c in self.entries if not (isinstance(c, Update | Replace) and c.key == key)
+            ]
             self.entries.append(Delete(self.path, key))
             added += 1
         self._changed()
@@ -261,10 +312,61 @@ class StagedChanges:
         self.failed_message = ""
         self._by_key = {}
         for i, change in enumerate(self.entries):
-            if isinstance(change, Update | Delete):
+            if isinstance(change, Update | Replace | Delete):
                 self._by_key[change.key] = i
 
 
 def insert_fields(schema: RecordSchema, values: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
     """An insert's fields in the schema's order; a field left out takes ``DEFAULT``."""
     return tuple((f.name, values.get(f.name, DEFAULT)) for f in schema.fields)
+
+
+def _position(value: Any) -> tuple[int, Any]:
+    """A sort key for a position of any type (ints by number)."""
+    return (0, value) if isinstance(value, int) else (1, str(value))
+
+
+@dataclass
+class Staging:
+    """Everything the data panel knows about the records of the tables it
+    showed: their schemas (or why one could not be read), their staged
+    changes and the rows selected in the table shown."""
+
+    schemas: dict[tuple[str, ...], RecordSchema] = field(default_factory=dict)
+    schema_errors: dict[tuple[str, ...], str] = field(default_factory=dict)
+    by_path: dict[tuple[str, ...], StagedChanges] = field(default_factory=dict)
+    #: Rows selected with space (by key), for the table shown.
+    selected: set[RecordKey] = field(default_factory=set)
+
+    def staged(self, path: tuple[str, ...] | None) -> StagedChanges | None:
+        """The staged changes of ``path`` (None when none were made)."""
+        return self.by_path.get(path) if path is not None else None
+
+    def staged_for(self, path: tuple[str, ...]) -> StagedChanges:
+        """The staged changes of ``path``, made when there are none yet."""
+        staged = self.by_path.get(path)
+        if staged is None:
+            schema = self.schemas.get(path)
+            identity = schema.identity if schema is not None else Identity.STABLE
+            staged = self.by_path[path] = StagedChanges(path, identity=identity)
+        return staged
+
+    def schema_loaded(
+        self, path: tuple[str, ...], schema: RecordSchema | None, error: str = ""
+    ) -> None:
+        if schema is not None:
+            self.schemas[path] = schema
+            self.schema_errors.pop(path, None)
+            staged = self.by_path.get(path)
+            if staged is not None:
+                staged.identity = schema.identity
+        else:
+            self.schema_errors[path] = error
+
+    def codec(self, path: tuple[str, ...] | None) -> ValueCodec:
+        """How values of ``path`` become edit text (neutral when unknown)."""
+        schema = self.schemas.get(path) if path is not None else None
+        return schema.codec if schema is not None else NEUTRAL_CODEC
+
+    def tables_with_changes(self) -> list[StagedChanges]:
+        return [s for s in self.by_path.values() if s]
