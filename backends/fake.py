@@ -71,9 +71,11 @@ from .errors import (
 )
 from .types import (
     MISSING,
+    ActionDanger,
     BinaryValue,
     ChangePlan,
     Column,
+    ColumnRole,
     Command,
     CreateIndex,
     Delete,
@@ -84,6 +86,7 @@ from .types import (
     Insert,
     Metric,
     MetricKind,
+    MonitorAction,
     Node,
     NodeKind,
     Page,
@@ -526,7 +529,8 @@ class FakeBackend(Backend):
                     _SESSION_COLUMNS,
                     ds.sessions,
                     key_column=0,
-                    actions=("cancel", "terminate"),
+                    actions=_SESSION_ACTIONS,
+                    roles=_SESSION_ROLES,
                 ),
             ),
         )
@@ -599,6 +603,39 @@ _SESSION_COLUMNS = (
     "state",
     "query duration",
     "query",
+)
+_SESSION_ROLES = {
+    ColumnRole.ID: (0,),
+    ColumnRole.USER: (1,),
+    ColumnRole.DATABASE: (2,),
+    ColumnRole.STATE: (4,),
+    ColumnRole.DURATION: (5,),
+    ColumnRole.TEXT: (6,),
+}
+_WHO = (
+    "Session {id} (user {user}, db {database})",
+    "Session {id} (user {user})",
+    "Session {id} (db {database})",
+    "Session {id}",
+)
+_SESSION_ACTIONS = (
+    MonitorAction(
+        "cancel",
+        "Cancel",
+        "c",
+        title="Cancel the query of session {id}?",
+        confirm="Cancel query",
+        text=(_WHO, "query running for {duration}", "{text}"),
+    ),
+    MonitorAction(
+        "terminate",
+        "Terminate",
+        "k",
+        title="Terminate session {id}?",
+        confirm="Terminate",
+        text=(_WHO, "query running for {duration}", "{text}", "Ends the session."),
+        danger=ActionDanger.DESTRUCTIVE,
+    ),
 )
 _CAPABILITIES = {
     "query": Capability.QUERY,
