@@ -277,6 +277,8 @@ class Explorer(Vertical):
         event.stop()
         self._set_state("connected")
         self._offer_panels()
+        if not any(p.id == self.active_panel for p in self._offered()):
+            self.show_panel("data")  # the flags changed on reconnect: it is gone
         info = event.info
         # The first word of the version: "15.18 (Debian 15.18-0+deb12u1)"
         # would push everything else off an 80-column line.

@@ -478,3 +478,13 @@ async def test_panels_and_node_actions_follow_the_capabilities_after_a_reconnect
         assert Capability.INDEXES in context.capabilities
         listed = explorer.node_actions()
         assert listed is not None and [a.label for a in listed[1]] == ["Browse", "Indexes"]
+        await drive(pilot, ["a", "i"])
+        assert explorer.active_panel == "indexes"
+        # ... and one that loses it again shows the data panel, not a dead one.
+        monkeypatch.setattr(FakeBackend, "capabilities", Capability.NONE)
+        explorer.reconnect()
+        await wait_until_idle(pilot)
+        assert [p.id for p in explorer.offered_panels()] == ["data"]
+        assert explorer.active_panel == "data"
+        await drive(pilot, ["f4"])
+        assert explorer.active_panel == "data"
