@@ -4,8 +4,8 @@ Every step with its exact statement (as the store will run it, values
 inlined), the records it touches (counted before anything runs) and its
 note; the total; the plan's warnings; and what the store does if a step
 fails (``ChangePlan.atomic``: all or nothing in one transaction, applied
-together without rollback, or step by step), in words. Scrollable for long plans. Enter or ctrl+s
-commits, Esc cancels. The buttons are for the mouse and take no focus, so
+together without rollback, or step by step), in words. Scrollable for long
+plans. Enter or ctrl+s commits, Esc cancels. The buttons are for the mouse and take no focus, so
 Enter always means "commit" and never presses a focused Cancel by surprise.
 
 Statements inline the values they write, so every text here is shown

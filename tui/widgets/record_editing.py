@@ -39,7 +39,7 @@ from storescope.tui.sanitize import has_controls, sanitize, shown_path
 from storescope.tui.widgets.cell_editor import CellEditor
 from storescope.tui.widgets.cells import CellKind, format_value
 from storescope.tui.widgets.data_grid import RowMarks
-from storescope.tui.widgets.staging import NOTHING, StagedChanges, key_of
+from storescope.tui.widgets.staging import NOTHING, StagedChanges, key_of, strip_texts
 
 if TYPE_CHECKING:
     from storescope.backends.types import RecordKey, RecordSchema, ValueCodec
@@ -176,45 +176,11 @@ class RecordEditing:
         self._update_strip()
         self.panel.refresh_bindings()
 
-    def _strip_texts(self) -> tuple[list[str], bool, bool]:
-        """The strip's wordings, longest first, and whether it shows a
-        failure or the read-only reason."""
-        staged = self.staged
-        busy = self.committer.busy
-        if busy:
-            summary = staged.summary() if staged else ""
-            return [f"{busy} {summary}…", f"{busy}…"], False, False
-        if staged and staged.failed_message:
-            message = staged.failed_message
-            return (
-                [
-                    f"⚠ {message} · ^s retry · ^z undo last · ^d discard all",
-                    # Narrow: the keys first, the message cut at the end.
-                    f"⚠ ^s retry · ^z undo · ^d discard · {message}",
-                ],
-                True,
-                False,
-            )
-        if staged:
-            n = len(staged)
-            return (
-                [
-                    f"{staged.summary()} · ^s review & commit · ^z undo last · ^d discard all",
-                    f"{staged.summary()} · ^s commit · ^z undo · ^d discard",
-                    f"{n} staged · ^s commit · ^z undo · ^d discard",
-                    f"{n} staged · ^s commit ^z undo ^d discard",
-                ],
-                False,
-                False,
-            )
+    def _update_strip(self) -> None:
+        reason = None
         if self.browse_path is not None and self.schema is not None:
             reason = self.read_only_reason()
-            if reason is not None:
-                return [f"read-only: {reason}"], False, True
-        return [], False, False
-
-    def _update_strip(self) -> None:
-        texts, failed, read_only = self._strip_texts()
+        texts, failed, read_only = strip_texts(self.staged, self.committer.busy, reason)
         room = (self.strip.size.width or self.panel.size.width) - 2  # padding 0 1
         text = next((t for t in texts if len(t) <= room), texts[-1] if texts else "")
         strip = self.strip

@@ -370,3 +370,41 @@ class Staging:
 
     def tables_with_changes(self) -> list[StagedChanges]:
         return [s for s in self.by_path.values() if s]
+
+
+def strip_texts(
+    staged: StagedChanges | None, busy: str, read_only_reason: str | None
+) -> tuple[list[str], bool, bool]:
+    """What the strip over the status line says about ``staged``: its
+    wordings, longest first (the panel shows the longest that fits), and
+    whether it shows a failure or the read-only reason. ``busy`` is the
+    commit's progress ("planning", "committing") or ""."""
+    if busy:
+        summary = staged.summary() if staged else ""
+        return [f"{busy} {summary}…", f"{busy}…"], False, False
+    if staged and staged.failed_message:
+        message = staged.failed_message
+        return (
+            [
+                f"⚠ {message} · ^s retry · ^z undo last · ^d discard all",
+                # Narrow: the keys first, the message cut at the end.
+                f"⚠ ^s retry · ^z undo · ^d discard · {message}",
+            ],
+            True,
+            False,
+        )
+    if staged:
+        n = len(staged)
+        return (
+            [
+                f"{staged.summary()} · ^s review & commit · ^z undo last · ^d discard all",
+                f"{staged.summary()} · ^s commit · ^z undo · ^d discard",
+                f"{n} staged · ^s commit · ^z undo · ^d discard",
+                f"{n} staged · ^s commit ^z undo ^d discard",
+            ],
+            False,
+            False,
+        )
+    if read_only_reason is not None:
+        return [f"read-only: {read_only_reason}"], False, True
+    return [], False, False
