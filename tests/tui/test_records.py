@@ -43,6 +43,7 @@ DB = "tuirecords"
 ITEMS = (DB, "public", "items")
 ORDER_ITEMS = (DB, "public", "Order Items")
 AUDIT = (DB, "public", "audit")
+SPANS = (DB, "public", "spans")
 
 
 def _db_url(server_url: str) -> str:
@@ -60,7 +61,9 @@ def _rows(url: str, query: str) -> list[tuple[Any, ...]]:
 
 
 SEED = (
-    'DROP TABLE IF EXISTS items, "Order Items", audit',
+    'DROP TABLE IF EXISTS items, "Order Items", audit, spans',
+    "CREATE TABLE spans (id int PRIMARY KEY, tags int[], span interval)",
+    "INSERT INTO spans VALUES (1, '{1,NULL,3}', '1 day 02:00:00')",
     """CREATE TABLE items (
         id serial PRIMARY KEY,
         name text NOT NULL,
@@ -198,6 +201,23 @@ async def test_an_edited_cell_is_staged_reviewed_and_committed(server: str) -> N
         assert "change staged" not in text
         await drive(pilot, ["e"])
         assert panel.editor.value == "omega", "the editor starts from the committed value"
+
+
+async def test_the_cell_editor_starts_from_text_the_column_type_parses_back(server: str) -> None:
+    """An int[] cell edits as an array literal and an interval as PostgreSQL
+    writes one (the backend's value codec), so Enter on unchanged text
+    stages a value that commits as it was."""
+    db_url = _db_url(server)
+    async with run_app([server], size=(120, 40)) as (app, pilot):
+        panel = await _open(app, pilot, SPANS)
+        await drive(pilot, ["right", "e"])
+        assert panel.editor.value == "{1,NULL,3}"
+        await drive(pilot, ["end", "backspace", "backspace", "4", "}", "enter", "right", "e"])
+        assert panel.editor.value == "1 days 02:00:00"
+        await drive(pilot, ["enter", "ctrl+s", "enter"])
+        assert _rows(db_url, "SELECT tags, span::text FROM spans") == [
+            ([1, None, 4], "1 day 02:00:00")
+        ]
 
 
 async def test_null_is_staged_with_ctrl_n(server: str) -> None:
