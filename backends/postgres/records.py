@@ -510,6 +510,10 @@ class RecordsMixin(PostgresCore):
         sort: Sort | None = None,
         whole: bool = False,
     ) -> Page:
+        if filter is not None and not isinstance(filter, Filter):
+            raise NotSupported("a PostgreSQL filter is a Filter holding a WHERE expression")
+        if sort is not None and not isinstance(sort, Sort):
+            raise NotSupported("a PostgreSQL sort is a Sort of (column, direction) pairs")
         if filter is None and (sort is None or not sort.fields):
             return super().browse(path, cursor=cursor, limit=limit, whole=whole)
         if limit < 1:
