@@ -70,6 +70,16 @@ class TestExplorer:
 
 
 class TestScreens:
+    def test_node_actions_menu_at_80x24(self, snap_compare: Any) -> None:
+        """`a` on the table `big` (a connection with every capability): a
+        small menu titled "big" over the grid side, listing "b  Browse",
+        "q  Open in query", "i  Indexes" with the first highlighted and
+        "⏎ choose   Esc cancel" under them; the catalog stays visible."""
+        app = StorescopeApp(["fake://demo?caps=all"])
+        assert snap_compare(
+            app, terminal_size=(80, 24), run_before=keys(*OPEN_PUBLIC, "down", "down", "a")
+        )
+
     def test_help_screen(self, snap_compare: Any) -> None:
         """The keys screen in two columns fits 80x24 unscrolled: global,
         catalog and grid keys, and what the cell marks mean."""
