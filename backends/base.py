@@ -221,12 +221,7 @@ class Backend(ABC):
             return False
         if action.does is NodeActionKind.OPEN_IN_QUERY:
             # Only where the query language says what "open in query" writes.
-            from .language import language_of
-
-            return (
-                Capability.QUERY in self.capabilities
-                and language_of(self).open_template is not None
-            )
+            return Capability.QUERY in self.capabilities and self.language.open_template is not None
         if action.does is NodeActionKind.INDEXES:
             return Capability.INDEXES in self.capabilities
         return True

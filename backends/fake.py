@@ -69,6 +69,8 @@ from .errors import (
     QueryFailed,
     ReadOnly,
 )
+from .language import QueryLanguage
+from .sql_language import STANDARD_SQL
 from .types import (
     MISSING,
     ActionDanger,
@@ -83,6 +85,8 @@ from .types import (
     Explained,
     FieldInfo,
     IndexInfo,
+    IndexPlan,
+    IndexSpec,
     Insert,
     Metric,
     MetricKind,
@@ -348,7 +352,7 @@ class FakeBackend(Backend):
 
     # -- optional capabilities (``?caps=``, see the module docstring) -----------
 
-    query_language: ClassVar[str] = "sql"
+    language: ClassVar[QueryLanguage] = STANDARD_SQL
     index_methods: ClassVar[tuple[str, ...]] = ("btree", "hash")
 
     def split(self, text: str) -> list[Statement]:
@@ -425,14 +429,6 @@ class FakeBackend(Backend):
         reason = None if key else f"{path[-1]} has no primary key"
         return RecordSchema(path, fields, key, reason)
 
-    def record_key(
-        self, path: tuple[str, ...], row: tuple[Any, ...], columns: Sequence[str]
-    ) -> RecordKey:
-        key = self.record_schema(path).key
-        if not key:
-            raise ReadOnly(f"{path[-1]} has no primary key")
-        return tuple((name, row[list(columns).index(name)]) for name in key)
-
     def get(self, path: tuple[str, ...], key: RecordKey) -> Record:
         table = self._table(path)
         names = [c.name for c in table.columns]
@@ -447,14 +443,34 @@ class FakeBackend(Backend):
         self._live()
         if self.read_only:
             raise ReadOnly("the connection is read-only")
-        steps = tuple(PlannedStep(c, _statement(c), _affected(c)) for c in changes)
-        atomic = not any(isinstance(c, CreateIndex | DropIndex) for c in changes)
-        warnings = () if atomic else ("index changes run one by one, outside a transaction",)
-        return ChangePlan(steps, atomic, warnings)
+        if any(isinstance(c, CreateIndex | DropIndex) for c in changes):
+            raise NotSupported("index changes are planned with plan_index, not plan")
+        return ChangePlan(tuple(PlannedStep(c, _statement(c), 1) for c in changes))
 
     def apply(self, changes: Sequence[Change]) -> AppliedPlan:
         self._live()
         raise ReadOnly("the fake store changes nothing: the plan was not applied")
+
+    def plan_index(self, change: CreateIndex | DropIndex) -> IndexPlan:
+        self._live()
+        if self.read_only:
+            raise ReadOnly("the connection is read-only")
+        self._table(change.path)
+        return IndexPlan(
+            change,
+            _statement(change),
+            note="builds without blocking writes",
+            warnings=("a failed build leaves an invalid index behind",),
+            all_or_nothing=False,
+        )
+
+    def create_index(self, path: tuple[str, ...], spec: IndexSpec) -> None:
+        self._live()
+        raise ReadOnly("the fake store changes nothing: the index was not built")
+
+    def drop_index(self, path: tuple[str, ...], name: str, *, online: bool = True) -> None:
+        self._live()
+        raise ReadOnly("the fake store changes nothing: the index was not dropped")
 
     def list_indexes(self, path: tuple[str, ...]) -> list[IndexInfo]:
         ds = self._live()
@@ -715,9 +731,11 @@ def _statement(change: Change) -> str:
     if isinstance(change, CreateIndex):
         columns = ", ".join(change.spec.columns)
         name = f" {_ident(change.spec.name)}" if change.spec.name else ""
-        return f"CREATE INDEX CONCURRENTLY{name} ON {_qualified(change.path)} ({columns})"
+        online = " CONCURRENTLY" if change.spec.online else ""
+        return f"CREATE INDEX{online}{name} ON {_qualified(change.path)} ({columns})"
     if isinstance(change, DropIndex):
-        return f"DROP INDEX CONCURRENTLY {_ident(change.name)}"
+        online = " CONCURRENTLY" if change.online else ""
+        return f"DROP INDEX{online} {_ident(change.name)}"
     if isinstance(change, Command):
         return change.text
     raise NotSupported(f"the fake store plans no {type(change).__name__}")
@@ -730,10 +748,6 @@ def _column(name: str | FieldPath) -> str:
     if len(name) == 1 and isinstance(name[0], str):
         return name[0]
     raise NotSupported("the fake store's columns hold no nested fields")
-
-
-def _affected(change: Change) -> int | None:
-    return None if isinstance(change, CreateIndex | DropIndex) else 1
 
 
 def _millis(text: str) -> float:

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING
 from .types import StatementKind
 
 if TYPE_CHECKING:
-    from .base import Backend
     from .types import Statement
 
 __all__ = [
@@ -38,7 +37,6 @@ __all__ = [
     "ExplainWords",
     "QueryLanguage",
     "TransactionWords",
-    "language_of",
 ]
 
 
@@ -194,15 +192,3 @@ class QueryLanguage:
 
 #: The description of a store that declares none: a plain command line.
 PLAIN = QueryLanguage()
-
-
-def language_of(backend: Backend | type[Backend]) -> QueryLanguage:
-    """``backend.language``; a backend that still names its language only
-    by the old bare string ``query_language = "sql"`` gets standard SQL's
-    description (a bridge while the backends move to ``language``)."""
-    described = backend.language
-    if described is PLAIN and getattr(backend, "query_language", "") == "sql":
-        from .sql_language import STANDARD_SQL
-
-        return STANDARD_SQL
-    return described

@@ -467,14 +467,6 @@ class MemDocsBackend(Backend):
         )
         return RecordSchema(path, fields, ("_id",), None, codec=CODEC)
 
-    def record_key(
-        self, path: tuple[str, ...], row: tuple[Any, ...], columns: Sequence[str]
-    ) -> RecordKey:
-        names = list(columns)
-        if "_id" not in names:
-            raise ReadOnly(f"{path[-1]}: the page holds no _id")
-        return (("_id", row[names.index("_id")]),)
-
     def get(self, path: tuple[str, ...], key: RecordKey) -> Record:
         store = self._live()
         _id = _key_id(key)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from storescope.backends.base import Backend, Capability
 from storescope.backends.fake import FakeBackend
+from storescope.backends.language import PLAIN
 from storescope.backends.mongo import MongoBackend
 from storescope.backends.postgres import PostgresBackend
 from storescope.backends.redis import RedisBackend
@@ -87,7 +88,7 @@ def test_the_default_follows_the_connections_capabilities() -> None:
 
 def test_open_in_query_needs_a_language_that_says_what_to_write() -> None:
     class NoTemplate(FakeBackend):
-        query_language = ""  # the plain command line: no "open in query" text
+        language = PLAIN  # the plain command line: no "open in query" text
 
     table = Node(("a", "b", "t"), "t", NodeKind.TABLE, browsable=True)
     assert labels(NoTemplate("fake://demo?caps=all"), table) == ["Browse", "Indexes"]

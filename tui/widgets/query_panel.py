@@ -62,7 +62,7 @@ from storescope.backends.errors import (
     ConnectionLost,
     QueryFailed,
 )
-from storescope.backends.language import PLAIN, QueryLanguage, TransactionWords, language_of
+from storescope.backends.language import PLAIN, QueryLanguage, TransactionWords
 from storescope.backends.types import StatementKind, TransactionState
 from storescope.tui.background import call_in_background
 from storescope.tui.messages import ConfirmRequested, PageRequest, TextRequested, WorkFailed
@@ -404,7 +404,7 @@ class QueryPanel(Panel):
 
     def _connect(self) -> None:
         def ready(b: Backend) -> SessionReady:
-            return SessionReady(language_of(b), b.default_page_size)
+            return SessionReady(b.language, b.default_page_size)
 
         call_in_background(
             self,
@@ -1312,6 +1312,6 @@ def _explain_widget(explained: Explained, number: int) -> Widget:
 def _described(url: str) -> QueryLanguage:
     """The language of the backend class serving ``url`` (no connection)."""
     try:
-        return language_of(backends.backend_class(url))
+        return backends.backend_class(url).language
     except BackendError:
         return PLAIN
