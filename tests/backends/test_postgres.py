@@ -338,7 +338,9 @@ def test_unknown_database_schema_and_table_are_not_found(backend: PostgresBacken
         backend.browse((DB, "public"), limit=5)
 
 
-def test_filter_and_sort_are_not_supported_yet(backend: PostgresBackend, admin: Any) -> None:
+def test_untyped_filter_and_sort_are_refused(backend: PostgresBackend, admin: Any) -> None:
+    # browse takes a Filter (text in the store's syntax) and a Sort, never a
+    # bare string that could be pasted into SQL (typed ones: test_pg_records).
     with pytest.raises(NotSupported):
         backend.browse((DB, "public", "x"), limit=5, filter="id > 1")
     with pytest.raises(NotSupported):
