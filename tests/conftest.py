@@ -4,7 +4,9 @@ test session, stopped at the end even when tests fail)."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +16,81 @@ from storescope.backends import sandbox
 for _k, _v in sandbox.S3_DUMMY_ENV.items():
     os.environ[_k] = _v
 os.environ.pop("AWS_PROFILE", None)
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    """With ``-p no:xdist`` the ``-n auto --dist loadgroup`` of pyproject's
+    addopts would be unknown arguments: accept them, and run serially."""
+    if pluginmanager.is_blocked("xdist") or not pluginmanager.has_plugin("xdist"):
+        group = parser.getgroup("xdist (disabled)")
+        # _addoption: a conftest may not claim a lowercase short option otherwise.
+        group._addoption("-n", "--numprocesses", dest="numprocesses", default=None)
+        group.addoption("--dist", dest="dist", default="no")
+
+
+#: Files whose tests run longest (a venv built from the wheel, the demo's four
+#: servers, exports of big values, waits of a stall's 10 s promise): under
+#: xdist they are handed out first, so no worker starts one near the end
+#: while the other has nothing left to do.
+LONGEST_FIRST = (
+    "tests/test_packaging.py",
+    "tests/cli/test_demo.py",
+    "tests/backends/test_stall.py",
+    "tests/cli/test_whole_values.py",
+    "tests/backends/test_demo.py",
+)
+
+
+def _xdist_group(item: pytest.Item) -> str | None:
+    """The worker group of ``item`` under ``--dist loadgroup``: tests using a
+    module- or class-scoped fixture (a seeded bucket, a built wheel, a venv)
+    stay together per file, so the fixture is built once; tests on a store's
+    conformance harness stay together per store, so its data is seeded once;
+    the rest spread over the workers one by one."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return None
+    scopes = {defs[-1].scope for defs in info.name2fixturedefs.values() if defs}
+    if scopes & {"module", "class", "package"}:
+        return item.nodeid.split("::", 1)[0]
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None and "harness" in callspec.params:
+        return f"harness-{callspec.params['harness']}"
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In an xdist worker (pyproject's addopts): group the tests as
+    _xdist_group says, and move the LONGEST_FIRST files to the front, whole,
+    in their own order. A serial run (-p no:xdist, -n 0) keeps pytest's order."""
+    if not hasattr(config, "workerinput"):  # not an xdist worker
+        return
+    for item in items:
+        group = _xdist_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: each file's tests keep their order
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With PYTHONDONTWRITEBYTECODE set (as on some dev machines), every
+    worker and every ``python -m storescope`` a CLI test starts would compile
+    the package from source again: compile it once here, in the controller,
+    before any worker or subprocess starts. Without the variable Python
+    writes these caches itself."""
+    if not sys.flags.dont_write_bytecode or hasattr(config, "workerinput"):
+        return
+    import compileall
+
+    root = Path(__file__).resolve().parent.parent
+    for folder in ("storescope", "backends", "tui", "screens"):
+        compileall.compile_dir(root / folder, quiet=2)
 
 
 def pytest_report_header() -> list[str]:
