@@ -3,8 +3,11 @@ test session, stopped at the end even when tests fail)."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +19,15 @@ from storescope.backends import sandbox
 for _k, _v in sandbox.S3_DUMMY_ENV.items():
     os.environ[_k] = _v
 os.environ.pop("AWS_PROFILE", None)
+
+# Query history and profiles go to a directory of this process's own (each
+# xdist worker has one), never to the developer's home, where parallel
+# workers would share one history file. Tests that need a particular
+# directory still set XDG_DATA_HOME / XDG_CONFIG_HOME themselves.
+_HOME = tempfile.mkdtemp(prefix="storescope-tests-")
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
+os.environ["XDG_DATA_HOME"] = os.path.join(_HOME, "data")
+os.environ["XDG_CONFIG_HOME"] = os.path.join(_HOME, "config")
 
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
