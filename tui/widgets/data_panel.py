@@ -289,15 +289,14 @@ class DataPanel(Panel):
 
     @property
     def records_offered(self) -> bool:
-        # The session's flags: this panel is built before the first connect.
-        caps = self.context.capabilities | self.context.session.capabilities
-        return Capability.RECORDS in caps
+        # Read live: this panel is built before the first connect.
+        return Capability.RECORDS in self.context.capabilities
 
     def read_only_reason(self) -> str | None:
         """Why the records of the table shown cannot be edited, or None."""
         if self.browse_path is None:
             return "no table is open"
-        caps = self.context.capabilities | self.context.session.capabilities
+        caps = self.context.capabilities
         if Capability.RECORDS not in caps or Capability.PLAN not in caps:
             return "records of this store cannot be edited here"
         if self.context.read_only:
