@@ -278,3 +278,13 @@ async def test_find_in_query_writes_a_find_command() -> None:
         assert panel.editor.text.strip() == "find orders {}"
         await drive(pilot, ["f5"])
         assert "found 1100 documents" in screen_text(app)
+
+
+def test_explain_tab_once_the_plan_came(snap_compare: Any) -> None:
+    """F7 on `find orders {"status": "open"}`: the tab "1 find" is headed
+    "Plan" (no "⏳ running" left above it), over memdocs' plan line (docs
+    and keys examined 275, no costs), "fetch the documents found" marked
+    costliest over "look up status_1", and the rejected collection scan."""
+    assert snap_compare(
+        StorescopeApp([URL]), terminal_size=SIZE, run_before=query_then(FIND_OPEN, "f7")
+    )

@@ -4,6 +4,7 @@ confirming, using transactions, history, files, formatting and completion."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Iterator
@@ -597,3 +598,80 @@ def test_history_written_by_an_earlier_version_is_still_read(tmp_path: Path) -> 
         "new one",
         "SELECT 'old'",
     ]
+
+
+class JsonDocStore(DocStore):
+    """DocStore whose language asks for a highlighting TextArea lists but
+    whose grammar is not installed here."""
+
+    language: ClassVar[QueryLanguage] = replace(DOCQL, highlight="json")
+
+
+async def test_a_highlighting_without_its_grammar_falls_back_to_plain_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A store naming "json" (known to TextArea, no grammar installed) gets
+    an editor without highlighting instead of a crashed app: typing and
+    running still work."""
+    url = _serve_fake_with(monkeypatch, JsonDocStore)
+    async with run_app([url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        assert app.is_running
+        assert panel.editor.language is None
+        await drive(pilot, [*"select 1", "f5"])
+        await wait_until_idle(pilot)
+        assert panel.editor.text == "select 1"
+        assert "1 read" in screen_text(app)
+        assert app.is_running
+
+
+@pytest.fixture
+def memdocs_url(monkeypatch: pytest.MonkeyPatch) -> str:
+    from storescope.backends import memdocs
+
+    memdocs.register_store("querypanel", memdocs.default_store())
+    return "memdocs://querypanel"
+
+
+@pytest.mark.parametrize(
+    ("text", "keys", "shown"),
+    [
+        ('find orders {"status": "paid"}', ["f7"], "Plan"),
+        ("sleep 1", ["f7"], "✗"),
+        ("sleep 30", ["f5", "escape"], "⊘ Cancelled"),
+    ],
+    ids=["plan", "failed", "cancelled"],
+)
+async def test_the_running_label_is_gone_once_the_outcome_shows(
+    memdocs_url: str, monkeypatch: pytest.MonkeyPatch, text: str, keys: list[str], shown: str
+) -> None:
+    """The tab's "⏳ running" header, refreshed every 0.1 s while a run goes,
+    gives way to the outcome (a plan, an error, "Cancelled") for good, even
+    when the plan takes a while to lay out and the run's end is heard late."""
+    from storescope.tui.widgets import explain_view
+
+    slow_mount = explain_view.ExplainView.on_mount
+    slow_end = QueryPanel.on_run_ended
+
+    async def mount_slowly(self: Any) -> None:
+        await asyncio.sleep(0.3)
+        slow_mount(self)
+
+    async def end_slowly(self: Any, event: Any) -> None:
+        await asyncio.sleep(0.3)
+        slow_end(self, event)
+
+    monkeypatch.setattr(explain_view.ExplainView, "on_mount", mount_slowly)
+    monkeypatch.setattr(QueryPanel, "on_run_ended", end_slowly)
+    async with run_app([memdocs_url], size=(100, 30)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        panel.editor.load_text(text)
+        for key in keys:
+            await pilot.press(key)
+            await pilot.pause(0.3)
+        await pilot.pause(0.8)
+        await wait_until_idle(pilot)
+        assert not panel.running
+        header = str(panel.views[1].header.render())
+        assert shown in header, header
+        assert "running" not in screen_text(app)

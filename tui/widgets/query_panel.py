@@ -51,6 +51,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import TabbedContent, TabPane
+from textual.widgets.text_area import LanguageDoesNotExist
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from storescope import backends
@@ -334,8 +335,13 @@ class QueryPanel(Panel):
             self.tx_state = None
         self.editor.rules = language.completion
         highlight = language.highlight
+        self.editor.language = None
         if highlight and highlight in self.editor.available_languages:
-            self.editor.language = highlight
+            try:
+                self.editor.language = highlight
+            except LanguageDoesNotExist:
+                # TextArea knows the name but its grammar is not installed.
+                self.editor.language = None
         self._label_keys()
         self._show_info()
 
@@ -682,6 +688,7 @@ class QueryPanel(Panel):
             return
         result = event.result
         state.result = result
+        state.finished = True
         from storescope.backends.types import Page
 
         state.first_page = Page(result.columns, result.rows, result.next_cursor)
@@ -704,6 +711,7 @@ class QueryPanel(Panel):
         if state is None:
             self.notify(message, title=title, severity="error", markup=False)
             return
+        state.finished = True
         state.cancelled = isinstance(error, Cancelled)
         state.error = None if state.cancelled else message
         state.error_title = title
@@ -1117,6 +1125,9 @@ class QueryPanel(Panel):
         view = self.views.get(event.number)
         if view is None:
             return
+        # Finished before the plan is mounted: the running ticker must not
+        # write its label over the plan's header while the mount is awaited.
+        view.state.finished = True
         explained = event.explained
         words = self.language.explain
         view.header.update(

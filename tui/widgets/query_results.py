@@ -62,6 +62,9 @@ class ResultState:
     error: str | None = None
     error_title: str | None = None
     cancelled: bool = False
+    #: The outcome is known (rows, an error, cancelled, a plan): the
+    #: "running" label never shows again.
+    finished: bool = False
     summary: str = ""
     release_timer: Timer | None = None
     released: bool = False
@@ -107,6 +110,10 @@ class ResultView(Vertical):
         yield self.grid
 
     def show_running(self, elapsed: float) -> None:
+        """The "running" header, unless the outcome already shows (the
+        panel's ticker may fire once more before it hears the run ended)."""
+        if self.state.finished:
+            return
         text = one_line(self.state.statement.text, 60)
         self.header.update(
             Content.assemble(
