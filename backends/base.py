@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import NotSupported
 from .language import PLAIN
-from .types import NodeAction, NodeActionKind, NodeKind
+from .types import NodeAction, NodeActionKind, NodeKind, StoreWords
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -140,6 +140,10 @@ class Backend(ABC):
     #: record a document that may have its own fields: MongoDB). The CLI
     #: writes documents as relaxed Extended JSON; the grid shows nested values.
     record_style: ClassVar[str] = "rows"
+    #: What the store calls its records, the nodes holding them, their
+    #: fields and a missing value, for the panels' sentences ("rows 1–19 of
+    #: ≥ 200", "Insert a document"). Neutral by default: record/container.
+    words: ClassVar[StoreWords] = StoreWords()
 
     def __init__(self, url: str, *, read_only: bool = False, connect_timeout: float = 5.0) -> None:
         self.url = url

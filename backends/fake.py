@@ -73,6 +73,7 @@ from .language import QueryLanguage
 from .sql_language import STANDARD_SQL
 from .types import (
     MISSING,
+    ROW_WORDS,
     ActionDanger,
     BinaryValue,
     ChangePlan,
@@ -104,6 +105,7 @@ from .types import (
     StatementKind,
     Stats,
     StatsTable,
+    StoreWords,
     Truncated,
     Update,
 )
@@ -237,6 +239,7 @@ class FakeBackend(Backend):
     product: ClassVar[str] = "Fake"
     capabilities: ClassVar[Capability] = Capability.NONE
     default_page_size: ClassVar[int] = 200
+    words: ClassVar[StoreWords] = ROW_WORDS  # PG-shaped: row, table, column, NULL
 
     def __init__(self, url: str, *, read_only: bool = False, connect_timeout: float = 5.0) -> None:
         super().__init__(url, read_only=read_only, connect_timeout=connect_timeout)

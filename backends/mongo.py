@@ -71,6 +71,7 @@ from .errors import (
 )
 from .secrets import scrub, url_secrets
 from .types import (
+    DOCUMENT_WORDS,
     MISSING,
     BinaryValue,
     Column,
@@ -79,6 +80,7 @@ from .types import (
     ObjectIdValue,
     Page,
     ServerInfo,
+    StoreWords,
     TaggedValue,
 )
 
@@ -489,6 +491,7 @@ class MongoBackend(Backend):
     product: ClassVar[str] = "MongoDB"
     capabilities: ClassVar[Capability] = Capability.NONE
     record_style: ClassVar[str] = "documents"
+    words: ClassVar[StoreWords] = DOCUMENT_WORDS
 
     def __init__(self, url: str, *, read_only: bool = False, connect_timeout: float = 5.0) -> None:
         super().__init__(url, read_only=read_only, connect_timeout=connect_timeout)

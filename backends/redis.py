@@ -104,6 +104,7 @@ from .types import (
     NodeKind,
     Page,
     ServerInfo,
+    StoreWords,
     Truncated,
 )
 
@@ -368,6 +369,10 @@ class RedisBackend(Backend):
     capabilities: ClassVar[Capability] = Capability.NONE
     default_page_size: ClassVar[int] = 200
     record_style: ClassVar[str] = "rows"
+    #: redis-cli's words: keys in a namespace, "(nil)" for no value.
+    words: ClassVar[StoreWords] = StoreWords(
+        record="key", records="keys", container="namespace or key", no_value="(nil)"
+    )
     #: Key names are bytes: a name that is not UTF-8 travels as lone
     #: surrogates (see the module docstring), so the CLI passes such a PATH on.
     binary_names: ClassVar[bool] = True

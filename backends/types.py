@@ -397,6 +397,33 @@ class ValueCodec:
     null_word: str = "NULL"
     unset_word: str = ""
     default_word: str = "DEFAULT"
+    #: How an editor flags a field that must hold a value (``FieldInfo``
+    #: ``nullable`` False); ``""``: ``required`` says it from the store's
+    #: other words.
+    required_word: str = ""
+    #: What an editor says of a field the store fills in itself
+    #: (``FieldInfo.editable`` False, no ``default`` text); ``""``:
+    #: ``generated`` says it from the store's other words.
+    generated_word: str = ""
+
+    @property
+    def required(self) -> str:
+        """``required_word``, else "not null" (lower case, as a flag) where
+        the store has defaults and a null (rows), else "required"."""
+        if self.required_word:
+            return self.required_word
+        if self.default_word and self.null_word:
+            return f"not {self.null_word.lower()}"
+        return "required"
+
+    @property
+    def generated(self) -> str:
+        """``generated_word``, else "generated" where the store has
+        defaults (a generated or identity column), else "set by the store"
+        (a document's ``_id`` the store assigns)."""
+        if self.generated_word:
+            return self.generated_word
+        return "generated" if self.default_word else "set by the store"
 
     def edit_text(self, field: FieldInfo | None, value: Any) -> str | None:
         """The text an editor starts from for ``value`` of ``field`` (what
@@ -652,6 +679,10 @@ class ChangePlan:
     steps: tuple[PlannedStep, ...]
     atomic: Atomicity | bool = Atomicity.ONE_TRANSACTION
     warnings: tuple[str, ...] = ()
+    #: What a failure does, in the store's own words when ``Atomicity``'s
+    #: do not fit (an index build: "all or nothing: a failed build leaves
+    #: nothing behind"); ``""``: ``atomicity.words``.
+    atomic_words: str = ""
 
     def __post_init__(self) -> None:
         if not isinstance(self.atomic, Atomicity):
@@ -664,6 +695,11 @@ class ChangePlan:
         atomic = self.atomic
         assert isinstance(atomic, Atomicity)
         return atomic
+
+    @property
+    def atomicity_text(self) -> str:
+        """How the plan review says what a failure does."""
+        return self.atomic_words or self.atomicity.words
 
     @property
     def affected(self) -> int | None:
@@ -764,6 +800,18 @@ class IndexPlan:
     note: str = ""
     warnings: tuple[str, ...] = ()
     all_or_nothing: bool = True
+    #: What a failure does, as the review says it: an ``Atomicity`` (PG: a
+    #: plain CREATE INDEX is ``ONE_TRANSACTION``) or the store's own words.
+    #: None: said from ``all_or_nothing`` (``INDEX_ALL_OR_NOTHING`` where
+    #: the store has no transactions, ``STEP_BY_STEP``'s words when False);
+    #: a store whose index changes are not transactional but which declares
+    #: TRANSACTIONS (MongoDB) says it here.
+    atomicity: Atomicity | str | None = None
+
+
+#: How a review says an index change that leaves nothing behind when it
+#: fails, without a transaction (an in-memory or MongoDB index build).
+INDEX_ALL_OR_NOTHING = "all or nothing: a failed change leaves nothing behind"
 
 
 # -- explain (Capability.EXPLAIN) ----------------------------------------------
@@ -972,3 +1020,66 @@ class Stats:
     taken_at: float
     metrics: tuple[Metric, ...] = ()
     tables: tuple[StatsTable, ...] = ()
+
+
+# -- the store's nouns (Backend.words) -----------------------------------------
+
+
+def _a(noun: str) -> str:
+    return ("an " if noun[:1].lower() in "aeiou" else "a ") + noun
+
+
+@dataclass(frozen=True, slots=True)
+class StoreWords:
+    """What a store calls its records, the nodes that hold them, their
+    fields and a value that is not there, for the panels' sentences
+    ("documents 1–19 of ≥ 200", "Insert a document into shop/orders", "→ 3
+    rows"). ``Backend.words``; PostgreSQL says row/table/column/NULL.
+
+    ``no_value`` is what a grid cell holding no value shows (None; the
+    record editors say the same with ``ValueCodec.null_word``).
+    """
+
+    record: str = "record"
+    records: str = "records"
+    container: str = "container"
+    field: str = "field"
+    fields: str = "fields"
+    no_value: str = "null"
+
+    def count(self, n: int | None) -> str:
+        """ "1 row", "3,000 rows", or "rows unknown" for None."""
+        if n is None:
+            return f"{self.records} unknown"
+        return f"{n:,} {self.record if n == 1 else self.records}"
+
+    @property
+    def a_record(self) -> str:
+        """ "a row", "an object"."""
+        return _a(self.record)
+
+    @property
+    def a_container(self) -> str:
+        """ "a table", "a collection"."""
+        return _a(self.container)
+
+    @property
+    def choose_hint(self) -> str:
+        """What an empty data panel says: "Choose a table in the catalog
+        and press Enter."."""
+        return f"Choose {self.a_container} in the catalog and press Enter."
+
+
+#: A relational store's words (PostgreSQL and the PG-shaped fake).
+ROW_WORDS = StoreWords(
+    record="row",
+    records="rows",
+    container="table",
+    field="column",
+    fields="columns",
+    no_value="NULL",
+)
+#: A document store's words (MongoDB, memdocs).
+DOCUMENT_WORDS = StoreWords(
+    record="document", records="documents", container="collection", no_value="null"
+)

@@ -73,6 +73,7 @@ from ..errors import (
 from ..language import CompletionRules, ExplainWords, QueryLanguage
 from ..types import (
     DEFAULT,
+    DOCUMENT_WORDS,
     MISSING,
     UNSET,
     ActionDanger,
@@ -114,6 +115,7 @@ from ..types import (
     StatementKind,
     Stats,
     StatsTable,
+    StoreWords,
     Update,
     ValueCodec,
 )
@@ -217,6 +219,7 @@ class MemDocsBackend(Backend):
     )
     default_page_size: ClassVar[int] = 200
     record_style: ClassVar[str] = "documents"
+    words: ClassVar[StoreWords] = DOCUMENT_WORDS
     index_methods: ClassVar[tuple[str, ...]] = ("ordered", "hashed")
     node_action_table: ClassVar[tuple[NodeAction, ...] | None] = (
         NodeAction(
