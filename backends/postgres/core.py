@@ -1,8 +1,8 @@
 """PostgreSQL backend core (psycopg2): connections, catalog, browsing.
 
 The capability groups live beside it (``query``, ``records``, ``explain``, ``indexes``,
-``monitor``) as subclasses of ``PostgresCore``; ``PostgresBackend`` in
-``__init__`` combines them.
+``monitor``) as plain objects given this core; ``PostgresBackend`` in
+``__init__`` is this core holding one of each, its methods delegating to them.
 
 Paths are ``(database, schema, relation)``. The backend holds one autocommit
 connection per database, opened lazily the first time a path under that
@@ -612,8 +612,8 @@ class _SessionGone(Exception):
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
-# Typed by the class that defines the method, so the capability mixins'
-# public methods (``self: RecordsMixin``...) take the decorator as they are.
+# Typed by the class that defines the method, so PostgresBackend's public
+# methods take the decorator as they are.
 _S = TypeVar("_S", bound="PostgresCore")
 
 
@@ -656,6 +656,34 @@ class PostgresCore(Backend):
     #: tables' share locks, so the longest another session's ALTER/DROP TABLE
     #: (and every query queued behind it) can wait on us.
     held_idle_timeout_ms: ClassVar[int] = 5_000
+
+    # Settings of the capability collaborators (``PostgresBackend``), read
+    # from the backend at each use, so an owner (or a test) may change them
+    # on the class or on one backend.
+
+    #: Most rows kept of a statement that cannot stream (INSERT ... RETURNING,
+    #: SHOW, EXPLAIN...); more are dropped with a notice saying so.
+    plain_rows_kept: ClassVar[int] = 10_000
+    #: Results remembered (to page, or to re-run when their state is gone);
+    #: plain results keep their rows only among the most recent few.
+    max_results: ClassVar[int] = 64
+    max_kept_results: ClassVar[int] = 4
+    #: Most names ``completions()`` returns.
+    max_completions: ClassVar[int] = 20_000
+    #: Seconds a half-read result may keep our read transaction open (its
+    #: snapshot and share locks) after its last page was handed out; then the
+    #: transaction is ended and a later page re-runs the statement.
+    read_idle_timeout: float = 5.0
+    #: ``lock_timeout`` of the connection that applies changes, in ms: how
+    #: long a change waits for a row another session holds locked before the
+    #: whole apply fails (instead of hanging the editor).
+    write_lock_timeout_ms: ClassVar[int] = 10_000
+    #: Seconds between two readings of the database sizes (monitor).
+    db_size_interval: ClassVar[float] = 30.0
+    #: Seconds before pg_stat_statements is asked again after it failed.
+    statements_retry_interval: ClassVar[float] = 60.0
+    #: Statement texts remembered by queryid (cleared when it overflows).
+    max_statement_texts: ClassVar[int] = 1000
 
     def __init__(self, url: str, *, read_only: bool = False, connect_timeout: float = 5.0) -> None:
         super().__init__(url, read_only=read_only, connect_timeout=connect_timeout)

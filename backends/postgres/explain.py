@@ -15,12 +15,12 @@ transaction that is rolled back afterwards (BEGIN ... ROLLBACK, or a savepoint
 when the connection is already inside a user's transaction): not only
 INSERT/UPDATE/DELETE/MERGE and SELECT INTO write, a SELECT can write through a
 volatile function too. EXPLAIN runs on the query session
-(``QueryMixin._explain_json``): the text must hold exactly one statement, as
+(``QuerySession.explain_json``): the text must hold exactly one statement, as
 pglast (the server's grammar) reads it; on a read-only connection the same
 checks as for a statement run apply (side-effect functions anywhere in it,
 and with ANALYZE only a reading statement), and every EXPLAIN runs in a
 read-only transaction, where PostgreSQL refuses whatever they miss
-(nextval(), a writing function). It runs through the query mixin's call lock
+(nextval(), a writing function). It runs through the query session's call lock
 and cancel mechanism, so ``cancel()`` stops EXPLAIN ANALYZE.
 """
 
@@ -30,9 +30,9 @@ import json
 import re
 from typing import Any
 
-from ..errors import NotSupported, QueryFailed
+from ..errors import QueryFailed
 from ..types import Explained, PlanNode
-from .core import PostgresCore, _scrubbed
+from .query import QuerySession
 
 #: What ``Explained.heading`` says, as psql users know it.
 HEADING_ANALYZED = "EXPLAIN ANALYZE"
@@ -279,15 +279,13 @@ def _explained(statement: str, raw: str, analyzed: bool) -> Explained:
     )
 
 
-class ExplainMixin(PostgresCore):
-    @_scrubbed
+class Explainer:
+    """EXPLAIN of a PostgreSQL backend: runs on the query session, through
+    its statement checks, call lock and ``cancel()``."""
+
+    def __init__(self, session: QuerySession) -> None:
+        self._session = session
+
     def explain(self, statement: str, *, analyze: bool = False, buffers: bool = False) -> Explained:
-        raw = self._explain_json(statement, analyze=analyze, buffers=buffers)
+        raw = self._session.explain_json(statement, analyze=analyze, buffers=buffers)
         return _explained(statement, raw, analyze)
-
-    # Hook QueryMixin (before this class in PostgresBackend's MRO) fills in:
-    # EXPLAIN runs on the query session, with its statement checks, call
-    # lock and cancel().
-
-    def _explain_json(self, statement: str, *, analyze: bool, buffers: bool) -> str:
-        raise NotSupported("EXPLAIN needs the query session")

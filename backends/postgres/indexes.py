@@ -48,7 +48,7 @@ import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import psycopg2
 import psycopg2.extensions
@@ -63,8 +63,10 @@ from ..types import (
     IndexOptions,
     IndexPlan,
     IndexSpec,
+    TransactionState,
 )
-from .core import PostgresCore, _scrubbed
+from .core import PostgresCore
+from .query import QuerySession
 
 #: The server's built-in index methods; the first is the default.
 INDEX_METHODS = ("btree", "hash", "gist", "gin", "brin", "spgist")
@@ -332,15 +334,20 @@ def _index_element(text: str, columns: frozenset[str]) -> sql.Composable:
     return sql.SQL("({})").format(sql.SQL(stripped))
 
 
-class IndexesMixin(PostgresCore):
-    index_methods: ClassVar[tuple[str, ...]] = INDEX_METHODS
+class IndexManager:
+    """INDEXES of a PostgreSQL backend, on the backend's autocommit
+    connections; ``session`` tells whether a user's transaction is open on
+    the query session (an index build would wait for it)."""
 
-    @_scrubbed
+    def __init__(self, core: PostgresCore, session: QuerySession) -> None:
+        self._core = core
+        self._session = session
+
     def list_indexes(self, path: tuple[str, ...]) -> list[IndexInfo]:
         db, schema, table = self._indexed_table(path)
-        rows = self._query(db, _SQL_INDEXES, (schema, table))
+        rows = self._core._query(db, _SQL_INDEXES, (schema, table))
         if not rows:
-            self._check_schema(db, schema)
+            self._core._check_schema(db, schema)
             raise NotFound(f"table {schema}.{table} does not exist")
         relkind, indexes = rows[0]
         if relkind not in _INDEXABLE:
@@ -354,7 +361,6 @@ class IndexesMixin(PostgresCore):
     def index_options(self, path: tuple[str, ...]) -> IndexOptions:
         return INDEX_OPTIONS
 
-    @_scrubbed
     def plan_index(self, change: CreateIndex | DropIndex) -> IndexPlan:
         """The statement ``create_index``/``drop_index`` will run for
         ``change``, its lock note, and the warning a failed build deserves."""
@@ -373,18 +379,16 @@ class IndexesMixin(PostgresCore):
             all_or_nothing=not step.concurrent,
         )
 
-    @_scrubbed
     def create_index(self, path: tuple[str, ...], spec: IndexSpec) -> None:
         """Run what ``plan_index(CreateIndex(path, spec))`` says; the module
         docstring says how ``spec.columns`` become SQL."""
         self._run_index_step(self._planned_index_step(CreateIndex(path, spec)))
 
-    @_scrubbed
     def drop_index(self, path: tuple[str, ...], name: str, *, online: bool = True) -> None:
         self._run_index_step(self._planned_index_step(DropIndex(path, name, online=online)))
 
     def _planned_index_step(self, change: CreateIndex | DropIndex) -> _IndexStep:
-        if self.read_only:
+        if self._core.read_only:
             raise ReadOnly("this connection is read-only: indexes cannot be created or dropped")
         return self._index_step(change, self._index_target(change.path))
 
@@ -397,9 +401,9 @@ class IndexesMixin(PostgresCore):
 
     def _index_target(self, path: tuple[str, ...]) -> _Target:
         db, schema, table = self._indexed_table(path)
-        rows = self._query(db, _SQL_INDEX_TARGET, (schema, table))
+        rows = self._core._query(db, _SQL_INDEX_TARGET, (schema, table))
         if not rows:
-            self._check_schema(db, schema)
+            self._core._check_schema(db, schema)
             raise NotFound(f"table {schema}.{table} does not exist")
         relkind, columns, indexes, methods = rows[0]
         if relkind not in _INDEXABLE:
@@ -416,7 +420,7 @@ class IndexesMixin(PostgresCore):
         )
 
     def _index_step(self, change: CreateIndex | DropIndex, t: _Target) -> _IndexStep:
-        conn = self._conn(t.db)
+        conn = self._core._conn(t.db)
         notes: list[str] = []
         if isinstance(change, CreateIndex):
             spec = change.spec
@@ -483,7 +487,7 @@ class IndexesMixin(PostgresCore):
             notes.insert(0, _NOTE_DROP_CONCURRENTLY if concurrent else _NOTE_DROP)
             created = None
         statement = sql.SQL(" ").join(parts)
-        with self._guard(conn, t.db):
+        with self._core._guard(conn, t.db):
             text = statement.as_string(conn)
         return _IndexStep(
             db=t.db,
@@ -502,20 +506,21 @@ class IndexesMixin(PostgresCore):
             # The server names the index: remember the invalid ones already
             # there, to name the one a failed build leaves behind.
             before = {
-                r[0] for r in self._query(step.db, _SQL_INVALID_INDEXES, (step.schema, step.table))
+                r[0]
+                for r in self._core._query(step.db, _SQL_INVALID_INDEXES, (step.schema, step.table))
             }
-        conn = self._conn(step.db)
+        conn = self._core._conn(step.db)
         try:
             with self._autocommit_for(conn, step):
                 conn.cursor().execute(step.statement)  # no parameters: the text runs as shown
         except psycopg2.Error as e:
-            error = self._translate(e, conn, step.db)
+            error = self._core._translate(e, conn, step.db)
             if not isinstance(error, QueryFailed):
                 raise error from e
             sentences = [error.message]
             detail = getattr(getattr(e, "diag", None), "message_detail", None)
             if detail:
-                sentences[0] += f": {self._scrub(str(detail)).rstrip('.')}"
+                sentences[0] += f": {self._core._scrub(str(detail)).rstrip('.')}"
             if step.created is not None and not conn.closed:
                 left = self._left_invalid(step, before)
                 if left:
@@ -530,7 +535,8 @@ class IndexesMixin(PostgresCore):
     def _left_invalid(self, step: _IndexStep, before: set[str]) -> str | None:
         try:
             names = [
-                r[0] for r in self._query(step.db, _SQL_INVALID_INDEXES, (step.schema, step.table))
+                r[0]
+                for r in self._core._query(step.db, _SQL_INVALID_INDEXES, (step.schema, step.table))
             ]
         except BackendError:
             return None  # the original error is what the user needs to see
@@ -547,7 +553,8 @@ class IndexesMixin(PostgresCore):
         on this very connection or the query session: so an open one is
         refused, not joined."""
         if conn.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE or (
-            step.db == self._primary() and self._query_transaction_open()
+            step.db == self._core._primary()
+            and self._session.transaction_state() is not TransactionState.IDLE
         ):
             raise QueryFailed(
                 f"a transaction is open on database {step.db}: commit or roll it back "
@@ -561,9 +568,3 @@ class IndexesMixin(PostgresCore):
             yield
         finally:
             conn.autocommit = False
-
-    # Hook QueryMixin (before this class in PostgresBackend's MRO) fills in:
-    # whether a user's transaction is open on the query session.
-
-    def _query_transaction_open(self) -> bool:
-        return False

@@ -29,7 +29,7 @@ import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any
 
 import psycopg2
 from psycopg2 import sql
@@ -44,7 +44,7 @@ from ..types import (
     Stats,
     StatsTable,
 )
-from .core import PostgresCore, _scrubbed
+from .core import PostgresCore
 
 #: Rows per table and characters per query text, both cut on the server.
 MAX_ROWS = 200
@@ -314,7 +314,7 @@ STATEMENTS_ROLES = {ColumnRole.TEXT: (0,)}
 
 @dataclass(slots=True)
 class _MonitorState:
-    """What one backend instance keeps between samples."""
+    """What the monitor keeps between samples."""
 
     sizes: dict[str, int | None] = field(default_factory=dict)
     sizes_at: float = -math.inf
@@ -329,17 +329,15 @@ class _MonitorState:
     own_query_ids: set[int] = field(default_factory=set)
 
 
-class MonitorMixin(PostgresCore):
-    #: Seconds between two readings of the database sizes.
-    db_size_interval: ClassVar[float] = 30.0
-    #: Seconds before pg_stat_statements is asked again after it failed.
-    statements_retry_interval: ClassVar[float] = 60.0
-    #: Statement texts remembered by queryid (cleared when it overflows).
-    max_statement_texts: ClassVar[int] = 1000
+class Monitor:
+    """MONITOR of a PostgreSQL backend: samples and session actions on the
+    backend's autocommit connection to its database; keeps what one sample
+    needs of the last (database sizes, statement texts)."""
 
-    _monitor_state: _MonitorState | None = None
+    def __init__(self, core: PostgresCore) -> None:
+        self._core = core
+        self._state = _MonitorState()
 
-    @_scrubbed
     def stats(self) -> Stats:
         """One sample: see the module docstring for what it costs.
 
@@ -362,13 +360,13 @@ class MonitorMixin(PostgresCore):
         (top statements by total time from pg_stat_statements, or a note
         saying why there are none).
         """
-        db = self._primary()
-        conn = self._conn(db)
+        db = self._core._primary()
+        conn = self._core._conn(db)
         if conn.server_version < 90600:
             raise NotSupported("monitoring needs PostgreSQL 9.6 or later")
-        state = self._monitor()
+        state = self._state
         now = time.monotonic()
-        want_sizes = now - state.sizes_at >= self.db_size_interval
+        want_sizes = now - state.sizes_at >= self._core.db_size_interval
         query = sql.SQL(_SQL_SAMPLE).format(
             chars=sql.Literal(QUERY_CHARS),
             rows=sql.Literal(MAX_ROWS),
@@ -380,7 +378,7 @@ class MonitorMixin(PostgresCore):
             relation_w=_relation_name("w"),
         )
         taken_at = time.time()
-        with self._guard(conn, db):
+        with self._core._guard(conn, db):
             cur = conn.cursor()
             cur.execute(query, {"sizes": want_sizes})
             row = cur.fetchone()
@@ -446,7 +444,6 @@ class MonitorMixin(PostgresCore):
         )
         return Stats(taken_at=taken_at, metrics=metrics, tables=tables)
 
-    @_scrubbed
     def session_action(self, action: str, session_id: Any) -> str:
         """Signal session ``session_id`` (a pid): "cancel" cancels its running
         query, "terminate" ends the session (its open transaction rolls back).
@@ -464,13 +461,13 @@ class MonitorMixin(PostgresCore):
             pid = int(session_id)
         except (TypeError, ValueError) as e:
             raise NotFound(f"{session_id!r} is not a session id (a backend pid)") from e
-        if action == "terminate" and self.read_only:
+        if action == "terminate" and self._core.read_only:
             raise ReadOnly(f"terminating session {pid} is not allowed on a read-only connection")
-        own = self._own_pids()
+        own = self._core._own_pids()
         if pid in own:
             raise NotSupported(f"session {pid} is this connection's own session")
-        db = self._primary()
-        conn = self._conn(db)
+        db = self._core._primary()
+        conn = self._core._conn(db)
         signal = "pg_cancel_backend" if action == "cancel" else "pg_terminate_backend"
         # One round-trip: the session's state as the signal is sent, so the
         # outcome can say whether there was a query to cancel.
@@ -478,7 +475,7 @@ class MonitorMixin(PostgresCore):
             "SELECT a.state, pg_catalog.{}(a.pid) FROM pg_catalog.pg_stat_activity a "
             "WHERE a.pid = %s"
         ).format(sql.Identifier(signal))
-        with self._guard(conn, db):
+        with self._core._guard(conn, db):
             cur = conn.cursor()
             cur.execute(query, (pid,))
             row = cur.fetchone()
@@ -494,11 +491,6 @@ class MonitorMixin(PostgresCore):
         return f"Cancelled the query of session {pid}"
 
     # -- helpers -------------------------------------------------------------------------
-
-    def _monitor(self) -> _MonitorState:
-        if self._monitor_state is None:
-            self._monitor_state = _MonitorState()
-        return self._monitor_state
 
     def _statements_table(
         self,
@@ -542,7 +534,7 @@ class MonitorMixin(PostgresCore):
                 r[2] for r in rows if r[2] is not None and (r[0], r[1], r[2]) not in state.texts
             ]
             if missing:
-                if len(state.texts) + len(missing) > self.max_statement_texts:
+                if len(state.texts) + len(missing) > self._core.max_statement_texts:
                     state.texts.clear()
                 cur.execute(
                     sql.SQL(_SQL_STATEMENT_TEXTS).format(
@@ -558,14 +550,14 @@ class MonitorMixin(PostgresCore):
                         state.own_query_ids.add(own)
         except psycopg2.Error as e:
             if conn.closed:
-                raise self._translate(e, conn, db) from e
-            message = self._message(e)
+                raise self._core._translate(e, conn, db) from e
+            message = self._core._message(e)
             if "shared_preload_libraries" in message:
                 note = _PGSS_NOT_LOADED
             else:
                 note = f"pg_stat_statements cannot be read: {message}"
             state.statements_note = note
-            state.statements_retry_at = time.monotonic() + self.statements_retry_interval
+            state.statements_retry_at = time.monotonic() + self._core.statements_retry_interval
             return table(note=note)
         out = []
         for userid, dbid, queryid, calls, total, mean, nrows, blk_hit, blk_read in rows:

@@ -54,7 +54,7 @@ session's ALTER TABLE or CREATE INDEX CONCURRENTLY waits).
 Why a timer: ``idle_in_transaction_session_timeout`` would end the whole
 session (its temporary tables and SETs with it), and moving result cursors to
 a second connection would hide the session's temporary tables and settings
-from the statement. So each call of this mixin (and ``explain``) holds a call
+from the statement. So each call of the query session (and ``explain``) holds a call
 lock and, when it leaves our read transaction open, arms a ``threading.Timer``;
 the timer takes the lock without waiting (a running call re-arms it when it
 ends), skips while another method is using the connection, and ends it. Calls
@@ -142,7 +142,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import psycopg
 import psycopg.conninfo
@@ -162,18 +162,15 @@ from ..errors import (
     QueryFailed,
     ReadOnly,
 )
-from ..language import QueryLanguage
 from ..types import Column, Page, Result, Statement, StatementKind, TransactionState
 from .core import (
     _NEUTRAL_SCALARS,
     PostgresCore,
     _encode_cursor,
-    _scrubbed,
     bounded,
     error_for_sqlstate,
 )
 from .sql_text import (
-    POSTGRES_SQL,
     READ_ONLY,
     SIDE_EFFECT_FUNCTIONS,
     Shape,
@@ -373,72 +370,80 @@ _DML = frozenset({"INSERT", "UPDATE", "DELETE", "MERGE"})
 _SAVEPOINT = "storescope_explain"
 
 
-class QueryMixin(PostgresCore):
-    language: ClassVar[QueryLanguage] = POSTGRES_SQL
-    #: Most rows kept of a statement that cannot stream (INSERT ... RETURNING,
-    #: SHOW, EXPLAIN...); more are dropped with a notice saying so.
-    plain_rows_kept: ClassVar[int] = 10_000
-    #: Results remembered (to page, or to re-run when their state is gone);
-    #: plain results keep their rows only among the most recent few.
-    max_results: ClassVar[int] = 64
-    max_kept_results: ClassVar[int] = 4
-    #: Most names ``completions()`` returns.
-    max_completions: ClassVar[int] = 20_000
-    #: Seconds a half-read result may keep our read transaction open (its
-    #: snapshot and share locks) after its last page was handed out; then the
-    #: transaction is ended and a later page re-runs the statement.
-    read_idle_timeout: float = 5.0
+class QuerySession:
+    """The query session of a PostgreSQL backend: QUERY, CANCEL and
+    TRANSACTIONS (and the EXPLAIN of ``Explainer``), on a psycopg 3
+    connection of its own (see the module docstring)."""
 
-    def __init__(self, url: str, *, read_only: bool = False, connect_timeout: float = 5.0) -> None:
-        super().__init__(url, read_only=read_only, connect_timeout=connect_timeout)
-        self._q_session: Any = None  # the query session (psycopg 3), opened on first use
-        self._q_notice_buffer: list[str] = []
-        self._q_results: OrderedDict[str, _Query] = OrderedDict()
+    def __init__(self, core: PostgresCore) -> None:
+        # The backend's connections and settings: read_only, the libpq
+        # keywords, the message scrubber, the catalog connection (for
+        # completions) and the tunables ``read_idle_timeout``,
+        # ``plain_rows_kept``, ``max_results``, ``max_kept_results`` and
+        # ``max_completions`` (read at each use: owners may change them).
+        self._core = core
+        self._session: Any = None  # the query session (psycopg 3), opened on first use
+        self._notice_buffer: list[str] = []
+        self._results: OrderedDict[str, _Query] = OrderedDict()
         # Bumped whenever a transaction holding cursors may have ended: a
         # cursor of an older epoch is gone (re-run or expired).
-        self._q_epoch = 0
-        self._q_read_txn: Any = None  # the connection our read transaction is open on
-        self._q_cursor_names = itertools.count(1)
-        self._q_type_names: dict[int, str] = {}
-        self._q_type_names_conn: Any = None
+        self._epoch = 0
+        self._read_txn: Any = None  # the connection our read transaction is open on
+        self._cursor_names = itertools.count(1)
+        self._type_names: dict[int, str] = {}
+        self._type_names_conn: Any = None
         # cancel() runs on another thread: "is a statement running" and
         # "send the cancel" happen under one lock, as do setting and clearing
         # the running flag, so a cancel never reaches the next statement.
-        self._q_cancel_lock = threading.Lock()
-        self._q_running = False
-        self._q_cancel_requested = False
-        self._q_last_state = TransactionState.IDLE
-        # Held for each call of this mixin (and explain), and by the timer
+        self._cancel_lock = threading.Lock()
+        self._running = False
+        self._cancel_requested = False
+        self._last_state = TransactionState.IDLE
+        # Held for each call of this session (explain included), and by the timer
         # that ends an idle read transaction (see the module docstring).
-        self._q_lock = threading.RLock()
-        self._q_idle_since: float | None = None
-        self._q_timer: threading.Timer | None = None
-        self._q_expiry_error: psycopg.Error | None = None
+        self._lock = threading.RLock()
+        self._idle_since: float | None = None
+        self._timer: threading.Timer | None = None
+        self._expiry_error: psycopg.Error | None = None
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held for each call of this session and by its idle timer: the
+        backend closes everything under it."""
+        return self._lock
 
     def close(self) -> None:
-        with self._q_lock:
-            self._q_disarm()
-            self._q_read_txn = None
-            self._q_idle_since = None
-            self._q_epoch += 1
-            conn, self._q_session = self._q_session, None
+        """Forget the session (and our read transaction), closing its
+        connection; the next call opens a fresh one."""
+        with self._lock:
+            self._disarm()
+            self._read_txn = None
+            self._idle_since = None
+            self._epoch += 1
+            conn, self._session = self._session, None
             if conn is not None:
                 # Closing a session that already died can only fail in ways
                 # that do not matter: it is being thrown away.
                 with contextlib.suppress(psycopg.Error):
                     conn.close()
-            super().close()
+
+    def own_pids(self) -> set[int]:
+        """The backend pid of the query session, when it is open."""
+        conn = self._session
+        if conn is not None and not conn.closed:
+            return {int(conn.info.backend_pid)}
+        return set()
 
     # -- the query session ------------------------------------------------------------------
 
-    def _q_conn(self) -> Any:
+    def _conn(self) -> Any:
         """The query session (psycopg 3, extended protocol), opened on first use."""
-        conn = self._q_session
+        conn = self._session
         if conn is not None and not conn.closed:
             return conn
         # The same libpq keywords as every other connection (keepalives and
         # tcp_user_timeout included: a server that stops answering is noticed).
-        params = self.connect_params(self._primary())
+        params = self._core.connect_params(self._core._primary())
         try:
             # prepare_threshold=None: psycopg would otherwise prepare a
             # statement run five times, visible in pg_prepared_statements.
@@ -449,61 +454,51 @@ class QueryMixin(PostgresCore):
                 cursor_factory=_ExtendedCursor,
             )
         except psycopg.Error as e:
-            raise ConnectionFailed(self._q_message(e, full=True)) from e
+            raise ConnectionFailed(self._message(e, full=True)) from e
         try:
             _neutral_loaders(conn.adapters)
-            conn.add_notice_handler(self._q_on_notice)
-            if self.read_only:
+            conn.add_notice_handler(self._on_notice)
+            if self._core.read_only:
                 conn.execute("SET default_transaction_read_only = on")
         except psycopg.Error as e:
             conn.close()
-            raise ConnectionFailed(self._q_message(e)) from e
-        self._q_session = conn
-        self._q_read_txn = None
-        self._q_epoch += 1
+            raise ConnectionFailed(self._message(e)) from e
+        self._session = conn
+        self._read_txn = None
+        self._epoch += 1
         return conn
 
-    def _own_pids(self) -> set[int]:
-        own = super()._own_pids()
-        conn = self._q_session
-        if conn is not None and not conn.closed:
-            own.add(int(conn.info.backend_pid))
-        return own
-
-    def _query_transaction_open(self) -> bool:
-        return self.transaction_state() is not TransactionState.IDLE
-
-    def _q_on_notice(self, diag: Any) -> None:
+    def _on_notice(self, diag: Any) -> None:
         text = f"{diag.severity or 'NOTICE'}: {diag.message_primary or ''}"
         if diag.message_detail:
             text += f" DETAIL: {diag.message_detail}"
         if diag.message_hint:
             text += f" HINT: {diag.message_hint}"
-        self._q_notice_buffer.append(text)
+        self._notice_buffer.append(text)
 
-    def _q_message(self, e: psycopg.Error, *, full: bool = False) -> str:
+    def _message(self, e: psycopg.Error, *, full: bool = False) -> str:
         primary = e.diag.message_primary
         if primary:
-            return self._scrub(str(primary))
+            return self._core._scrub(str(primary))
         lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
         text = " ".join(lines) if full else (lines[0] if lines else type(e).__name__)
-        return self._scrub(text)
+        return self._core._scrub(text)
 
-    def _q_drop(self, conn: Any) -> None:
+    def _drop(self, conn: Any) -> None:
         """The session is gone (terminated, server shutting down): so are its
         SET state, temporary tables and cursors. The next call reconnects."""
-        if self._q_read_txn is conn:
-            self._q_read_txn = None
-        if self._q_session is conn:
-            self._q_session = None
-        self._q_epoch += 1
+        if self._read_txn is conn:
+            self._read_txn = None
+        if self._session is conn:
+            self._session = None
+        self._epoch += 1
         with contextlib.suppress(psycopg.Error):
             conn.close()
 
-    def _q_translate(self, e: psycopg.Error, conn: Any, db: str) -> BackendError:
-        message = self._q_message(e)
+    def _translate(self, e: psycopg.Error, conn: Any, db: str) -> BackendError:
+        message = self._message(e)
         if conn.closed or conn.broken:
-            self._q_drop(conn)
+            self._drop(conn)
             return ConnectionLost(f"the connection to database {db} was lost: {message}")
         return error_for_sqlstate(e.sqlstate or "", message)
 
@@ -512,7 +507,6 @@ class QueryMixin(PostgresCore):
     def split(self, text: str) -> list[Statement]:
         return split_statements(text)
 
-    @_scrubbed
     def execute(self, statement: str, *, limit: int = 200, whole: bool = False) -> Result:
         """Run one statement (see ``Backend.execute``). A streamed result
         keeps a read transaction open until it is read to the end, released
@@ -528,13 +522,13 @@ class QueryMixin(PostgresCore):
                 position=parts[1][0].start,
             )
         with self._interactive_call(end_reads=True):
-            db = self._primary()
-            conn = self._q_conn()
+            db = self._core._primary()
+            conn = self._conn()
             if not parts:
                 return Result(statement=statement)
             stmt, shape = parts[0]
-            if self.read_only:
-                self._q_refuse_read_write(conn, stmt, shape)
+            if self._core.read_only:
+                self._refuse_read_write(conn, stmt, shape)
             node = shape.node
             if isinstance(node, pg_ast.CopyStmt) and node.filename is None and not node.is_program:
                 raise QueryFailed(
@@ -551,85 +545,82 @@ class QueryMixin(PostgresCore):
                 scroll=shape.scroll,
                 whole=whole,
             )
-            self._q_notice_buffer.clear()
+            self._notice_buffer.clear()
             started = time.perf_counter()
             if not shape.declare:
-                return self._q_plain(conn, db, query, shape, stmt, limit, started)
-            rows = self._q_declare(conn, db, query, 0, limit)
+                return self._plain(conn, db, query, shape, stmt, limit, started)
+            rows = self._declare(conn, db, query, 0, limit)
             elapsed = time.perf_counter() - started
-            if self.read_only:
-                self._q_check_still_read_only(conn, db)
+            if self._core.read_only:
+                self._check_still_read_only(conn, db)
             more = len(rows) > limit
             if more:
-                self._q_remember(query)
+                self._remember(query)
             else:
-                self._q_finish(query)
+                self._finish(query)
             return Result(
                 statement=statement,
                 columns=query.columns,
                 rows=tuple(rows[:limit]),
-                next_cursor=self._q_cursor(query, limit) if more else None,
+                next_cursor=self._cursor(query, limit) if more else None,
                 handle=query.handle if more else None,
                 status="SELECT" if more else f"SELECT {len(rows)}",
                 elapsed=elapsed,
-                notices=self._q_notices(),
+                notices=self._notices(),
             )
 
-    @_scrubbed
     def fetch(self, cursor: str, *, limit: int = 200) -> Page:
         if limit < 1:
             raise NotSupported("the page size must be at least 1")
         handle, offset = _decode(cursor)
         with self._interactive_call():
-            query = self._q_results.get(handle)
+            query = self._results.get(handle)
             if query is None:
                 raise QueryFailed(_EXPIRED, title="Result expired")
-            self._q_results.move_to_end(handle)
+            self._results.move_to_end(handle)
             if query.kept is not None:
                 rows = query.kept[offset : offset + limit + 1]
             else:
-                db = self._primary()
-                conn = self._q_conn()
+                db = self._core._primary()
+                conn = self._conn()
                 live = query.live
-                if live is not None and not self._q_alive(live, conn):
+                if live is not None and not self._alive(live, conn):
                     query.live = live = None
                 if live is None and not query.rerun:
                     raise QueryFailed(_EXPIRED, title="Result expired")
                 if live is None:
-                    rows = self._q_declare(conn, db, query, offset, limit)
+                    rows = self._declare(conn, db, query, offset, limit)
                 else:
-                    rows = self._q_continue(conn, db, query, live, offset, limit)
-                if self.read_only:
-                    self._q_check_still_read_only(conn, db)
+                    rows = self._continue(conn, db, query, live, offset, limit)
+                if self._core.read_only:
+                    self._check_still_read_only(conn, db)
                 if len(rows) <= limit:
-                    self._q_finish(query)
+                    self._finish(query)
             more = len(rows) > limit
             return Page(
                 columns=query.columns,
                 rows=tuple(rows[:limit]),
-                next_cursor=self._q_cursor(query, offset + limit) if more else None,
+                next_cursor=self._cursor(query, offset + limit) if more else None,
             )
 
-    @_scrubbed
     def release(self, handle: str) -> None:
         """Free a result's server state (see ``Backend.release``): here its
         cursor and, with the last unfinished result, our read transaction,
         whose snapshot and share locks hold back VACUUM and other sessions'
         ALTER TABLE. Call it for every result not read to its end."""
         with self._interactive_call():
-            query = self._q_results.get(handle)
+            query = self._results.get(handle)
             if query is None:
                 return
             query.kept = None
             if not query.rerun:  # nothing to re-run it from: forget it
-                del self._q_results[handle]
-            self._q_finish(query)
+                del self._results[handle]
+            self._finish(query)
 
-    @_scrubbed
     def completions(self, path: tuple[str, ...] = ()) -> list[tuple[str, str]]:
         with self._interactive_call():
-            db = path[0] if path else self._primary()
-            rows = self._query(db, _SQL_COMPLETIONS, (self.max_completions,) * 4)
+            db = path[0] if path else self._core._primary()
+            rows = self._core._query(db, _SQL_COMPLETIONS, (self._core.max_completions,) * 4)
         seen: set[tuple[str, str]] = set()
         out: list[tuple[str, str]] = []
         for name, kind, _ in rows:
@@ -638,9 +629,9 @@ class QueryMixin(PostgresCore):
                 out.append((name, kind))
         return out
 
-    # -- EXPLAIN (AdminMixin.explain's statement, on the query session) ----------------------
+    # -- EXPLAIN (the statement of Explainer.explain, on the query session) ------------------
 
-    def _explain_json(self, statement: str, *, analyze: bool, buffers: bool) -> str:
+    def explain_json(self, statement: str, *, analyze: bool, buffers: bool) -> str:
         """EXPLAIN (FORMAT JSON) of the one statement in ``statement``, as
         text. EXPLAIN takes one statement: a second one would run
         un-explained (and, with ANALYZE, for real)."""
@@ -656,16 +647,16 @@ class QueryMixin(PostgresCore):
         body = stmt.text[:-1] if stmt.text.endswith(";") else stmt.text
         # Anything but a plain SELECT/VALUES/TABLE/WITH that reads (no
         # data-modifying CTE, SELECT INTO or locking clause) may write.
-        if analyze and self.read_only and not (shape.declare and shape.scroll):
+        if analyze and self._core.read_only and not (shape.declare and shape.scroll):
             raise ReadOnly(
                 "this connection is read-only and EXPLAIN ANALYZE would execute this "
                 "statement (it would be rolled back); EXPLAIN without ANALYZE works"
             )
         with self._interactive_call(end_reads=True):
-            db = self._primary()
-            conn = self._q_conn()
-            if self.read_only:
-                self._q_refuse_read_write(conn, stmt, shape, planned_only=not analyze)
+            db = self._core._primary()
+            conn = self._conn()
+            if self._core.read_only:
+                self._refuse_read_write(conn, stmt, shape, planned_only=not analyze)
             options = ["FORMAT JSON"]
             if analyze:
                 options.append("ANALYZE")
@@ -674,11 +665,11 @@ class QueryMixin(PostgresCore):
             prefix = f"EXPLAIN ({', '.join(options)}) "
             run = _Run()
             try:
-                return self._q_run_explain(conn, prefix + body, contained=analyze, run=run)
+                return self._run_explain(conn, prefix + body, contained=analyze, run=run)
             except psycopg.Error as e:
-                raise self._q_explain_error(e, conn, db, len(prefix), stmt.start, run) from e
+                raise self._explain_error(e, conn, db, len(prefix), stmt.start, run) from e
 
-    def _q_run_explain(self, conn: Any, query: str, *, contained: bool, run: _Run) -> str:
+    def _run_explain(self, conn: Any, query: str, *, contained: bool, run: _Run) -> str:
         """Run ``query`` and return its JSON text. ``contained``: inside a
         transaction (or savepoint) that is rolled back, so what it executes
         leaves no trace. In a user's transaction the savepoint also keeps a
@@ -690,23 +681,23 @@ class QueryMixin(PostgresCore):
         if conn.info.transaction_status != _TX.IDLE:
             cur.execute(f"SAVEPOINT {_SAVEPOINT}")
             try:
-                row = self._q_explain_row(cur, query, run)
+                row = self._explain_row(cur, query, run)
             finally:
                 cur.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
                 cur.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
-        elif contained or self.read_only:
-            cur.execute("BEGIN READ ONLY" if self.read_only else "BEGIN")
+        elif contained or self._core.read_only:
+            cur.execute("BEGIN READ ONLY" if self._core.read_only else "BEGIN")
             try:
-                row = self._q_explain_row(cur, query, run)
+                row = self._explain_row(cur, query, run)
             finally:
                 cur.execute("ROLLBACK")
         else:
-            row = self._q_explain_row(cur, query, run)
+            row = self._explain_row(cur, query, run)
         if row is None:
             raise QueryFailed("EXPLAIN returned no plan")
         return str(row[0])
 
-    def _q_explain_row(self, cur: Any, query: str, run: _Run) -> Any:
+    def _explain_row(self, cur: Any, query: str, run: _Run) -> Any:
         """The EXPLAIN itself, the one part ``cancel()`` may stop."""
         failed: psycopg.Error | None = None
         with self._cancellable() as running:
@@ -719,13 +710,13 @@ class QueryMixin(PostgresCore):
             raise failed
         return cur.fetchone()
 
-    def _q_explain_error(
+    def _explain_error(
         self, e: psycopg.Error, conn: Any, db: str, prefix: int, start: int, run: _Run
     ) -> BackendError:
         """PostgreSQL's error, with its position moved from the text we sent
         (1-based, after a ``prefix``-character "EXPLAIN (...) ") to the user's
         text (0-based, where the statement begins at ``start``)."""
-        error = self._q_translate(e, conn, db)
+        error = self._translate(e, conn, db)
         if type(error) is not QueryFailed:
             return error
         position = None
@@ -738,81 +729,77 @@ class QueryMixin(PostgresCore):
 
     # -- CANCEL -----------------------------------------------------------------------------
 
-    @_scrubbed
     def cancel(self) -> None:
-        with self._q_cancel_lock:
-            if not self._q_running:
+        with self._cancel_lock:
+            if not self._running:
                 return
-            conn = self._q_session
+            conn = self._session
             if conn is None or conn.closed:
                 return
-            self._q_cancel_requested = True
+            self._cancel_requested = True
             try:
-                conn.cancel_safe(timeout=max(2.0, self.connect_timeout))
+                conn.cancel_safe(timeout=max(2.0, self._core.connect_timeout))
             except psycopg.Error as e:
-                raise QueryFailed(f"could not cancel: {self._q_message(e)}") from e
+                raise QueryFailed(f"could not cancel: {self._message(e)}") from e
 
     @contextlib.contextmanager
     def _cancellable(self) -> Iterator[_Run]:
         """Marks a user's statement as running, so ``cancel()`` may stop it;
         internal follow-up queries run outside and are never cancelled."""
         run = _Run()
-        with self._q_cancel_lock:
-            self._q_cancel_requested = False
-            self._q_running = True
+        with self._cancel_lock:
+            self._cancel_requested = False
+            self._running = True
         try:
             yield run
         finally:
-            with self._q_cancel_lock:
-                run.cancelled = self._q_cancel_requested
-                self._q_running = False
-                self._q_cancel_requested = False
+            with self._cancel_lock:
+                run.cancelled = self._cancel_requested
+                self._running = False
+                self._cancel_requested = False
 
     # -- TRANSACTIONS -----------------------------------------------------------------------
 
-    @_scrubbed
     def begin(self) -> None:
-        self._q_transaction_command("BEGIN READ ONLY" if self.read_only else "BEGIN")
+        self._transaction_command("BEGIN READ ONLY" if self._core.read_only else "BEGIN")
 
-    @_scrubbed
     def commit(self) -> None:
         """Commit the user's transaction; on a read-only connection end it
         with ROLLBACK instead: whatever a read-only transaction did (a large
         object, a NOTIFY) is undone, never committed."""
-        if self.read_only:
-            self._q_transaction_command("ROLLBACK")
+        if self._core.read_only:
+            self._transaction_command("ROLLBACK")
             return
-        if self._q_transaction_command("COMMIT") == "ROLLBACK":
+        if self._transaction_command("COMMIT") == "ROLLBACK":
             raise QueryFailed(
                 "the transaction had failed, so COMMIT rolled it back: nothing was committed",
                 title="Transaction rolled back",
             )
 
-    @_scrubbed
     def rollback(self) -> None:
-        self._q_transaction_command("ROLLBACK")
+        self._transaction_command("ROLLBACK")
 
     def transaction_state(self) -> TransactionState:
-        conn = self._q_session
+        conn = self._session
         if conn is None or conn.closed:
             return TransactionState.IDLE
         status = conn.info.transaction_status
         if status == _TX.ACTIVE:
-            return self._q_last_state  # a statement is running: as it was before
+            return self._last_state  # a statement is running: as it was before
         if status == _TX.INERROR:
             return TransactionState.FAILED
-        if status == _TX.INTRANS and self._q_read_txn is not conn:
+        if status == _TX.INTRANS and self._read_txn is not conn:
             return TransactionState.OPEN
         return TransactionState.IDLE
 
-    def _q_transaction_command(self, command: str) -> str:
+    def _transaction_command(self, command: str) -> str:
         with self._interactive_call(end_reads=True):
-            db = self._primary()
-            conn = self._q_conn()
+            db = self._core._primary()
+            conn = self._conn()
             cur = conn.cursor()
-            self._q_run(conn, db, cur, [(command, 0)], statement=command)
-            self._q_epoch += 1
-            self._q_last_state = self.transaction_state()
+            self._run(conn, db, cur, [(command, 0)], statement=command)
+            self._epoch += 1
+            self._last_state = self.transaction_state()
             return str(cur.statusmessage or "")
 
     # -- calls and idle read transactions ------------------------------------------------------
@@ -823,86 +810,86 @@ class QueryMixin(PostgresCore):
         timer waits), first ends a read transaction idle too long (or, with
         ``end_reads``, any: another statement is about to run) and puts a
         read-only session's setting back; afterwards arms the idle timer."""
-        with self._q_lock:
-            self._q_disarm()
+        with self._lock:
+            self._disarm()
             try:
-                failed, self._q_expiry_error = self._q_expiry_error, None
-                conn = self._q_session
+                failed, self._expiry_error = self._expiry_error, None
+                conn = self._session
                 if failed is not None and conn is not None:
-                    raise self._q_translate(failed, conn, self._primary())
+                    raise self._translate(failed, conn, self._core._primary())
                 if conn is not None and not conn.closed:
-                    db = self._primary()
-                    idle = self._q_idle_since
+                    db = self._core._primary()
+                    idle = self._idle_since
                     if end_reads or (
-                        idle is not None and time.monotonic() - idle >= self.read_idle_timeout
+                        idle is not None and time.monotonic() - idle >= self._core.read_idle_timeout
                     ):
-                        self._q_end_read_transaction(conn, db)
-                    if self.read_only:
-                        self._q_restore_read_only(conn, db)
+                        self._end_read_transaction(conn, db)
+                    if self._core.read_only:
+                        self._restore_read_only(conn, db)
                 yield
             finally:
-                self._q_arm()
+                self._arm()
 
-    def _q_disarm(self) -> None:
-        timer, self._q_timer = self._q_timer, None
+    def _disarm(self) -> None:
+        timer, self._timer = self._timer, None
         if timer is not None:
             timer.cancel()
 
-    def _q_arm(self) -> None:
+    def _arm(self) -> None:
         """After a call: when our read transaction stays open (a result not
         read to its end), end it ``read_idle_timeout`` seconds from now
         unless another call comes first."""
-        conn = self._q_read_txn
+        conn = self._read_txn
         if conn is None or conn.closed:
-            self._q_idle_since = None
+            self._idle_since = None
             return
-        self._q_idle_since = time.monotonic()
-        self._q_schedule(self.read_idle_timeout)
+        self._idle_since = time.monotonic()
+        self._schedule(self._core.read_idle_timeout)
 
-    def _q_schedule(self, delay: float) -> None:
-        self._q_disarm()
-        timer = threading.Timer(max(0.0, delay), self._q_on_idle_timer)
+    def _schedule(self, delay: float) -> None:
+        self._disarm()
+        timer = threading.Timer(max(0.0, delay), self._on_idle_timer)
         timer.daemon = True
-        self._q_timer = timer
+        self._timer = timer
         timer.start()
 
-    def _q_on_idle_timer(self) -> None:
+    def _on_idle_timer(self) -> None:
         """The timer thread: end our read transaction if it is still idle.
         Never waits for a running call (it re-arms the timer when it ends)."""
-        if not self._q_lock.acquire(blocking=False):
+        if not self._lock.acquire(blocking=False):
             return
         try:
-            if self._q_timer is not threading.current_thread():
+            if self._timer is not threading.current_thread():
                 return  # disarmed or replaced meanwhile
-            self._q_timer = None
-            conn, idle = self._q_read_txn, self._q_idle_since
+            self._timer = None
+            conn, idle = self._read_txn, self._idle_since
             if conn is None or conn.closed or idle is None:
                 return
-            left = idle + self.read_idle_timeout - time.monotonic()
+            left = idle + self._core.read_idle_timeout - time.monotonic()
             if left > 0 or conn.info.transaction_status == _TX.ACTIVE:
                 # Early, or another method is using the connection right now.
-                self._q_schedule(max(left, 0.1))
+                self._schedule(max(left, 0.1))
                 return
-            self._q_read_txn, self._q_idle_since = None, None
-            self._q_epoch += 1
+            self._read_txn, self._idle_since = None, None
+            self._epoch += 1
             if conn.info.transaction_status != _TX.INTRANS:
                 return
             try:
-                conn.execute(self._q_read_end)
+                conn.execute(self._read_end)
             except psycopg.Error as e:
                 # Reported by the next call (this thread has no caller).
-                self._q_expiry_error = e
+                self._expiry_error = e
         finally:
-            self._q_lock.release()
+            self._lock.release()
 
     @property
-    def _q_read_end(self) -> str:
+    def _read_end(self) -> str:
         """How our read transactions end: a read-only one never commits."""
-        return "ROLLBACK" if self.read_only else "COMMIT"
+        return "ROLLBACK" if self._core.read_only else "COMMIT"
 
     # -- running ----------------------------------------------------------------------------
 
-    def _q_run(
+    def _run(
         self,
         conn: Any,
         db: str,
@@ -927,13 +914,13 @@ class QueryMixin(PostgresCore):
                     break
         try:
             if failed is not None:
-                raise self._q_failed(
+                raise self._failed(
                     failed, conn, db, statement, offset, cancelled=run.cancelled
                 ) from failed
         finally:
-            self._q_last_state = self.transaction_state()
+            self._last_state = self.transaction_state()
 
-    def _q_failed(
+    def _failed(
         self,
         e: psycopg.Error,
         conn: Any,
@@ -944,10 +931,10 @@ class QueryMixin(PostgresCore):
         cancelled: bool,
     ) -> BackendError:
         if conn.closed or conn.broken or e.sqlstate in ("57P01", "57P02", "57P03"):
-            self._q_drop(conn)
-            return ConnectionLost(f"the connection to database {db} was lost: {self._q_message(e)}")
-        self._q_recover(conn, db)
-        message = self._q_detailed(e)
+            self._drop(conn)
+            return ConnectionLost(f"the connection to database {db} was lost: {self._message(e)}")
+        self._recover(conn, db)
+        message = self._detailed(e)
         if e.sqlstate == "57014" and (cancelled or "user request" in message):
             return Cancelled(message)
         if e.sqlstate == "25006":
@@ -961,65 +948,65 @@ class QueryMixin(PostgresCore):
         title = "Permission denied" if e.sqlstate == "42501" else None
         return QueryFailed(message, title, position=position)
 
-    def _q_recover(self, conn: Any, db: str) -> None:
+    def _recover(self, conn: Any, db: str) -> None:
         """After an error inside our read transaction, roll it back (its
         cursors are gone); a user's failed transaction stays for them to end."""
-        if self._q_read_txn is not conn:
+        if self._read_txn is not conn:
             return
-        self._q_read_txn = None
-        self._q_epoch += 1
+        self._read_txn = None
+        self._epoch += 1
         if conn.info.transaction_status == _TX.IDLE:
             return
         try:
             conn.execute("ROLLBACK")
         except psycopg.Error as e:
-            raise self._q_translate(e, conn, db) from e
+            raise self._translate(e, conn, db) from e
 
-    def _q_detailed(self, e: psycopg.Error) -> str:
+    def _detailed(self, e: psycopg.Error) -> str:
         """PostgreSQL's message, with its DETAIL and HINT as psql shows them."""
-        text = self._q_message(e)
+        text = self._message(e)
         if e.diag.message_detail:
             text += f" DETAIL: {e.diag.message_detail}"
         if e.diag.message_hint:
             text += f" HINT: {e.diag.message_hint}"
-        return self._scrub(text)
+        return self._core._scrub(text)
 
-    def _q_alive(self, live: _Live, conn: Any) -> bool:
-        return live.conn is conn and not conn.closed and live.epoch == self._q_epoch
+    def _alive(self, live: _Live, conn: Any) -> bool:
+        return live.conn is conn and not conn.closed and live.epoch == self._epoch
 
-    def _q_notices(self) -> tuple[str, ...]:
-        notices = tuple(self._scrub(" ".join(n.split())) for n in self._q_notice_buffer)
-        self._q_notice_buffer.clear()
+    def _notices(self) -> tuple[str, ...]:
+        notices = tuple(self._core._scrub(" ".join(n.split())) for n in self._notice_buffer)
+        self._notice_buffer.clear()
         return notices
 
-    def _q_end_read_transaction(self, conn: Any, db: str) -> None:
+    def _end_read_transaction(self, conn: Any, db: str) -> None:
         """End our read transaction (closing its cursors) before anything else runs."""
-        if self._q_read_txn is None:
+        if self._read_txn is None:
             return
-        txn, self._q_read_txn = self._q_read_txn, None
-        self._q_epoch += 1
+        txn, self._read_txn = self._read_txn, None
+        self._epoch += 1
         if txn is not conn or conn.closed:
             return
         if conn.info.transaction_status == _TX.IDLE:
             return
         try:
-            conn.execute(self._q_read_end)
+            conn.execute(self._read_end)
         except psycopg.Error as e:
-            raise self._q_translate(e, conn, db) from e
+            raise self._translate(e, conn, db) from e
 
-    def _q_declare(self, conn: Any, db: str, query: _Query, offset: int, limit: int) -> list[Any]:
+    def _declare(self, conn: Any, db: str, query: _Query, offset: int, limit: int) -> list[Any]:
         """Declare ``query``'s cursor and fetch the page at ``offset`` (the
         ``limit + 1``-th row, if any, is kept for the next page)."""
         status = conn.info.transaction_status
-        internal = status == _TX.IDLE or (self._q_read_txn is conn and status == _TX.INTRANS)
+        internal = status == _TX.IDLE or (self._read_txn is conn and status == _TX.INTRANS)
         rerun = query.declared
         steps: list[tuple[str, int | None]] = []
         if status == _TX.IDLE:
             # The first run is the user's statement, writes and all (a SELECT
             # may write through a function). A re-run must not write again:
             # in a read-only transaction such a statement fails instead.
-            steps.append(("BEGIN READ ONLY" if self.read_only or rerun else "BEGIN", None))
-        name = f"storescope_q{next(self._q_cursor_names)}"
+            steps.append(("BEGIN READ ONLY" if self._core.read_only or rerun else "BEGIN", None))
+        name = f"storescope_q{next(self._cursor_names)}"
         prefix = f"DECLARE {name} {'' if query.scroll else 'NO '}SCROLL CURSOR FOR "
         steps.append((prefix + query.body, len(prefix)))
         if offset:
@@ -1027,24 +1014,24 @@ class QueryMixin(PostgresCore):
         steps.append((f"FETCH FORWARD {limit + 1} FROM {name}", None))
         cur = conn.cursor()
         if query.live is not None:
-            self._q_close_live(query)
+            self._close_live(query)
         if status == _TX.IDLE:
-            self._q_read_txn = conn  # before running: a failure must roll it back
+            self._read_txn = conn  # before running: a failure must roll it back
         try:
-            self._q_run(conn, db, cur, steps, statement=query.statement)
+            self._run(conn, db, cur, steps, statement=query.statement)
         except ReadOnly as e:
-            if not rerun or self.read_only or status != _TX.IDLE:
+            if not rerun or self._core.read_only or status != _TX.IDLE:
                 raise
             query.rerun = False  # it will fail the same way every time
             raise QueryFailed(_WRITES, title="Result expired") from e
         query.declared = True
-        query.live = _Live(name=name, conn=conn, epoch=self._q_epoch, internal=internal)
+        query.live = _Live(name=name, conn=conn, epoch=self._epoch, internal=internal)
         rows = cur.fetchall()
         if not query.columns:
-            query.columns, query.convert = self._q_columns(conn, db, cur.description)
-        return self._q_take(query, query.live, offset, rows, limit)
+            query.columns, query.convert = self._columns(conn, db, cur.description)
+        return self._take(query, query.live, offset, rows, limit)
 
-    def _q_continue(
+    def _continue(
         self, conn: Any, db: str, query: _Query, live: _Live, offset: int, limit: int
     ) -> list[Any]:
         """The page at ``offset`` from a cursor still open."""
@@ -1067,17 +1054,17 @@ class QueryMixin(PostgresCore):
             steps = [(f"MOVE FORWARD {moved} IN {live.name}", None)] if moved else []
             steps.append((f"FETCH FORWARD {limit + 1 - len(rows)} FROM {live.name}", None))
         else:  # backwards on a NO SCROLL cursor: start it again
-            return self._q_declare(conn, db, query, offset, limit)
+            return self._declare(conn, db, query, offset, limit)
         if len(rows) > limit:
             fetched: list[Any] = []
         else:
             cur = conn.cursor()
-            self._q_run(conn, db, cur, steps, statement=query.statement)
+            self._run(conn, db, cur, steps, statement=query.statement)
             fetched = cur.fetchall()
         converted = _convert(fetched, query.convert, query.whole)
-        return self._q_take(query, live, offset, rows + converted, limit, converted=True)
+        return self._take(query, live, offset, rows + converted, limit, converted=True)
 
-    def _q_take(
+    def _take(
         self,
         query: _Query,
         live: _Live,
@@ -1093,58 +1080,58 @@ class QueryMixin(PostgresCore):
         live.buffer = rows[limit:]
         return rows
 
-    def _q_finish(self, query: _Query) -> None:
+    def _finish(self, query: _Query) -> None:
         """The result was read to its end or released: free its cursor, and end
         our read transaction when no other result of it is still being read."""
         live, query.live = query.live, None
         if live is None:
             return
         conn = live.conn
-        if not self._q_alive(live, conn):
+        if not self._alive(live, conn):
             return
-        db = self._primary()
+        db = self._core._primary()
         others = [
             q
-            for q in self._q_results.values()
+            for q in self._results.values()
             if q is not query
             and q.live is not None
-            and self._q_alive(q.live, conn)
+            and self._alive(q.live, conn)
             and q.live.internal
         ]
         try:
             if live.internal and not others:
-                self._q_end_read_transaction(conn, db)
+                self._end_read_transaction(conn, db)
             elif conn.info.transaction_status != _TX.INERROR:
                 conn.execute(f"CLOSE {live.name}")
         except psycopg.Error as e:
-            raise self._q_translate(e, conn, db) from e
+            raise self._translate(e, conn, db) from e
 
-    def _q_close_live(self, query: _Query) -> None:
+    def _close_live(self, query: _Query) -> None:
         live, query.live = query.live, None
-        if live is None or not self._q_alive(live, live.conn):
+        if live is None or not self._alive(live, live.conn):
             return
         if live.conn.info.transaction_status == _TX.INERROR:
             return
         try:
             live.conn.execute(f"CLOSE {live.name}")
         except psycopg.Error as e:
-            raise self._q_translate(e, live.conn, self._primary()) from e
+            raise self._translate(e, live.conn, self._core._primary()) from e
 
-    def _q_remember(self, query: _Query) -> None:
-        self._q_results[query.handle] = query
-        self._q_results.move_to_end(query.handle)
-        while len(self._q_results) > self.max_results:
-            oldest = next(iter(self._q_results.values()))
-            del self._q_results[oldest.handle]
-            self._q_finish(oldest)
-        kept = [q for q in reversed(self._q_results.values()) if q.kept is not None]
-        for old in kept[self.max_kept_results :]:
-            del self._q_results[old.handle]
+    def _remember(self, query: _Query) -> None:
+        self._results[query.handle] = query
+        self._results.move_to_end(query.handle)
+        while len(self._results) > self._core.max_results:
+            oldest = next(iter(self._results.values()))
+            del self._results[oldest.handle]
+            self._finish(oldest)
+        kept = [q for q in reversed(self._results.values()) if q.kept is not None]
+        for old in kept[self._core.max_kept_results :]:
+            del self._results[old.handle]
 
-    def _q_cursor(self, query: _Query, offset: int) -> str:
+    def _cursor(self, query: _Query, offset: int) -> str:
         return _encode_cursor({"m": "q", "h": query.handle, "o": offset})
 
-    def _q_columns(
+    def _columns(
         self, conn: Any, db: str, description: Any
     ) -> tuple[tuple[Column, ...], tuple[int, ...]]:
         """The result's columns with their type names, and which of them may
@@ -1152,9 +1139,9 @@ class QueryMixin(PostgresCore):
         if description is None:
             return (), ()
         oids = [int(d.type_code) for d in description]
-        if self._q_type_names_conn is not conn:
-            self._q_type_names, self._q_type_names_conn = {}, conn
-        unknown = sorted({o for o in oids if o not in self._q_type_names})
+        if self._type_names_conn is not conn:
+            self._type_names, self._type_names_conn = {}, conn
+        unknown = sorted({o for o in oids if o not in self._type_names})
         if unknown:
             try:
                 cur = conn.execute(
@@ -1164,16 +1151,16 @@ class QueryMixin(PostgresCore):
                 )
                 found = cur.fetchall()
             except psycopg.Error as e:
-                raise self._q_translate(e, conn, db) from e
-            self._q_type_names.update({int(o): str(n) for o, n in found})
+                raise self._translate(e, conn, db) from e
+            self._type_names.update({int(o): str(n) for o, n in found})
         columns = tuple(
-            Column(name=d.name, type_name=self._q_type_names.get(o, str(o)))
+            Column(name=d.name, type_name=self._type_names.get(o, str(o)))
             for d, o in zip(description, oids, strict=True)
         )
         convert = tuple(i for i, o in enumerate(oids) if o not in _PLAIN_OIDS)
         return columns, convert
 
-    def _q_plain(
+    def _plain(
         self,
         conn: Any,
         db: str,
@@ -1197,7 +1184,9 @@ class QueryMixin(PostgresCore):
         # silently undo it; and a cursor, which dies with that ROLLBACK, is
         # refused with a word on where it can live.
         session_setting = shape.isa(pg_ast.VariableSetStmt)
-        wrap = self.read_only and not transaction and before == _TX.IDLE and not session_setting
+        wrap = (
+            self._core.read_only and not transaction and before == _TX.IDLE and not session_setting
+        )
         if wrap and shape.isa(pg_ast.DeclareCursorStmt):
             raise QueryFailed(
                 "a cursor lives in a transaction, and on a read-only connection every "
@@ -1208,22 +1197,22 @@ class QueryMixin(PostgresCore):
         steps: list[tuple[str, int | None]] = [("BEGIN READ ONLY", None)] if wrap else []
         steps.append((text, 0))
         if wrap:
-            self._q_read_txn = conn  # a failure rolls it back
+            self._read_txn = conn  # a failure rolls it back
         try:
-            self._q_run(conn, db, cur, steps, statement=query.statement)
+            self._run(conn, db, cur, steps, statement=query.statement)
         finally:
             # A transaction's end closes its cursors, and so do CLOSE ALL and DISCARD.
             if transaction or shape.isa(pg_ast.ClosePortalStmt, pg_ast.DiscardStmt):
-                self._q_epoch += 1
+                self._epoch += 1
         after = conn.info.transaction_status
         if after == _TX.IDLE and before != after:
-            self._q_epoch += 1
-        notices = list(self._q_notices())
+            self._epoch += 1
+        notices = list(self._notices())
         rows: list[Any] = []
         rowcount = cur.rowcount
         if cur.description is not None:
-            kept = cur.fetchmany(self.plain_rows_kept)
-            query.columns, query.convert = self._q_columns(conn, db, cur.description)
+            kept = cur.fetchmany(self._core.plain_rows_kept)
+            query.columns, query.convert = self._columns(conn, db, cur.description)
             rows = _convert(kept, query.convert, query.whole)
             if rowcount > len(rows):
                 notices.append(
@@ -1234,9 +1223,9 @@ class QueryMixin(PostgresCore):
         status = str(cur.statusmessage or "")
         cur.close()
         if wrap:
-            self._q_end_read_transaction(conn, db)
-        if self.read_only:
-            self._q_check_still_read_only(conn, db)
+            self._end_read_transaction(conn, db)
+        if self._core.read_only:
+            self._check_still_read_only(conn, db)
         tag = status.split(" ", 1)[0]
         count = None
         if (shape.kind is StatementKind.WRITE or tag in _DML or tag == "COPY") and rowcount >= 0:
@@ -1249,13 +1238,13 @@ class QueryMixin(PostgresCore):
         more = len(rows) > limit
         if more:
             query.kept = rows
-            self._q_remember(query)
-        self._q_last_state = self.transaction_state()
+            self._remember(query)
+        self._last_state = self.transaction_state()
         return Result(
             statement=query.statement,
             columns=query.columns,
             rows=tuple(rows[:limit]),
-            next_cursor=self._q_cursor(query, limit) if more else None,
+            next_cursor=self._cursor(query, limit) if more else None,
             handle=query.handle if more else None,
             status=status,
             rowcount=count,
@@ -1265,7 +1254,7 @@ class QueryMixin(PostgresCore):
 
     # -- read-only ----------------------------------------------------------------------------
 
-    def _q_refuse_read_write(
+    def _refuse_read_write(
         self, conn: Any, stmt: Statement, shape: Shape, *, planned_only: bool = False
     ) -> None:
         """Refuse, before it is sent, what could make a read-only session
@@ -1290,7 +1279,7 @@ class QueryMixin(PostgresCore):
         if reason:
             raise ReadOnly(reason)
 
-    def _q_writable_session(self, conn: Any, db: str) -> bool:
+    def _writable_session(self, conn: Any, db: str) -> bool:
         """Whether default_transaction_read_only is off (reported by the
         server from PostgreSQL 14; asked for before that)."""
         if conn.info.server_version >= 140000:
@@ -1298,25 +1287,25 @@ class QueryMixin(PostgresCore):
         try:
             row = conn.execute("SHOW default_transaction_read_only").fetchone()
         except psycopg.Error as e:
-            raise self._q_translate(e, conn, db) from e
+            raise self._translate(e, conn, db) from e
         return row is not None and row[0] == "off"
 
-    def _q_restore_read_only(self, conn: Any, db: str) -> bool:
+    def _restore_read_only(self, conn: Any, db: str) -> bool:
         """Turn default_transaction_read_only back on if something turned it
         off; whether it had to."""
-        if not self._q_writable_session(conn, db):
+        if not self._writable_session(conn, db):
             return False
         try:
             conn.execute("SET default_transaction_read_only = on")
         except psycopg.Error as e:
-            raise self._q_translate(e, conn, db) from e
+            raise self._translate(e, conn, db) from e
         return True
 
-    def _q_check_still_read_only(self, conn: Any, db: str) -> None:
+    def _check_still_read_only(self, conn: Any, db: str) -> None:
         """After a statement or a page: undo a change of
         default_transaction_read_only made through a function. Truthful: the
         statement ran in a read-only transaction, so it wrote nothing."""
-        if self._q_restore_read_only(conn, db):
+        if self._restore_read_only(conn, db):
             raise ReadOnly(
                 f"{_READ_ONLY}: the statement turned read-only off; that was undone "
                 "(it ran in a read-only transaction, so it wrote nothing)"

@@ -75,7 +75,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any
 
 import psycopg2
 import psycopg2.extensions
@@ -128,7 +128,6 @@ from .core import (
     _encode_cursor,
     _ident,
     _Relation,
-    _scrubbed,
     _width,
 )
 
@@ -237,18 +236,18 @@ class _Invalid(Exception):
     """A change that cannot become a statement (raised as QueryFailed with its step)."""
 
 
-class RecordsMixin(PostgresCore):
-    #: ``lock_timeout`` of the connection that applies changes, in ms: how
-    #: long a change waits for a row another session holds locked before the
-    #: whole apply fails (instead of hanging the editor).
-    write_lock_timeout_ms: ClassVar[int] = 10_000
+class RecordWriter:
+    """RECORDS and PLAN of a PostgreSQL backend (and its filtered and sorted
+    browse): reads on the backend's autocommit connections, writes on a
+    connection of its own per database (``lock_timeout`` set to the
+    backend's ``write_lock_timeout_ms``)."""
 
-    def __init__(self, url: str, *, read_only: bool = False, connect_timeout: float = 5.0) -> None:
-        super().__init__(url, read_only=read_only, connect_timeout=connect_timeout)
+    def __init__(self, core: PostgresCore) -> None:
+        self._core = core
         self._write_conns: dict[str, Any] = {}
 
     def close(self) -> None:
-        super().close()
+        """Close the write connections; the next change opens them afresh."""
         conns = list(self._write_conns.values())
         self._write_conns.clear()
         for conn in conns:
@@ -258,11 +257,9 @@ class RecordsMixin(PostgresCore):
 
     # -- RECORDS ------------------------------------------------------------------------
 
-    @_scrubbed
     def record_schema(self, path: tuple[str, ...]) -> RecordSchema:
         return self._target(path).schema
 
-    @_scrubbed
     def get(self, path: tuple[str, ...], key: RecordKey) -> Record:
         target = self._target(path)
         rel = target.rel
@@ -273,9 +270,9 @@ class RecordsMixin(PostgresCore):
         except _Invalid as e:
             raise QueryFailed(str(e), title="Invalid key") from e
         query = sql.SQL("SELECT {} FROM {} AS {} WHERE {}").format(
-            self._select_list(rel, [], RECORD_BOUND), target.table, _ALIAS, where
+            self._core._select_list(rel, [], RECORD_BOUND), target.table, _ALIAS, where
         )
-        rows = self._query(rel.db, query, tuple(params))
+        rows = self._core._query(rel.db, query, tuple(params))
         if not rows:
             raise NotFound(f"the row {_key_text(key)} of {rel.label} is not there (any more)")
         values = _bound_rows(rel, rows[:1], RECORD_BOUND)[0]
@@ -288,7 +285,6 @@ class RecordsMixin(PostgresCore):
 
     # -- PLAN ---------------------------------------------------------------------------
 
-    @_scrubbed
     def plan(self, changes: Sequence[Change]) -> ChangePlan:
         if not changes:
             return ChangePlan(steps=())
@@ -320,7 +316,6 @@ class RecordsMixin(PostgresCore):
             self._roll_back(conn, db)
         return ChangePlan(steps=tuple(steps), atomic=Atomicity.ONE_TRANSACTION)
 
-    @_scrubbed
     def apply(self, changes: Sequence[Change]) -> AppliedPlan:
         if not changes:
             return AppliedPlan(affected=())
@@ -368,11 +363,11 @@ class RecordsMixin(PostgresCore):
 
     def _target(self, path: tuple[str, ...]) -> _Target:
         if len(path) != 3:
-            self._not_browsable(path)
+            self._core._not_browsable(path)
         db, schema, name = path
-        rel = self._relation(db, schema, name)
-        generated = "a.attgenerated" if self._conn(db).server_version >= 120000 else "''"
-        rows = self._query(db, _SQL_FIELDS.format(generated=generated), (rel.oid,))
+        rel = self._core._relation(db, schema, name)
+        generated = "a.attgenerated" if self._core._conn(db).server_version >= 120000 else "''"
+        rows = self._core._query(db, _SQL_FIELDS.format(generated=generated), (rel.oid,))
         if not rows:
             raise NotFound(f"table {rel.label} does not exist")
         may_insert, may_update, may_delete, raw = rows[0]
@@ -426,7 +421,7 @@ class RecordsMixin(PostgresCore):
                 f"{rel.label} has no primary key or unique NOT NULL key, so its rows "
                 "cannot be addressed one by one"
             )
-        if self.read_only:
+        if self._core.read_only:
             return ReadOnly("this connection is read-only: changes cannot be planned or applied")
         if not any(privileges):
             return PermissionDenied(
@@ -442,7 +437,7 @@ class RecordsMixin(PostgresCore):
                 raise NotSupported("index changes are planned and applied by the index panel")
             if not change.path:
                 raise NotSupported("a change must name the table (or database) it changes")
-        if self.read_only:
+        if self._core.read_only:
             raise ReadOnly("this connection is read-only: changes cannot be planned or applied")
         databases = {c.path[0] for c in changes if c.path}
         if len(databases) > 1:
@@ -487,7 +482,9 @@ class RecordsMixin(PostgresCore):
     def _command(self, command: Command) -> _Built:
         """A command is one statement without transaction control: it runs
         inside the plan's transaction, which it must neither end nor leave."""
-        statements = self.split(command.text)
+        from .sql_text import split_statements
+
+        statements = split_statements(command.text)
         if len(statements) != 1:
             raise _Invalid(
                 f"a command must be one SQL statement, not {len(statements) or 'no'} statements"
@@ -499,30 +496,26 @@ class RecordsMixin(PostgresCore):
 
     # -- browsing with a filter and a sort ------------------------------------------------
 
-    @_scrubbed
-    def browse(
+    def browse_filtered(
         self,
         path: tuple[str, ...],
         *,
-        cursor: str | None = None,
-        limit: int = 200,
-        filter: Filter | None = None,
-        sort: Sort | None = None,
-        whole: bool = False,
+        cursor: str | None,
+        limit: int,
+        filter: Filter | None,
+        sort: Sort | None,
+        whole: bool,
     ) -> Page:
-        if filter is not None and not isinstance(filter, Filter):
-            raise NotSupported("a PostgreSQL filter is a Filter holding a WHERE expression")
-        if sort is not None and not isinstance(sort, Sort):
-            raise NotSupported("a PostgreSQL sort is a Sort of (column, direction) pairs")
-        if filter is None and (sort is None or not sort.fields):
-            return super().browse(path, cursor=cursor, limit=limit, whole=whole)
+        """A browse with a filter or a sort (``PostgresBackend.browse`` checks
+        their types, and passes a browse with neither to the core): a keyset
+        over the sort columns, then the key."""
         if limit < 1:
             raise NotSupported("the page size must be at least 1")
         if whole:
             raise NotSupported("whole values are not read with a filter or a sort yet")
         if len(path) != 3:
-            self._not_browsable(path)
-        rel = self._relation(*path)
+            self._core._not_browsable(path)
+        rel = self._core._relation(*path)
         condition = _filter_expression(filter.text) if filter is not None else None
         order = self._sort_columns(rel, sort)
         # The keyset: the sort columns, then what tells records apart.
@@ -564,7 +557,7 @@ class RecordsMixin(PostgresCore):
             for ref, (_, _, direction) in zip(refs, columns, strict=True)
         )
         query = sql.SQL("SELECT {} FROM {}.{} AS {}{} ORDER BY {} LIMIT %s").format(
-            self._select_list(rel, [sql.SQL("{}::text").format(r) for r in refs]),
+            self._core._select_list(rel, [sql.SQL("{}::text").format(r) for r in refs]),
             _ident(rel.schema),
             _ident(rel.name),
             _ALIAS,
@@ -577,7 +570,7 @@ class RecordsMixin(PostgresCore):
         if len(rows) > limit:
             last = list(rows[limit - 1][_width(rel, PREVIEW_CHARS) :])
             next_cursor = _encode_cursor({"m": "f", "d": digest, "v": last})
-        return self._page(rel, rows, limit, next_cursor)
+        return self._core._page(rel, rows, limit, next_cursor)
 
     def _sort_columns(
         self, rel: _Relation, sort: Sort | None
@@ -600,8 +593,8 @@ class RecordsMixin(PostgresCore):
     ) -> list[tuple[Any, ...]]:
         """``query`` in a READ ONLY transaction rolled back at once: a filter
         is the user's text, and a function it calls cannot write."""
-        conn = self._conn(db)
-        with self._guard(conn, db):
+        conn = self._core._conn(db)
+        with self._core._guard(conn, db):
             cur = conn.cursor()
             cur.execute("BEGIN READ ONLY")
             try:
@@ -617,10 +610,11 @@ class RecordsMixin(PostgresCore):
         conn = self._write_conns.get(db)
         if conn is not None and not conn.closed:
             return conn
-        conn = self._open(db)
-        with self._guard(conn, db):
+        conn = self._core._open(db)
+        with self._core._guard(conn, db):
             conn.cursor().execute(
-                "SELECT set_config('lock_timeout', %s, false)", (str(self.write_lock_timeout_ms),)
+                "SELECT set_config('lock_timeout', %s, false)",
+                (str(self._core.write_lock_timeout_ms),),
             )
             conn.autocommit = False
         self._write_conns[db] = conn
@@ -646,7 +640,7 @@ class RecordsMixin(PostgresCore):
     def _lost(self, e: psycopg2.Error, conn: Any, db: str, when: str) -> ConnectionLost:
         self._drop_write_conn(db, conn)
         return ConnectionLost(
-            f"the connection to database {db} was lost {when}: {self._message(e)}"
+            f"the connection to database {db} was lost {when}: {self._core._message(e)}"
         )
 
     def _step_failed(
@@ -655,11 +649,11 @@ class RecordsMixin(PostgresCore):
         if conn.closed:
             when = "while planning" if planning else "before the changes were committed"
             return self._lost(e, conn, db, f"{when}; nothing was applied")
-        message = self._message(e)
+        message = self._core._message(e)
         code = e.pgcode or ""
         if code == "55P03":
             message = (
-                f"waited more than {self.write_lock_timeout_ms / 1000:g} s for a row another "
+                f"waited more than {self._core.write_lock_timeout_ms / 1000:g} s for a row another "
                 f"session holds locked ({message})"
             )
         detail = getattr(getattr(e, "diag", None), "message_detail", None)
@@ -667,7 +661,7 @@ class RecordsMixin(PostgresCore):
             detail = " ".join(str(detail).split())
             if len(detail) > _MAX_DETAIL:
                 detail = detail[:_MAX_DETAIL] + "…"
-            message += f" ({self._scrub(detail)})"
+            message += f" ({self._core._scrub(detail)})"
         title = "Permission denied" if code == "42501" else None
         outcome = "is not valid" if planning else "failed, nothing was applied"
         return QueryFailed(f"{_which(i, total)} {outcome}: {message}", title=title, step=i)
@@ -680,7 +674,7 @@ class RecordsMixin(PostgresCore):
                 db,
                 "while committing; whether the changes were applied is unknown, reload to check",
             )
-        return QueryFailed(f"COMMIT failed, nothing was applied: {self._message(e)}")
+        return QueryFailed(f"COMMIT failed, nothing was applied: {self._core._message(e)}")
 
 
 # -- building statements ---------------------------------------------------------------------

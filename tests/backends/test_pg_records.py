@@ -26,7 +26,7 @@ from storescope.backends.errors import (
     ReadOnly,
 )
 from storescope.backends.postgres import PostgresBackend
-from storescope.backends.postgres.records import PostgresValueCodec, RecordsMixin
+from storescope.backends.postgres.records import PostgresValueCodec
 from storescope.backends.types import (
     DEFAULT,
     UNSET,
@@ -400,9 +400,9 @@ def test_index_changes_are_not_record_changes(backend: PostgresBackend, admin: A
     t = accounts(admin)
     change = CreateIndex(path(t), IndexSpec(columns=("email",)))
     with pytest.raises(NotSupported):
-        RecordsMixin.plan(backend, [change])
+        backend.plan([change])
     with pytest.raises(NotSupported):
-        RecordsMixin.apply(backend, [change])
+        backend.apply([change])
 
 
 # -- apply ------------------------------------------------------------------------------------
