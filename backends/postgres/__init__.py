@@ -21,6 +21,7 @@ from ..base import Capability
 from ..errors import NotSupported
 from ..language import QueryLanguage
 from ..types import (
+    ROW_WORDS,
     AppliedPlan,
     Change,
     ChangePlan,
@@ -40,6 +41,7 @@ from ..types import (
     Sort,
     Statement,
     Stats,
+    StoreWords,
     TransactionState,
 )
 from .core import PostgresCore, _scrubbed
@@ -66,6 +68,8 @@ class PostgresBackend(PostgresCore):
     )
     language: ClassVar[QueryLanguage] = POSTGRES_SQL
     index_methods: ClassVar[tuple[str, ...]] = INDEX_METHODS
+    #: Today's words: rows in tables, columns, NULL.
+    words: ClassVar[StoreWords] = ROW_WORDS
 
     def __init__(self, url: str, *, read_only: bool = False, connect_timeout: float = 5.0) -> None:
         super().__init__(url, read_only=read_only, connect_timeout=connect_timeout)
