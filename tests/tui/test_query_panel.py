@@ -151,7 +151,7 @@ async def test_cancel_stops_a_long_statement_within_a_second(db_url: str) -> Non
         await pilot.press("f5")
         for _ in range(50):
             await pilot.pause(0.05)
-            if panel.running and panel._running_number is not None:
+            if panel.running and panel.runner.number is not None:
                 break
         await pilot.pause(0.3)
         assert panel.running
