@@ -1,15 +1,19 @@
 """The keys screen (``?`` / F1): every key of the app, the catalog and the
 grid, generated from their bindings so it cannot drift from what works.
 
-Nothing here comes from a store today; the rows still go through the one
-sanitizer (``tui.sanitize``) and are Content parts, never markup, so a
-section a panel adds later cannot carry an escape to the terminal."""
+The panels' sections are the active connection's (``key_sections``): only
+the panels it offers, and the query and monitor keys that store has, in its
+words (``QueryPanel.key_bindings``, ``MonitorPanel.key_bindings``), so a
+store without transactions lists no transaction key. Labels can come from
+a store: the rows go through the one sanitizer (``tui.sanitize``) and are
+Content parts, never markup, so none can carry an escape to the terminal."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual.actions import parse as parse_action
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
@@ -19,7 +23,9 @@ from textual.widgets import Static
 from storescope.tui.sanitize import sanitize
 
 if TYPE_CHECKING:
-    from textual.app import ComposeResult
+    from textual.app import App, ComposeResult
+
+    from storescope.screens.explorer import Explorer
 
 #: (section title, [(keys, what they do)])
 Sections = list[tuple[str, list[tuple[str, str]]]]
@@ -60,6 +66,98 @@ def binding_rows(bindings: Iterable[BindingType], key_display: object) -> list[t
             continue
         rows.append((shown, item.description))
     return rows
+
+
+def key_sections(app: App[Any], explorer: Explorer | None) -> Sections:
+    """The keys screen's sections for ``explorer``, the active connection
+    (None: no connection, every panel's keys as its class declares them)."""
+    from textual.widgets import TextArea
+
+    from storescope.screens.explorer import Explorer
+    from storescope.tui.widgets import CatalogTree, DataGrid
+    from storescope.tui.widgets.data_panel import CellEditor, DataPanel
+    from storescope.tui.widgets.explain_view import PlanTree
+    from storescope.tui.widgets.index_form import IndexForm
+    from storescope.tui.widgets.index_panel import IndexPanel
+    from storescope.tui.widgets.monitor_panel import MonitorPanel
+    from storescope.tui.widgets.query_editor import QueryEditor
+    from storescope.tui.widgets.query_history import HistoryPicker
+    from storescope.tui.widgets.query_keys import language_of, offered_keys
+    from storescope.tui.widgets.query_panel import QueryPanel
+
+    def rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
+        return binding_rows(bindings, app.get_key_display)
+
+    offered = (
+        {p.id for p in explorer.offered_panels()}
+        if explorer is not None and explorer.built
+        else None
+    )
+
+    def offers(panel_id: str) -> bool:
+        return offered is None or panel_id in offered
+
+    def panel_key(binding: BindingType) -> bool:
+        """A key of a panel this connection offers (or not a panel key)."""
+        if not isinstance(binding, Binding):
+            return True
+        _, name, parameters = parse_action(binding.action)
+        return name != "show_panel" or offers(str(parameters[0]) if parameters else "")
+
+    query_keys: list[BindingType] = list(QueryPanel.BINDINGS)
+    monitor_keys: list[BindingType] = list(MonitorPanel.BINDINGS)
+    explains = True
+    if explorer is not None:
+        query = explorer.panels.get("query")
+        if isinstance(query, QueryPanel):
+            query_keys = list(query.key_bindings())
+        else:
+            language = language_of(explorer.session.url)
+            query_keys = list(offered_keys(language, explorer.capabilities))
+        monitor = explorer.panels.get("monitor")
+        if isinstance(monitor, MonitorPanel):
+            monitor_keys = list(monitor.key_bindings())
+        explains = any(
+            isinstance(b, Binding) and b.action.startswith("explain(") for b in query_keys
+        )
+    sections: Sections = [
+        (
+            "Everywhere",
+            rows(type(app).BINDINGS) + [("tab", "Catalog ⇄ grid"), ("^p", "Command palette")],
+        ),
+        ("Catalog", rows(CatalogTree.BINDINGS) + [("↑ / ↓", "Move")]),
+        # ctrl+r is listed under "Everywhere" already.
+        ("Panels", [r for r in rows(filter(panel_key, Explorer.BINDINGS)) if r[1] != "Reconnect"]),
+        ("Grid", rows(DataGrid.BINDINGS)),
+        (
+            "Grid cells",
+            [
+                ("NULL", "null value"),
+                ("·", "absent field"),
+                ("⏎", "line break in a value"),
+                ("… (size)", "cut to fit; true size"),
+                ("name*", "primary key column"),
+            ],
+        ),
+        ("Records", rows(DataPanel.BINDINGS) + rows(CellEditor.BINDINGS)),
+    ]
+    if offers("query"):
+        # The editor's own keys, not every TextArea movement key.
+        editor_keys = [b for b in QueryEditor.BINDINGS if b not in TextArea.BINDINGS]
+        sections += [
+            ("Query", rows(query_keys) + rows(editor_keys)),
+            ("Query history", rows(HistoryPicker.BINDINGS)),
+        ]
+    if offers("indexes"):
+        sections += [
+            ("Indexes", rows(IndexPanel.BINDINGS)),
+            ("New index form", rows(IndexForm.BINDINGS)),
+        ]
+    if offers("query") and explains:
+        sections.append(("Query plan", rows(PlanTree.BINDINGS)))
+    if offers("monitor"):
+        sections.append(("Monitor", rows(monitor_keys)))
+    return sections
 
 
 class HelpScreen(ModalScreen[None]):

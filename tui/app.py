@@ -252,73 +252,12 @@ class StorescopeApp(App[None]):
             self.activate(self.active_index - 1)
 
     def action_help(self) -> None:
-        from textual.widgets import TextArea
-
-        from storescope.screens.explorer import Explorer
-        from storescope.screens.help import HelpScreen, binding_rows
-        from storescope.tui.widgets import CatalogTree, DataGrid
-        from storescope.tui.widgets.data_panel import CellEditor, DataPanel
-        from storescope.tui.widgets.explain_view import PlanTree
-        from storescope.tui.widgets.index_form import IndexForm
-        from storescope.tui.widgets.index_panel import IndexPanel
-        from storescope.tui.widgets.monitor_panel import MonitorPanel
-        from storescope.tui.widgets.query_history import HistoryPicker
-        from storescope.tui.widgets.query_panel import QueryPanel
-        from storescope.tui.widgets.sql_editor import SqlEditor
+        from storescope.screens.help import HelpScreen, key_sections
 
         if isinstance(self.screen, HelpScreen):
             return
-        sections = [
-            (
-                "Everywhere",
-                binding_rows(self.BINDINGS, self.get_key_display)
-                + [("tab", "Catalog ⇄ grid"), ("^p", "Command palette")],
-            ),
-            (
-                "Catalog",
-                binding_rows(CatalogTree.BINDINGS, self.get_key_display) + [("↑ / ↓", "Move")],
-            ),
-            (
-                "Panels",
-                # ctrl+r is listed under "Everywhere" already.
-                [
-                    r
-                    for r in binding_rows(Explorer.BINDINGS, self.get_key_display)
-                    if r[1] != "Reconnect"
-                ],
-            ),
-            ("Grid", binding_rows(DataGrid.BINDINGS, self.get_key_display)),
-            (
-                "Grid cells",
-                [
-                    ("NULL", "null value"),
-                    ("·", "absent field"),
-                    ("⏎", "line break in a value"),
-                    ("… (size)", "cut to fit; true size"),
-                    ("name*", "primary key column"),
-                ],
-            ),
-            (
-                "Records",
-                binding_rows(DataPanel.BINDINGS, self.get_key_display)
-                + binding_rows(CellEditor.BINDINGS, self.get_key_display),
-            ),
-            (
-                "Query",
-                binding_rows(QueryPanel.BINDINGS, self.get_key_display)
-                # The editor's own keys, not every TextArea movement key.
-                + binding_rows(
-                    [b for b in SqlEditor.BINDINGS if b not in TextArea.BINDINGS],
-                    self.get_key_display,
-                ),
-            ),
-            ("Query history", binding_rows(HistoryPicker.BINDINGS, self.get_key_display)),
-            ("Indexes", binding_rows(IndexPanel.BINDINGS, self.get_key_display)),
-            ("New index form", binding_rows(IndexForm.BINDINGS, self.get_key_display)),
-            ("Query plan", binding_rows(PlanTree.BINDINGS, self.get_key_display)),
-            ("Monitor", binding_rows(MonitorPanel.BINDINGS, self.get_key_display)),
-        ]
-        self.push_screen(HelpScreen(sections))
+        # The panels' keys are the active connection's, in its store's words.
+        self.push_screen(HelpScreen(key_sections(self, self.active_explorer)))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield SystemCommand(

@@ -23,6 +23,7 @@ from storescope.backends.fake import FakeBackend
 from storescope.backends.language import ExplainWords, QueryLanguage, TransactionWords
 from storescope.backends.types import TransactionState
 from storescope.screens.dialogs import ConfirmScreen, TextPromptScreen
+from storescope.screens.help import HelpScreen
 from storescope.tui.app import StorescopeApp
 from storescope.tui.widgets.query_history import History
 from storescope.tui.widgets.query_panel import QueryPanel
@@ -675,3 +676,47 @@ async def test_the_running_label_is_gone_once_the_outcome_shows(
         header = str(panel.views[1].header.render())
         assert shown in header, header
         assert "running" not in screen_text(app)
+
+
+def _help_rows(app: StorescopeApp, title: str) -> dict[str, str]:
+    """The keys screen's section ``title``: description -> keys."""
+    assert isinstance(app.screen, HelpScreen)
+    for name, rows in app.screen.sections:
+        if name == title:
+            return {description: keys for keys, description in rows}
+    return {}
+
+
+async def test_the_keys_screen_lists_the_query_keys_this_store_has(memdocs_url: str) -> None:
+    """memdocs has no transactions: `?` lists its query keys in its words
+    (Explain, counted; Find in this collection; .mdq files) and none of
+    PostgreSQL's, before the query panel was ever opened and after."""
+    async with run_app([memdocs_url], size=(160, 60)) as (app, pilot):
+        for opened in (False, True):
+            if opened:
+                await open_query(app, pilot)
+            await drive(pilot, ["f1"])  # ? types itself in the editor
+            query = _help_rows(app, "Query")
+            assert query["Explain, counted"] == "shift+f7", query
+            assert query["Find in this collection"] == "^b"
+            assert "Open .mdq" in query and "Run" in query
+            for absent in ("Transaction mode", "Explain and measure", "Query current table"):
+                assert absent not in query, absent
+            assert not any("Format" in d for d in query), query
+            text = screen_text(app)
+            assert "Explain, counted" in text and "Transaction mode" not in text
+            await drive(pilot, ["escape"])
+
+
+async def test_the_keys_screen_leaves_out_panels_the_store_lacks() -> None:
+    """The demo fake offers only the data panel: no Query, Indexes or
+    Monitor section, and no F3/F4/F6 key."""
+    async with run_app(["fake://demo"], size=(160, 60)) as (app, pilot):
+        await drive(pilot, ["question_mark"])
+        assert isinstance(app.screen, HelpScreen)
+        titles = [name for name, _ in app.screen.sections]
+        assert "Query" not in titles and "Monitor" not in titles and "Indexes" not in titles
+        assert "Records" in titles
+        panels = _help_rows(app, "Panels")
+        assert panels["Data"] == "f2"
+        assert not {"Query", "Indexes", "Monitor"} & set(panels), panels
