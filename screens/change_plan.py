@@ -4,7 +4,9 @@ Every step with its exact statement (as the store will run it, values
 inlined), the records it touches (counted before anything runs) and its
 note; the total; the plan's warnings; and what the store does if a step
 fails (``ChangePlan.atomic``: all or nothing in one transaction, applied
-together without rollback, or step by step), in words. Scrollable for long
+together without rollback, or step by step; or the store's own words), in
+words. Counts use the store's nouns (``StoreWords``: "3 rows", "1
+document"), given by whoever shows the screen. Scrollable for long
 plans. Enter or ctrl+s commits, Esc cancels. The buttons are for the mouse and take no focus, so
 Enter always means "commit" and never presses a focused Cancel by surprise.
 
@@ -25,29 +27,25 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from storescope.tui.sanitize import sanitize, sanitize_lines
+from storescope.tui.widgets.store_words import NEUTRAL_WORDS
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
 
-    from storescope.backends.types import ChangePlan
+    from storescope.backends.types import ChangePlan, StoreWords
 
 #: Characters of one statement shown (a value can be up to ~1 MB).
 STATEMENT_CHARS = 4000
 
 
-def _count(n: int | None, unit: str = "row") -> str:
-    if n is None:
-        return f"{unit}s unknown"
-    return f"{n:,} {unit}{'' if n == 1 else 's'}"
-
-
-def plan_summary(plan: ChangePlan) -> str:
-    """ "2 changes · 3 rows in all · atomic: all or nothing, one transaction"."""
+def plan_summary(plan: ChangePlan, words: StoreWords = NEUTRAL_WORDS) -> str:
+    """ "2 changes · 3 rows in all · atomic: all or nothing, one transaction"
+    (records counted in ``words``)."""
     n = len(plan.steps)
     total = plan.affected
-    rows = "rows unknown" if total is None else f"{_count(total)} in all"
+    records = words.count(None) if total is None else f"{words.count(total)} in all"
     # What the store does if a step fails, in its words (``Atomicity``).
-    return f"{n} change{'' if n == 1 else 's'} · {rows} · {plan.atomicity.words}"
+    return f"{n} change{'' if n == 1 else 's'} · {records} · {plan.atomicity_text}"
 
 
 class ChangePlanScreen(ModalScreen[bool]):
@@ -107,10 +105,17 @@ class ChangePlanScreen(ModalScreen[bool]):
     """
 
     def __init__(
-        self, plan: ChangePlan, *, title: str = "Review changes", confirm: str = "Commit"
+        self,
+        plan: ChangePlan,
+        *,
+        title: str = "Review changes",
+        confirm: str = "Commit",
+        words: StoreWords | None = None,
     ) -> None:
         super().__init__()
         self.plan = plan
+        #: The store's nouns for the counts (neutral when not given).
+        self.words = words if words is not None else NEUTRAL_WORDS
         self._title = sanitize(title)
         self._confirm = confirm
 
@@ -119,7 +124,7 @@ class ChangePlanScreen(ModalScreen[bool]):
         box = Vertical(id="plan-box")
         box.border_title = Content(self._title)  # a str would be parsed as markup
         with box:
-            yield Static(plan_summary(plan), id="plan-summary", markup=False)
+            yield Static(plan_summary(plan, self.words), id="plan-summary", markup=False)
             for warning in plan.warnings:
                 yield Static(f"⚠ {sanitize(warning)}", classes="plan-warning", markup=False)
             with VerticalScroll(id="plan-steps"):
@@ -132,7 +137,7 @@ class ChangePlanScreen(ModalScreen[bool]):
                             + f"… ({len(step.text):,} characters in all)"
                         )
                     text.append(sanitize_lines(statement))
-                    text.append(f"  → {_count(step.affected)}", "bold")
+                    text.append(f"  → {self.words.count(step.affected)}", "bold")
                     with Horizontal(classes="plan-step"):
                         yield Static(f"{i:>2}.", classes="plan-number", markup=False)
                         yield Static(text, classes="plan-statement")

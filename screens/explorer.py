@@ -42,6 +42,7 @@ from storescope.tui.sanitize import sanitize
 from storescope.tui.session import CallAbandoned, Session
 from storescope.tui.widgets.panel import PANELS
 from storescope.tui.widgets.status_line import StatusLine
+from storescope.tui.widgets.store_words import words_of
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult
@@ -53,7 +54,6 @@ if TYPE_CHECKING:
     from storescope.tui.widgets.panel import Panel, PanelContext, PanelSpec
 
 
-CHOOSE_TABLE = "Choose a table in the catalog and press Enter."
 NOT_CONNECTED = "Not connected: ctrl+r retries."
 CONNECTING = "Connecting…"
 #: How often the explorer asks its sessions' watch for a stalled call.
@@ -286,7 +286,7 @@ class Explorer(Vertical):
         self.status.server = self.session.scrub(f"{info.product} {version}".strip())
         self.status.read_only_note = info.read_only_note
         if not self.grid.is_open:
-            self.grid.clear(CHOOSE_TABLE)
+            self.grid.clear(words_of(self.session.url).choose_hint)
         if event.reconnected and self.catalog.loaded:
             self.catalog.reload()
         else:
@@ -419,7 +419,12 @@ class Explorer(Vertical):
         from storescope.screens.change_plan import ChangePlanScreen
 
         event.stop()
-        screen = ChangePlanScreen(event.plan, title=event.title, confirm=event.confirm)
+        screen = ChangePlanScreen(
+            event.plan,
+            title=event.title,
+            confirm=event.confirm,
+            words=words_of(self.session.url),  # counts in the store's noun
+        )
         self.app.push_screen(screen, lambda answer: event.done(bool(answer)))
 
     # -- records: the record view and the insert form (DataPanel asks) ---------------

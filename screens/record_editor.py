@@ -1,12 +1,14 @@
 """RecordEditorScreen: the form for a new record (the insert form).
 
-One line per field: its name, type and whether it may be NULL, and an input
+One line per field: its name, type and whether it must hold a value (the
+codec's ``required``: PostgreSQL's "not null"), and an input
 whose placeholder is what an empty input means: the field's DEFAULT
 expression, NULL (a nullable field without a default), or "required". An
 empty input takes the default; ctrl+n sets the focused field to NULL
 explicitly (typing clears it again). The words are the store's
 (``RecordSchema.codec``: PostgreSQL's NULL and DEFAULT; a store without
-defaults leaves an empty field out). Generated fields cannot be set.
+defaults leaves an empty field out). Generated fields cannot be set (the
+codec's ``generated`` word, or the field's default text, says why).
 ctrl+s stages the insert; nothing is written until the staged changes are
 committed. The key hint sits above the fields and the form has its own
 footer, so how to submit it shows at 80x24 however many fields there are;
@@ -62,7 +64,7 @@ class FieldInput(Input):
 
 def _placeholder(info: FieldInfo, codec: ValueCodec) -> str:
     if not info.editable:
-        return sanitize(info.default) or "generated"
+        return sanitize(info.default) or codec.generated
     default = codec.default_word
     if info.default:
         return f"{default} {sanitize(info.default)}" if default else sanitize(info.default)
@@ -134,7 +136,7 @@ class RecordEditorScreen(ModalScreen[tuple[tuple[str, Any], ...] | None]):
         self,
         schema: RecordSchema,
         *,
-        title: str = "Insert a row",
+        title: str = "Insert a record",
         values: tuple[tuple[str, Any], ...] = (),
     ) -> None:
         super().__init__()
@@ -163,7 +165,7 @@ class RecordEditorScreen(ModalScreen[tuple[tuple[str, Any], ...] | None]):
                     label.append(sanitize(info.name), "bold")
                     label.append(f" {sanitize(info.type_name)}", "dim")
                     if not info.nullable:
-                        label.append(" not null", "dim italic")
+                        label.append(f" {self.codec.required}", "dim italic")
                     if info.primary_key:
                         label.append(" key", "dim italic")
                     with Horizontal(classes="form-row"):

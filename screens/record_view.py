@@ -227,7 +227,7 @@ class RecordViewScreen(ModalScreen[None]):
             if name in dict(self.request.record.key) or info.primary_key:
                 flags.append("key")
             if not info.nullable:
-                flags.append("not null")
+                flags.append(self.codec.required)
             if info.default:
                 default = sanitize(info.default)
                 flags.append(default if not info.editable else f"default {default}")

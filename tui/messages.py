@@ -150,4 +150,4 @@ class RecordFormRequested(Message):
 
     schema: RecordSchema
     done: Callable[[tuple[tuple[str, Any], ...] | None], None]
-    title: str = "Insert a row"
+    title: str = "Insert a record"

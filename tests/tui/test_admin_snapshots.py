@@ -15,7 +15,7 @@ from textual.pilot import Pilot
 
 from storescope.backends.base import Capability
 from storescope.backends.postgres.indexes import INDEX_OPTIONS
-from storescope.backends.types import IndexInfo
+from storescope.backends.types import ROW_WORDS, IndexInfo
 from storescope.tui.session import Session
 from storescope.tui.snapshot import wait_until_idle
 from storescope.tui.widgets.explain_view import ExplainView
@@ -126,7 +126,7 @@ class TestIndexPanel:
 
 class ExplainApp(App[None]):
     def compose(self) -> ComposeResult:
-        yield ExplainView(analyzed_plan(), id="explain")
+        yield ExplainView(analyzed_plan(), id="explain", words=ROW_WORDS)  # PostgreSQL's plan
 
     def on_mount(self) -> None:
         self.query_one(ExplainView).focus()

@@ -8,7 +8,7 @@ from typing import Any
 
 from textual.app import App, ComposeResult
 
-from storescope.backends.types import Explained, PlanMeasure, PlanMetric, PlanNode
+from storescope.backends.types import ROW_WORDS, Explained, PlanMeasure, PlanMetric, PlanNode
 from storescope.tui.snapshot import drive, screen_text, wait_until_idle
 from storescope.tui.widgets.explain_view import ExplainView, PlanTree
 
@@ -93,7 +93,9 @@ class ExplainApp(App[None]):
         self.explained = explained
 
     def compose(self) -> ComposeResult:
-        yield ExplainView(self.explained, id="explain")
+        # PostgreSQL's plans, shown alone: in the app the query panel's
+        # store supplies its words (rows), here they are given.
+        yield ExplainView(self.explained, id="explain", words=ROW_WORDS)
 
     def on_mount(self) -> None:
         self.query_one(ExplainView).focus()

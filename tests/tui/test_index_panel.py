@@ -14,6 +14,8 @@ from textual.widgets import Input
 from storescope.backends import sandbox
 from storescope.backends.base import Backend, Capability
 from storescope.backends.types import (
+    INDEX_ALL_OR_NOTHING,
+    Atomicity,
     Column,
     CreateIndex,
     DropIndex,
@@ -30,7 +32,7 @@ from storescope.screens.change_plan import ChangePlanScreen
 from storescope.tui.messages import PlanReviewRequested
 from storescope.tui.session import Session
 from storescope.tui.snapshot import wait_until_idle
-from storescope.tui.widgets.index_panel import IndexPanel
+from storescope.tui.widgets.index_panel import IndexPanel, review_of
 from storescope.tui.widgets.panel import PanelContext
 from tests.pg_helpers import execute
 
@@ -129,6 +131,8 @@ async def test_an_index_created_through_the_form_and_the_plan_review_appears_the
         assert "Create index" in review
         assert 'CREATE INDEX CONCURRENTLY "items_by_name" ON' in review
         assert '("name", "qty" DESC)' in review
+        # PostgreSQL's words, as before: a concurrent build is not all or nothing.
+        assert "NOT atomic: steps that ran stay applied if a later one fails" in review
 
         # Esc on the review: nothing runs, the form is still there as filled in.
         await drive(pilot, ["escape"])
@@ -372,3 +376,30 @@ async def test_a_store_with_indexes_but_no_change_plans_creates_and_drops_in_its
         await drive(pilot, ["enter"])
         assert backend.dropped == [("age_name", False)], "not online: the store does not offer it"
         assert "Index age_name dropped." in screen_text(app)
+
+
+_BUILD = CreateIndex(("db", "t"), IndexSpec(("a",)))
+
+
+@pytest.mark.parametrize(
+    ("plan", "transactions", "said"),
+    [
+        # PostgreSQL (TRANSACTIONS): CREATE INDEX CONCURRENTLY is not all or
+        # nothing, a plain CREATE INDEX runs in one transaction: today's words.
+        (IndexPlan(_BUILD, "c", all_or_nothing=False), True, Atomicity.STEP_BY_STEP.words),
+        (IndexPlan(_BUILD, "c"), True, Atomicity.ONE_TRANSACTION.words),
+        # A store without transactions (memdocs): all or nothing, no transaction.
+        (IndexPlan(_BUILD, "c"), False, INDEX_ALL_OR_NOTHING),
+        # What the store says wins over the guess from its flags.
+        (IndexPlan(_BUILD, "c", atomicity="a build either finishes or is removed"), True,
+         "a build either finishes or is removed"),
+        (IndexPlan(_BUILD, "c", atomicity=Atomicity.ONE_TRANSACTION), False,
+         Atomicity.ONE_TRANSACTION.words),
+    ],
+)  # fmt: skip
+def test_the_index_review_says_what_a_failed_change_does_as_the_store_does_it(
+    plan: IndexPlan, transactions: bool, said: str
+) -> None:
+    review = review_of(plan, transactions=transactions)
+    assert review.atomicity_text == said
+    assert ("transaction" in review.atomicity_text) == (said == Atomicity.ONE_TRANSACTION.words)

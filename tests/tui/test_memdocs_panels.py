@@ -244,7 +244,12 @@ async def test_new_index_from_the_form_is_built(fresh_store: memdocs.MemStore) -
     async with run_app([URL], size=(100, 30)) as (app, pilot):
         await _orders(pilot)
         await drive(pilot, ["f4", "n", *"total -1", "ctrl+s"])
-        assert 'createIndex orders {"total": -1}' in screen_text(app)
+        review = screen_text(app)
+        assert 'createIndex orders {"total": -1}' in review
+        # memdocs has no transactions: the review says what is true of its
+        # index builds, not PostgreSQL's "in one transaction".
+        assert "all or nothing: a failed change leaves nothing behind" in review
+        assert "transaction" not in review and "rows unknown" not in review
         await drive(pilot, ["enter"])
         names = [i.name for i in fresh_store.collection(*ORDERS).indexes]
         assert "total_-1" in names
@@ -288,3 +293,29 @@ def test_explain_tab_once_the_plan_came(snap_compare: Any) -> None:
     assert snap_compare(
         StorescopeApp([URL]), terminal_size=SIZE, run_before=query_then(FIND_OPEN, "f7")
     )
+
+
+async def test_memdocs_counts_documents_where_postgresql_counts_rows() -> None:
+    """The grid's status, the insert form's title and fields, the commit
+    review, the index list and the plan speak of documents, fields and
+    null: no "row", "table", "not null" or "columns" left from PostgreSQL."""
+    async with run_app([URL], size=(100, 30)) as (app, pilot):
+        await _orders(pilot)
+        text = screen_text(app)
+        assert "documents 1–" in text and "of ≥ 200" in text and "rows" not in text
+        await drive(pilot, ["i"])
+        form = screen_text(app)
+        assert "Insert a document into shop/orders" in form
+        assert "_id int required key" in form and "set by the store" in form
+        assert "not null" not in form and "generated" not in form
+        await drive(pilot, ["escape", *EDIT_STATUS, "ctrl+s"])
+        review = screen_text(app)
+        assert "1 change · 1 document in all" in review and "→ 1 document" in review
+        assert " row" not in review
+        await drive(pilot, ["escape", "f4"])
+        indexes = screen_text(app)
+        assert " fields " in indexes and " columns " not in indexes
+        assert "✕ invalid" not in indexes  # no memdocs index is ever invalid
+        await _query(pilot, FIND_OPEN, "f7")
+        plan = screen_text(app)
+        assert "documents est 275" in plan and "rows est" not in plan

@@ -14,6 +14,8 @@ from textual.pilot import Pilot
 
 from storescope.backends import sandbox
 from storescope.backends.types import (
+    DOCUMENT_WORDS,
+    ROW_WORDS,
     UNSET,
     Atomicity,
     ChangePlan,
@@ -600,7 +602,7 @@ async def test_the_plan_review_says_in_words_what_the_store_does_if_a_step_fails
 ) -> None:
     plan = ChangePlan((PlannedStep(Command(T, "EXPIRE k 60"), "EXPIRE k 60", 1),), atomicity)
     async with run_app(["fake://demo"], size=(120, 30)) as (app, pilot):
-        await app.push_screen(ChangePlanScreen(plan))
+        await app.push_screen(ChangePlanScreen(plan, words=ROW_WORDS))
         await wait_until_idle(pilot)
         text = screen_text(app)
         assert f"1 change · 1 row in all · {words}" in text
@@ -622,3 +624,58 @@ async def test_the_insert_form_and_record_view_speak_the_stores_words() -> None:
         assert "empty = left out · ^n null" in text and "^n null" in text.splitlines()[-1]
         assert "NULL" not in text and "DEFAULT" not in text
         assert "left out" in text  # the nullable field's placeholder
+        # A field that must hold a value is "required", not PostgreSQL's
+        # "not null"; an _id the store assigns says so in the form.
+        assert "_id int required" in text and "not null" not in text
+        assert "Insert a record" in text  # no title given: the neutral noun
+
+
+async def test_a_document_stores_insert_form_flags_its_id_as_set_by_the_store() -> None:
+    """memdocs' schema: _id is not editable and has no default text: the
+    form says the store sets it (PostgreSQL's form says "generated")."""
+    codec = ValueCodec(null_word="null", unset_word="unset", default_word="")
+    schema = RecordSchema(
+        T, (FieldInfo("_id", "int", False, primary_key=True, editable=False),
+            FieldInfo("note", "string")),
+        key=("_id",), codec=codec,
+    )  # fmt: skip
+    async with run_app(["fake://demo"], size=(100, 30)) as (app, pilot):
+        await app.push_screen(RecordEditorScreen(schema, title="Insert a document"))
+        await wait_until_idle(pilot)
+        text = screen_text(app)
+        assert "set by the store" in text and "generated" not in text
+    pg = RecordSchema(T, (FieldInfo("id", "integer", False, primary_key=True, editable=False),))
+    async with run_app(["fake://demo"], size=(100, 30)) as (app, pilot):
+        await app.push_screen(RecordEditorScreen(pg))
+        await wait_until_idle(pilot)
+        text = screen_text(app)
+        assert "id integer not null key" in text and "generated" in text
+
+
+async def test_the_plan_review_counts_in_the_stores_noun() -> None:
+    """Documents for a document store, rows for PostgreSQL, and "unknown"
+    in the same noun when the store could not count."""
+    plan = ChangePlan(
+        (
+            PlannedStep(Command(T, "update orders"), "update orders", 3),
+            PlannedStep(Command(T, "delete orders"), "delete orders", 1),
+        ),
+        Atomicity.STEP_BY_STEP,
+    )
+    async with run_app(["fake://demo"], size=(120, 30)) as (app, pilot):
+        await app.push_screen(ChangePlanScreen(plan, words=DOCUMENT_WORDS))
+        await wait_until_idle(pilot)
+        text = screen_text(app)
+        assert "2 changes · 4 documents in all · NOT atomic" in text
+        assert "update orders  → 3 documents" in text
+        assert "delete orders  → 1 document" in text
+        assert "row" not in text
+    unknown = ChangePlan((PlannedStep(Command(T, "rebuild"), "rebuild", None),))
+    async with run_app(["fake://demo"], size=(120, 30)) as (app, pilot):
+        await app.push_screen(ChangePlanScreen(unknown, words=DOCUMENT_WORDS))
+        await wait_until_idle(pilot)
+        assert "1 change · documents unknown" in screen_text(app)
+        app.pop_screen()
+        await app.push_screen(ChangePlanScreen(unknown, words=ROW_WORDS))
+        await wait_until_idle(pilot)
+        assert "1 change · rows unknown" in screen_text(app)

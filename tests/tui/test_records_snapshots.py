@@ -17,6 +17,7 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 
 from storescope.backends.types import (
+    ROW_WORDS,
     ChangePlan,
     Delete,
     FieldInfo,
@@ -140,7 +141,9 @@ class TestRecords:
                 ),
             ),
         )
-        screen = ChangePlanScreen(plan, title="Commit 4 changes to shop/public/items?")
+        screen = ChangePlanScreen(
+            plan, title="Commit 4 changes to shop/public/items?", words=ROW_WORDS
+        )
         assert snap_compare(_Host(screen), terminal_size=SIZE)
 
     def test_record_view(self, snap_compare: Any) -> None:

@@ -106,10 +106,12 @@ def _compact_json(value: Any) -> str:
     return single_line(text)
 
 
-def format_value(value: Any) -> tuple[str, CellKind]:
-    """The single-line text of ``value`` and its kind."""
+def format_value(value: Any, null_word: str = "NULL") -> tuple[str, CellKind]:
+    """The single-line text of ``value`` and its kind. ``null_word`` is what
+    the store calls no value (``StoreWords.no_value``: NULL, null, (nil)),
+    shown for None."""
     if value is None:
-        return "NULL", CellKind.NULL
+        return null_word, CellKind.NULL
     if value is MISSING:
         return "·", CellKind.MISSING
     if isinstance(value, str):

@@ -37,13 +37,14 @@ from storescope.tui.sanitize import sanitize
 from ..messages import PageRequest
 from .cells import CellKind, fit, slice_cells
 from .page_window import PAD, PK_MARK, PageWindow
+from .store_words import NEUTRAL_WORDS, words_near
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from textual import events
 
-    from storescope.backends.types import Column, Page
+    from storescope.backends.types import Column, Page, StoreWords
 
 _KIND_CLASS: dict[CellKind, str] = {
     CellKind.NULL: "datagrid--null",
@@ -188,7 +189,8 @@ class DataGrid(ScrollView, can_focus=True):
 
     @dataclass
     class WindowMoved(Message):
-        """What the grid shows changed; ``summary`` is e.g. "rows 1–38 of ≥ 400"."""
+        """What the grid shows changed; ``summary`` is e.g. "rows 1–38 of ≥ 400"
+        (in the store's words: "documents 1–38 of ≥ 400")."""
 
         grid: DataGrid
         summary: str
@@ -203,7 +205,10 @@ class DataGrid(ScrollView, can_focus=True):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.max_pages = max_pages
-        self.placeholder = "Choose a table in the catalog and press Enter."
+        #: What the grid says when it shows no source; None: the store's
+        #: "Choose a table in the catalog and press Enter." (``StoreWords``).
+        self.placeholder: str | None = None
+        self._words: StoreWords | None = None
         self._line_cache: LRUCache[tuple[Any, ...], Strip] = LRUCache(256)
         self._gen = 0  # bumped whenever cached lines may be stale
         self._styles: _Styles | None = None
@@ -221,13 +226,32 @@ class DataGrid(ScrollView, can_focus=True):
     def _reset_source(self, *, token: int, page_size: int) -> None:
         self._token = token
         self._open = token > 0
-        self._w = PageWindow(page_size=page_size, max_pages=self.max_pages)
+        self._w = PageWindow(
+            page_size=page_size, max_pages=self.max_pages, null_word=self.words.no_value
+        )
         self._pending: int | None = None
         self._error: str | None = None
         self._summary = ""
         self._pinned = 0
         self.cursor_row = 0
         self.cursor_col = 0
+
+    @property
+    def words(self) -> StoreWords:
+        """The store's nouns for what the grid says ("rows 1–19", "(no
+        documents)", a NULL cell): given, or those of the panel the grid is
+        in (``store_words``), else the neutral ones."""
+        if self._words is not None:
+            return self._words
+        if not self.is_attached:
+            return NEUTRAL_WORDS
+        self._words = words_near(self)
+        return self._words
+
+    @words.setter
+    def words(self, words: StoreWords) -> None:
+        self._words = words
+        self._w.null_word = words.no_value
 
     @property
     def is_open(self) -> bool:
@@ -403,7 +427,8 @@ class DataGrid(ScrollView, can_focus=True):
         return len(str(biggest)) + 2
 
     def _extra_line(self) -> bool:
-        """A line after the rows for "loading…", an error or "(no rows)"."""
+        """A line after the rows for "loading…", an error or "(no rows)"
+        (the store's noun)."""
         return not self._open or not self._w.complete or self._w.row_count == 0
 
     def _update_virtual_size(self) -> None:
@@ -441,7 +466,7 @@ class DataGrid(ScrollView, can_focus=True):
             return ""
         w = self._w
         if w.row_count == 0:
-            return "loading…" if not w.complete else "no rows"
+            return "loading…" if not w.complete else f"no {self.words.records}"
         # Browsed rows only: pinned rows are not the table's (yet).
         top = max(0, self.scroll_offset.y - self._pinned)
         # A grid opened before it has a height (in a hidden tab) would say
@@ -449,7 +474,7 @@ class DataGrid(ScrollView, can_focus=True):
         bottom = self.scroll_offset.y + max(self._body_height, 1) - self._pinned
         last = max(min(bottom, w.row_count), top + 1)
         total = f"{w.row_count:,}" if w.complete else f"≥ {w.row_count:,}"
-        text = f"rows {top + 1:,}–{last:,} of {total}"
+        text = f"{self.words.records} {top + 1:,}–{last:,} of {total}"
         if not w.complete and w.estimate is not None:
             text += f" · est. {w.estimate:,}"
         return text
@@ -572,12 +597,12 @@ class DataGrid(ScrollView, can_focus=True):
         if row != self._rows:
             return ""
         if not self._open:
-            return self.placeholder
+            return self.words.choose_hint if self.placeholder is None else self.placeholder
         if self._error is not None:
             return f"⚠ {self._error} — F5 retries"
         if not self._w.complete:
             return "loading…"
-        return "(no rows)" if self._w.row_count == 0 else ""
+        return f"(no {self.words.records})" if self._w.row_count == 0 else ""
 
     def _render_cells(
         self,

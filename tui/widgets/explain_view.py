@@ -28,6 +28,10 @@ plan of a few hundred nodes is built in a few milliseconds. Up to
 with only the path to the marked node open (``e`` expands all, ``c``
 collapses back to that path, ``s`` jumps to the marked node).
 
+Estimated and actual counts are said in the store's noun (``StoreWords``:
+PostgreSQL's "rows est 100", memdocs' "documents est 100"), found through
+the panel the view is in, or given.
+
 Labels and details name tables, indexes and the query's own literals: they
 are drawn through the one sanitizer (``tui.sanitize``), as ``Text``.
 """
@@ -46,14 +50,16 @@ from textual.widget import Widget
 from textual.widgets import Static, Tree
 
 from storescope.tui.sanitize import sanitize
+from storescope.tui.widgets.store_words import NEUTRAL_WORDS, words_near
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from textual.app import ComposeResult
+    from textual.dom import DOMNode
     from textual.widgets.tree import TreeNode
 
-    from storescope.backends.types import Explained, PlanNode
+    from storescope.backends.types import Explained, PlanNode, StoreWords
 
 #: A row estimate this many times too high or too low is highlighted.
 MISESTIMATE = 10.0
@@ -61,6 +67,14 @@ MISESTIMATE = 10.0
 EXPAND_ALL_UP_TO = 60
 
 _PLAIN = Style()
+
+
+def _words(node: DOMNode, given: StoreWords | None) -> StoreWords:
+    """``given``, else the words of the panel ``node`` is in (neutral until
+    it is attached)."""
+    if given is not None:
+        return given
+    return words_near(node) if node.is_attached else NEUTRAL_WORDS
 
 
 def ms_text(value: float) -> str:
@@ -191,8 +205,12 @@ class PlanTree(Tree[PlanLine]):
     }
     """
 
-    def __init__(self, explained: Explained, *, id: str | None = None) -> None:
+    def __init__(
+        self, explained: Explained, *, id: str | None = None, words: StoreWords | None = None
+    ) -> None:
         self.explained = explained
+        #: The store's nouns (None: the panel's, looked up once attached).
+        self.words = words
         self.marked, self.measure = marking(explained)
         rejected = explained.rejected
         if rejected:
@@ -333,7 +351,9 @@ class PlanTree(Tree[PlanLine]):
             parts.append(("  never executed", style + never))
             return parts
         if n.est_rows is not None or n.actual_rows is not None:
-            rows = "  rows"
+            if self.words is None and self.is_attached:
+                self.words = words_near(self)
+            rows = f"  {_words(self, self.words).records}"
             if n.est_rows is not None:
                 rows += f" est {rows_text(n.est_rows)}"
             if n.actual_rows is not None:
@@ -358,9 +378,12 @@ class PlanTree(Tree[PlanLine]):
         return parts
 
 
-def node_details(node: PlanNode, *, analyzed: bool) -> list[tuple[str, str]]:
-    """(name, value) lines for the detail area: the numbers, then the
-    node's own details in the order the store gave them."""
+def node_details(
+    node: PlanNode, *, analyzed: bool, words: StoreWords = NEUTRAL_WORDS
+) -> list[tuple[str, str]]:
+    """(name, value) lines for the detail area: the numbers (counts under
+    the store's noun, ``words``), then the node's own details in the order
+    the store gave them."""
     out: list[tuple[str, str]] = []
     if node.total_cost is not None:
         cost = cost_text(node).removeprefix("cost ")
@@ -380,7 +403,7 @@ def node_details(node: PlanNode, *, analyzed: bool) -> list[tuple[str, str]]:
             parts.append("never executed")
         elif node.loops is not None and node.loops != 1:
             parts.append(f"per loop, {node.loops:,} loops")
-        out.append(("Rows", ", ".join(parts)))
+        out.append((words.records.capitalize(), ", ".join(parts)))
     if analyzed and node.actual_time_ms is not None:
         time = ms_text(node.actual_time_ms)
         if node.self_time_ms is not None:
@@ -421,10 +444,12 @@ class ExplainView(Widget):
     }
     """
 
-    def __init__(self, explained: Explained, *, id: str | None = None) -> None:
+    def __init__(
+        self, explained: Explained, *, id: str | None = None, words: StoreWords | None = None
+    ) -> None:
         super().__init__(id=id)
         self.explained = explained
-        self.plan_tree = PlanTree(explained, id="plan-tree")
+        self.plan_tree = PlanTree(explained, id="plan-tree", words=words)
         self.header = Static(self.header_text(), classes="explain-header", markup=False)
         self.detail = Static("", classes="explain-detail", markup=False)
 
@@ -477,7 +502,8 @@ class ExplainView(Widget):
             self.detail.update("")
             return
         text = Text(sanitize(line.node.label), style="bold")
-        for name, value in node_details(line.node, analyzed=self.explained.analyzed):
+        words = _words(self, self.plan_tree.words)
+        for name, value in node_details(line.node, analyzed=self.explained.analyzed, words=words):
             text.append(f"\n{sanitize(name)}: ", style="bold")
             text.append(sanitize(value))
         self.detail.update(text)

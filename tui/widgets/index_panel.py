@@ -32,6 +32,8 @@ from textual.worker import Worker, WorkerState
 
 from storescope.backends.base import Capability
 from storescope.backends.types import (
+    INDEX_ALL_OR_NOTHING,
+    Atomicity,
     ChangePlan,
     CreateIndex,
     DropIndex,
@@ -45,13 +47,14 @@ from storescope.tui.messages import PlanReviewRequested, WorkFailed
 from storescope.tui.sanitize import sanitize, shown_path
 from storescope.tui.widgets.index_form import IndexForm
 from storescope.tui.widgets.index_table import (
-    LEGEND,
     IndexTable,
     flag_explanation,
     kind_text,
+    legend,
     size_text,
 )
 from storescope.tui.widgets.panel import Panel, PanelContext
+from storescope.tui.widgets.store_words import words_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -60,7 +63,8 @@ if TYPE_CHECKING:
 
     from storescope.backends.base import Backend
 
-NO_TABLE = "Open a table to see its indexes."
+#: What the panel says before a node is opened (the store's container noun).
+NO_TABLE = "Open {container} to see its indexes."
 READ_ONLY = "This connection is read-only: indexes cannot be created or dropped."
 
 
@@ -137,11 +141,12 @@ class IndexPanel(Panel):
         self.form: IndexForm | None = None
         self._keep: str | None = None  # the name to put the cursor on after a reload
         self._names_before: set[str] | None = None  # after a create: pick the new index
-        self.title = Static(NO_TABLE, classes="index-title", markup=False)
+        self._no_table = NO_TABLE.format(container=words_of(context.session.url).a_container)
+        self.title = Static(self._no_table, classes="index-title", markup=False)
         self.message = Static("", classes="index-message", markup=False)
         self.table = IndexTable(id="index-table")
         self.detail = Static("", classes="index-detail", markup=False)
-        self.legend = Static(LEGEND, classes="index-legend", markup=False)
+        self.legend = Static(legend([]), classes="index-legend", markup=False)
 
     def compose(self) -> ComposeResult:
         yield self.title
@@ -184,7 +189,7 @@ class IndexPanel(Panel):
 
     def _sync(self) -> None:
         if self.path is None:
-            self.title.update(NO_TABLE)
+            self.title.update(self._no_table)
             self.set_status(location="", window="", mode="")
         elif self.path != self.loaded_path:
             self.reload()
@@ -224,6 +229,7 @@ class IndexPanel(Panel):
         first_load = self.loaded_path != event.path
         self.loaded_path = event.path
         self.table.show(event.indexes, keep=keep)
+        self.legend.update(legend(event.indexes))
         flagged = sum(1 for i in event.indexes if i.flags)
         shown = shown_path(event.path)
         count = f"{len(event.indexes)} index" + ("" if len(event.indexes) == 1 else "es")
@@ -240,6 +246,7 @@ class IndexPanel(Panel):
             return
         self.loaded_path = event.path
         self.table.show([])
+        self.legend.update(legend([]))
         self.title.update(f"Indexes of {sanitize(event.path[-1])}")
         self._say(self.context.describe(event.error)[1])
         self._show_detail()
@@ -276,7 +283,7 @@ class IndexPanel(Panel):
 
     def action_reload(self) -> None:
         if self.path is None:
-            self.notify(NO_TABLE, severity="warning")
+            self.notify(self._no_table, severity="warning")
             return
         self._say("")
         self.reload()
@@ -287,7 +294,7 @@ class IndexPanel(Panel):
             self.notify(READ_ONLY, title="Read-only connection", severity="warning")
             return True
         if self.path is None:
-            self.notify(NO_TABLE, severity="warning")
+            self.notify(self._no_table, severity="warning")
             return True
         if self.busy:
             self.notify("An index change is still running.", severity="warning")
@@ -396,7 +403,9 @@ class IndexPanel(Panel):
             title, confirm = f"Drop index {change.name}", "Drop"
         self.post_message(
             PlanReviewRequested(
-                review_of(event.plan),
+                review_of(
+                    event.plan, transactions=Capability.TRANSACTIONS in self.context.capabilities
+                ),
                 lambda yes: self._reviewed(change, yes),
                 title=title,
                 confirm=confirm,
@@ -477,8 +486,24 @@ class IndexPanel(Panel):
         self.post_message(WorkFailed(event.worker.error))
 
 
-def review_of(plan: IndexPlan) -> ChangePlan:
+def review_of(plan: IndexPlan, *, transactions: bool = False) -> ChangePlan:
     """The review screen's form of an index change: its one step with the
-    backend's exact text and note, and whether a failure leaves something."""
+    backend's exact text and note, and what a failure does, as the store
+    says it (``IndexPlan.atomicity``). When it says nothing, an
+    all-or-nothing change runs in one transaction only where the store has
+    ``transactions`` (PostgreSQL's plain CREATE INDEX); elsewhere it is all
+    or nothing without one (``INDEX_ALL_OR_NOTHING``), and a change that is
+    not all or nothing (CREATE INDEX CONCURRENTLY) is said step by step."""
     step = PlannedStep(change=plan.change, text=plan.text, affected=None, note=plan.note)
-    return ChangePlan(steps=(step,), atomic=plan.all_or_nothing, warnings=plan.warnings)
+    said = plan.atomicity
+    words = ""
+    if isinstance(said, Atomicity):
+        atomic = said
+    elif not plan.all_or_nothing:
+        atomic, words = Atomicity.STEP_BY_STEP, said or ""
+    elif said or not transactions:
+        # No transaction to speak of: one step, left whole or not at all.
+        atomic, words = Atomicity.STEP_BY_STEP, said or INDEX_ALL_OR_NOTHING
+    else:
+        atomic = Atomicity.ONE_TRANSACTION
+    return ChangePlan(steps=(step,), atomic=atomic, warnings=plan.warnings, atomic_words=words)

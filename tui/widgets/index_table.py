@@ -1,7 +1,8 @@
 """IndexTable: a table's indexes, one row each, flags marked in theme colours.
 
-Columns: a mark, name, flags, columns/expression, kind (primary/unique),
-method, size, scans, valid. The flags come right after the name, in one
+Columns: a mark, name, flags, the indexed fields (headed with the store's
+word for them, ``StoreWords.fields``: PostgreSQL's "columns"), kind
+(primary/unique), method, size, scans, valid. The flags come right after the name, in one
 word each ("duplicate"; the detail line names the other index), so a narrow
 terminal (80 columns, the catalog beside) still shows them. The mark and the name carry the colour: the error
 colour for an invalid index (a failed online build, maintained on every
@@ -22,14 +23,25 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from storescope.tui.sanitize import sanitize
+from storescope.tui.widgets.store_words import words_near
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from storescope.backends.types import IndexInfo
 
 _PLAIN = Style()
 
 #: The one-line legend under the list.
 LEGEND = "✕ invalid  ⚠ unused / duplicate / redundant — the line below the list says why"
+#: The legend when no listed index is invalid (most stores never have one).
+LEGEND_VALID = "⚠ unused / duplicate / redundant — the line below the list says why"
+
+
+def legend(indexes: Sequence[IndexInfo]) -> str:
+    """The legend for ``indexes``: the ✕ mark is explained only when one of
+    them is invalid."""
+    return LEGEND if any(severity(i) == "error" for i in indexes) else LEGEND_VALID
 
 
 def size_text(n: int | None) -> str:
@@ -107,9 +119,10 @@ class IndexTable(DataTable[Text]):
         self.indexes: list[IndexInfo] = []
 
     def on_mount(self) -> None:
+        fields = words_near(self).fields  # "columns", "fields"
         self.add_column("", key="mark")
-        for label in ("name", "flags", "columns", "kind", "method", "size", "scans", "valid"):
-            self.add_column(label, key=label)
+        for key in ("name", "flags", "columns", "kind", "method", "size", "scans", "valid"):
+            self.add_column(fields if key == "columns" else key, key=key)
 
     def show(self, indexes: list[IndexInfo], *, keep: str | None = None) -> None:
         """Replace the rows; the cursor goes to ``keep`` (a name) when listed."""

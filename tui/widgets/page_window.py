@@ -41,9 +41,11 @@ Rows = tuple[tuple[Any, ...], ...]
 
 
 class PageWindow:
-    def __init__(self, *, page_size: int, max_pages: int) -> None:
+    def __init__(self, *, page_size: int, max_pages: int, null_word: str = "NULL") -> None:
         self.page_size = max(1, page_size)
         self.max_pages = max(1, max_pages)
+        #: What a cell holding None shows (the store's word, ``format_value``).
+        self.null_word = null_word
         self.columns: list[Column] = []
         #: Each column's header as shown: its name, sanitized (the names in
         #: ``columns`` stay as the store spelled them, for keys and edits).
@@ -82,7 +84,7 @@ class PageWindow:
             values = self.row(index)
             if values is None:
                 return None
-            cells = [format_value(v) for v in values]
+            cells = [format_value(v, self.null_word) for v in values]
             self._formatted[index] = cells
         return cells
 
@@ -165,7 +167,7 @@ class PageWindow:
             width = text_width(label) + (len(PK_MARK) if column.primary_key else 0)
             kinds: set[CellKind] = set()
             for row in sample:
-                text, kind = format_value(row[j])
+                text, kind = format_value(row[j], self.null_word)
                 kinds.add(kind)
                 width = max(width, text_width(text))
             self.widths.append(min(max(width, 1), MAX_WIDTH))

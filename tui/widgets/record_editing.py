@@ -130,12 +130,13 @@ class RecordEditing:
         if entry is None and not selected:
             return None
         cells = {}
+        no_value = self.grid.words.no_value
         if isinstance(entry, Update | Replace):
             pairs = entry.changes if isinstance(entry, Update) else entry.document
             for name, value in pairs:
                 if isinstance(name, str):
                     if name in names:
-                        cells[names.index(name)] = format_value(value)
+                        cells[names.index(name)] = format_value(value, no_value)
                 elif name and str(name[0]) in names:
                     # A path inside a field: the field shows it changed.
                     cells.setdefault(names.index(str(name[0])), ("…", CellKind.JSON))
@@ -157,7 +158,11 @@ class RecordEditing:
         default = self.codec.default_word or "·"  # no default: the field is left out
         for i, name in enumerate(self._names()):
             value = values.get(name, DEFAULT)
-            cells[i] = (default, CellKind.NULL) if value is DEFAULT else format_value(value)
+            cells[i] = (
+                (default, CellKind.NULL)
+                if value is DEFAULT
+                else format_value(value, self.grid.words.no_value)
+            )
         failed = (
             staged is not None
             and staged.failed_step is not None
@@ -424,7 +429,9 @@ class RecordEditing:
                 self.grid.action_first_row()  # the new row, pinned at the top
 
         self.panel.post_message(
-            RecordFormRequested(schema, done, title=f"Insert a row into {shown_path(path)}")
+            RecordFormRequested(
+                schema, done, title=f"Insert {self.grid.words.a_record} into {shown_path(path)}"
+            )
         )
 
     def toggle_select(self) -> None:
