@@ -354,7 +354,9 @@ async def test_open_in_query_selects_from_the_table_opened_in_the_catalog(db_url
 
 async def _pid_of(pilot: Pilot[None], panel: QueryPanel) -> int:
     await run_text(pilot, panel, "SELECT pg_backend_pid() AS pid")
-    pid = panel.views[max(panel.views)].grid.row(0)[0]
+    row = panel.views[max(panel.views)].grid.row(0)
+    assert row is not None
+    pid = row[0]
     assert isinstance(pid, int)
     return pid
 
@@ -720,3 +722,25 @@ async def test_the_keys_screen_leaves_out_panels_the_store_lacks() -> None:
         panels = _help_rows(app, "Panels")
         assert panels["Data"] == "f2"
         assert not {"Query", "Indexes", "Monitor"} & set(panels), panels
+
+
+async def test_ctrl_r_reconnects_a_query_session_whose_connection_was_lost() -> None:
+    """A store without transactions: a run that finds the connection gone
+    says so, and ctrl+r opens a new one for the query editor (nothing else
+    had reconnected it), after which statements run again."""
+    from storescope.backends import fake
+
+    name = "query-reconnect"
+    fake.register_dataset(name, fake.default_dataset())
+    async with run_app([f"fake://{name}?caps=query"], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        await run_text(pilot, panel, "select 1")
+        assert "✓" in str(panel.views[1].header.render())
+        fake.drop_connections(name)
+        await run_text(pilot, panel, "select 1")
+        assert panel.session_lost
+        await drive(pilot, ["ctrl+r"])
+        await wait_until_idle(pilot)
+        assert not panel.session_lost, "the query session's own reconnect came back"
+        await run_text(pilot, panel, "select 1")
+        assert "✓" in str(panel.views[max(panel.views)].header.render())

@@ -37,12 +37,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import work
 from textual.binding import Binding, BindingType
 from textual.widgets import TabbedContent
 from textual.widgets.text_area import LanguageDoesNotExist
 from textual.worker import Worker, WorkerState
 
+from storescope.backends.base import Capability
 from storescope.backends.errors import BackendError
 from storescope.tui.background import call_in_background
 from storescope.tui.messages import WorkFailed
@@ -72,7 +72,7 @@ from storescope.tui.widgets.query_messages import (
     TransactionChanged,
     TransactionCommandFailed,
 )
-from storescope.tui.widgets.query_runs import STATEMENTS, StatementRunner, state_of
+from storescope.tui.widgets.query_runs import STATEMENTS, StatementRunner
 from storescope.tui.widgets.query_tabs import ResultTabs
 from storescope.tui.widgets.query_transactions import Transactions, mode_text
 
@@ -245,20 +245,22 @@ class QueryPanel(Panel):
             session=self.session,
         )
 
-    # Not ``call_in_background``: it reconnects the session (``connect``)
-    # rather than calling its backend.
-    @work(thread=True, exclusive=True, exit_on_error=False, group="connects")
     def _reconnect(self) -> None:
-        session = self.session
-        assert session is not None
-        try:
-            session.connect()
-        except BackendError as e:
-            if isinstance(e, CONNECTION_ERRORS):
-                self.post_message(SessionLost())
-            self.post_message(WorkFailed(e))
-            return
-        self.post_message(TransactionChanged(state_of(session), reconnected=True))
+        """ctrl+r after the session lost its connection: the next call on it
+        opens a new one (``Session.call``); reading where it stands is that
+        call."""
+
+        def state(b: Backend) -> TransactionState | None:
+            return b.transaction_state() if Capability.TRANSACTIONS in b.capabilities else None
+
+        call_in_background(
+            self,
+            state,
+            done=lambda state: TransactionChanged(state, reconnected=True),
+            failed=SessionCallFailed,
+            group="connects",
+            session=self.session,
+        )
 
     def on_session_call_failed(self, event: SessionCallFailed) -> None:
         event.stop()
