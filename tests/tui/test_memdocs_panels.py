@@ -319,3 +319,12 @@ async def test_memdocs_counts_documents_where_postgresql_counts_rows() -> None:
         await _query(pilot, FIND_OPEN, "f7")
         plan = screen_text(app)
         assert "documents est 275" in plan and "rows est" not in plan
+
+
+async def test_discarding_staged_edits_speaks_of_the_collection() -> None:
+    async with run_app([URL], size=(100, 30)) as (app, pilot):
+        await _orders(pilot)
+        await drive(pilot, [*EDIT_STATUS, "ctrl+d"])
+        text = screen_text(app)  # the dialog wraps its message after "The"
+        assert "Discard them all? The" in text and "collection stays as it is." in text
+        assert "table" not in text

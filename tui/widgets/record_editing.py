@@ -246,7 +246,7 @@ class RecordEditing:
         path, key = record.path, record.key
         reason = self.read_only_reason()
         if reason is None and not key:
-            reason = "this row has no key to address it by"
+            reason = f"this {self.grid.words.record} has no key to address it by"
         staged = self.staging.staged(path)
 
         def stage(name: str, value: Any) -> str | None:
@@ -254,7 +254,7 @@ class RecordEditing:
 
         title = shown_path(path)
         if not key:
-            title += " · as browsed (no key to fetch the whole row by)"
+            title += f" · as browsed (no key to fetch the whole {self.grid.words.record} by)"
         fields = staged.staged_fields(key) if staged and key else {}
         self.panel.post_message(
             RecordViewRequested(
@@ -347,7 +347,7 @@ class RecordEditing:
         if text is None:
             self._refuse(
                 f"{name} shows a preview of a bigger value; edit it in the query editor "
-                "(Enter shows the whole row)"
+                f"(Enter shows the whole {self.grid.words.record})"
             )
             return
         if has_controls(text):
@@ -355,7 +355,7 @@ class RecordEditing:
             # visible escapes instead of the value: neither is editing it.
             self._refuse(
                 f"{name} holds control characters or line breaks; edit it in the query editor "
-                "(Enter shows the whole row)"
+                f"(Enter shows the whole {self.grid.words.record})"
             )
             return
         region = self.grid.cell_region(self.grid.cursor_row, col)
@@ -459,7 +459,9 @@ class RecordEditing:
         self.staging.selected = set()
         self._marks_changed()
         if delta < 0:
-            self.panel.app.notify(f"{-delta} row(s) no longer staged for deletion", markup=False)
+            self.panel.app.notify(
+                f"{self.grid.words.count(-delta)} no longer staged for deletion", markup=False
+            )
 
     # -- undo, discard --------------------------------------------------------------------
 
@@ -483,7 +485,7 @@ class RecordEditing:
             ConfirmRequested(
                 "Discard staged changes?",
                 f"{staged.summary()} in {shown_path(staged.path)}. "
-                "Discard them all? The table stays as it is.",
+                f"Discard them all? The {self.grid.words.container} stays as it is.",
                 done,
                 confirm="Discard",
                 danger=True,
