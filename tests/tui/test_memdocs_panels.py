@@ -259,9 +259,8 @@ async def test_new_index_from_the_form_is_built(fresh_store: memdocs.MemStore) -
 async def test_explain_shows_the_winning_plan_and_the_rejected_scan() -> None:
     """F7: a plan with no costs, "fetch the documents found" over "look up
     status_1" (the index on status won), memdocs' measures (docs and keys
-    examined), and the collection scan it rejected. (No snapshot yet: the
-    plan tab still says "running" after the plan came, a query panel bug
-    being worked on elsewhere.)"""
+    examined), and the collection scan it rejected (the finished tab's
+    picture: test_explain_tab_once_the_plan_came)."""
     async with run_app([URL], size=(100, 30)) as (app, pilot):
         await _orders(pilot)
         await _query(pilot, FIND_OPEN, "f7")
