@@ -42,17 +42,17 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
-    """What ``-n auto`` means here: two workers per core (at most four more
-    than the cores). Many tests wait rather than compute (a stall's 10 s
-    promise, idle bounds, a TUI waiting on its workers, a CLI subprocess),
-    and a worker's own servers cost a few seconds to start. Measured on 2
-    cores, tests/backends: 2 workers 88 s, 3 workers 74 s, 4 workers 69 s.
+    """What ``-n auto`` means here: one worker more than the cores. Many
+    tests wait rather than compute (a stall's 10 s promise, idle bounds, a TUI
+    waiting on its workers, a CLI subprocess), so a spare worker fills those
+    gaps; more than one spare starves the tests that time themselves (a
+    reconnect within 1.5 s). Measured on 2 cores, tests/backends: 2 workers
+    88 s, 3 workers 74 s, 4 workers 69 s, and with 4 a timed TUI test failed.
     PYTEST_XDIST_AUTO_NUM_WORKERS still decides when set."""
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return None
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    cpus = cpus or 1
-    return min(2 * cpus, cpus + 4)
+    return (cpus or 1) + 1
 
 
 #: Files whose tests run longest (a venv built from the wheel, the demo's four
