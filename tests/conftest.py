@@ -55,15 +55,18 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     return (cpus or 1) + 1
 
 
-#: Files whose tests run longest (a venv built from the wheel, the demo's four
-#: servers, exports of big values, waits of a stall's 10 s promise): under
-#: xdist they are handed out first, so no worker starts one near the end
-#: while the other has nothing left to do.
+#: Files whose tests run longest, most of them one worker group each (a venv
+#: built from the wheel, TUI record editing and query sessions on PostgreSQL,
+#: exports of big values, the demo's four servers, waits of a stall's 10 s
+#: promise): under xdist they are handed out first, so no worker starts one
+#: near the end while the others have nothing left to do.
 LONGEST_FIRST = (
     "tests/test_packaging.py",
+    "tests/tui/test_records.py",
+    "tests/cli/test_whole_values.py",
+    "tests/tui/test_query_panel.py",
     "tests/cli/test_demo.py",
     "tests/backends/test_stall.py",
-    "tests/cli/test_whole_values.py",
     "tests/backends/test_demo.py",
 )
 
