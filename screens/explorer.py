@@ -48,10 +48,10 @@ if TYPE_CHECKING:
     from textual.app import ComposeResult
 
     from storescope.backends.types import Node, NodeAction
-    from storescope.tui.widgets.catalog_tree import CatalogTree
-    from storescope.tui.widgets.data_grid import DataGrid
-    from storescope.tui.widgets.data_panel import DataPanel
+    from storescope.tui.widgets.catalog.catalog_tree import CatalogTree
+    from storescope.tui.widgets.grid.data_grid import DataGrid
     from storescope.tui.widgets.panel import Panel, PanelContext, PanelSpec
+    from storescope.tui.widgets.records.data_panel import DataPanel
 
 
 NOT_CONNECTED = "Not connected: ctrl+r retries."
@@ -158,13 +158,13 @@ class Explorer(Vertical):
 
     @property
     def catalog(self) -> CatalogTree:
-        from storescope.tui.widgets.catalog_tree import CatalogTree
+        from storescope.tui.widgets.catalog.catalog_tree import CatalogTree
 
         return self.query_one(CatalogTree)
 
     @property
     def data_panel(self) -> DataPanel:
-        from storescope.tui.widgets.data_panel import DataPanel
+        from storescope.tui.widgets.records.data_panel import DataPanel
 
         panel = self.panels["data"]
         assert isinstance(panel, DataPanel)
@@ -193,9 +193,9 @@ class Explorer(Vertical):
     async def _build_and_connect(self, focus: bool) -> None:
         from textual.widgets import ContentSwitcher
 
-        from storescope.tui.widgets.catalog_tree import CatalogTree
-        from storescope.tui.widgets.data_panel import DataPanel
+        from storescope.tui.widgets.catalog.catalog_tree import CatalogTree
         from storescope.tui.widgets.panel import PANELS, PanelBar
+        from storescope.tui.widgets.records.data_panel import DataPanel
 
         body = self.query_one(".explorer-body")
         await body.remove_children()

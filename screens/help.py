@@ -75,15 +75,15 @@ def key_sections(app: App[Any], explorer: Explorer | None) -> Sections:
 
     from storescope.screens.explorer import Explorer
     from storescope.tui.widgets import CatalogTree, DataGrid
-    from storescope.tui.widgets.data_panel import CellEditor, DataPanel
-    from storescope.tui.widgets.explain_view import PlanTree
-    from storescope.tui.widgets.index_form import IndexForm
-    from storescope.tui.widgets.index_panel import IndexPanel
-    from storescope.tui.widgets.monitor_panel import MonitorPanel
-    from storescope.tui.widgets.query_editor import QueryEditor
-    from storescope.tui.widgets.query_history import HistoryPicker
-    from storescope.tui.widgets.query_keys import language_of, offered_keys
-    from storescope.tui.widgets.query_panel import QueryPanel
+    from storescope.tui.widgets.explain.explain_view import PlanTree
+    from storescope.tui.widgets.indexes.index_form import IndexForm
+    from storescope.tui.widgets.indexes.index_panel import IndexPanel
+    from storescope.tui.widgets.monitor.monitor_panel import MonitorPanel
+    from storescope.tui.widgets.query.query_editor import QueryEditor
+    from storescope.tui.widgets.query.query_history import HistoryPicker
+    from storescope.tui.widgets.query.query_keys import language_of, offered_keys
+    from storescope.tui.widgets.query.query_panel import QueryPanel
+    from storescope.tui.widgets.records.data_panel import CellEditor, DataPanel
 
     def rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
         return binding_rows(bindings, app.get_key_display)

@@ -33,7 +33,7 @@ from textual.widgets import Footer, Input, Static
 
 from storescope.backends.types import DEFAULT
 from storescope.tui.sanitize import sanitize
-from storescope.tui.widgets.cell_editor import renamed
+from storescope.tui.widgets.records.cell_editor import renamed
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult

@@ -26,9 +26,9 @@ from textual.widgets import Footer, Static, TextArea
 
 from storescope.backends.types import DEFAULT, MISSING, BinaryValue, Truncated
 from storescope.tui.sanitize import has_controls, sanitize, sanitize_lines
-from storescope.tui.widgets.cell_editor import CellEditor
-from storescope.tui.widgets.cells import human_size
-from storescope.tui.widgets.staging import NEUTRAL_CODEC
+from storescope.tui.widgets.grid.cells import human_size
+from storescope.tui.widgets.records.cell_editor import CellEditor
+from storescope.tui.widgets.records.staging import NEUTRAL_CODEC
 
 if TYPE_CHECKING:
     from textual import events

@@ -47,7 +47,7 @@ from storescope.backends.types import (
     Truncated,
     Update,
 )
-from storescope.tui.widgets.staging import key_of
+from storescope.tui.widgets.records.staging import key_of
 from tests.pg_helpers import admin_connection, database_url
 
 DB = "pgrecords"

@@ -134,7 +134,7 @@ def probe(url: str) -> dict[str, float]:
 def index_latency() -> dict[str, float]:
     """The completion index itself: building it and one lookup, 1,000 tables."""
     from storescope.backends.sql_language import SQL_KEYWORDS
-    from storescope.tui.widgets.completion import CompletionIndex
+    from storescope.tui.widgets.query.completion import CompletionIndex
 
     names = [(f"t{i:04d}", "table") for i in range(1, 1001)]
     names += [

@@ -289,7 +289,7 @@ def open_umask() -> Iterator[None]:
 
 
 def test_history_files_are_0600_in_a_0700_directory(tmp_path: Path, open_umask: None) -> None:
-    from storescope.tui.widgets.query_history import History
+    from storescope.tui.widgets.query.query_history import History
 
     folder = tmp_path / "share" / "storescope" / "history"
     history = History("k", directory=folder, max_entries=2)
@@ -304,7 +304,7 @@ def test_history_files_are_0600_in_a_0700_directory(tmp_path: Path, open_umask: 
 
 
 def test_history_files_left_readable_are_tightened_when_opened(tmp_path: Path) -> None:
-    from storescope.tui.widgets.query_history import History
+    from storescope.tui.widgets.query.query_history import History
 
     folder = tmp_path / "history"
     folder.mkdir()

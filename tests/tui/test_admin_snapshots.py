@@ -18,8 +18,8 @@ from storescope.backends.postgres.indexes import INDEX_OPTIONS
 from storescope.backends.types import ROW_WORDS, IndexInfo
 from storescope.tui.session import Session
 from storescope.tui.snapshot import wait_until_idle
-from storescope.tui.widgets.explain_view import ExplainView
-from storescope.tui.widgets.index_panel import IndexPanel
+from storescope.tui.widgets.explain.explain_view import ExplainView
+from storescope.tui.widgets.indexes.index_panel import IndexPanel
 from storescope.tui.widgets.panel import Panel, PanelContext
 
 from .test_explain_view import analyzed_plan

@@ -13,7 +13,7 @@ from storescope.backends import fake
 from storescope.backends.types import MISSING
 from storescope.screens.help import HelpScreen
 from storescope.tui.widgets import ConnectionTabs
-from storescope.tui.widgets.catalog_tree import EntryState
+from storescope.tui.widgets.catalog.catalog_tree import EntryState
 
 from .conftest import drive, explorer_of, open_table, run_app, screen_text, wait_until_idle
 
@@ -365,7 +365,7 @@ TO_BIG = ["down", "down", "right", "down", "down", "down", "right", "down", "dow
 
 async def test_a_on_a_table_offers_its_actions_and_indexes_opens_them_on_that_table() -> None:
     from storescope.screens.dialogs import ChoiceScreen
-    from storescope.tui.widgets.index_panel import IndexPanel
+    from storescope.tui.widgets.indexes.index_panel import IndexPanel
 
     async with run_app(["fake://actions?caps=all"], size=(80, 24)) as (app, pilot):
         explorer = explorer_of(app)

@@ -10,7 +10,7 @@ from textual.app import App, ComposeResult
 
 from storescope.backends.types import ROW_WORDS, Explained, PlanMeasure, PlanMetric, PlanNode
 from storescope.tui.snapshot import drive, screen_text, wait_until_idle
-from storescope.tui.widgets.explain_view import ExplainView, PlanTree
+from storescope.tui.widgets.explain.explain_view import ExplainView, PlanTree
 
 
 def analyzed_plan() -> Explained:
@@ -187,7 +187,7 @@ async def test_a_plan_of_hundreds_of_nodes_opens_on_the_slowest_and_expands_on_r
 
 
 def test_nothing_is_marked_when_no_node_has_numbers() -> None:
-    from storescope.tui.widgets.explain_view import most_expensive
+    from storescope.tui.widgets.explain.explain_view import most_expensive
 
     plan: Any = Explained("x", PlanNode("Result"))
     assert most_expensive(plan) is None

@@ -50,11 +50,11 @@ from storescope.screens.record_view import RecordViewScreen
 from storescope.tui import formats
 from storescope.tui.app import StorescopeApp
 from storescope.tui.sanitize import has_controls, sanitize, sanitize_lines
-from storescope.tui.widgets.catalog_tree import CatalogTree
-from storescope.tui.widgets.data_panel import DataPanel
-from storescope.tui.widgets.index_panel import IndexPanel
-from storescope.tui.widgets.monitor_panel import MonitorPanel
-from storescope.tui.widgets.query_panel import QueryPanel
+from storescope.tui.widgets.catalog.catalog_tree import CatalogTree
+from storescope.tui.widgets.indexes.index_panel import IndexPanel
+from storescope.tui.widgets.monitor.monitor_panel import MonitorPanel
+from storescope.tui.widgets.query.query_panel import QueryPanel
+from storescope.tui.widgets.records.data_panel import DataPanel
 from tests.pg_helpers import execute
 
 from .conftest import drive, explorer_of, open_table, run_app, screen_text, wait_until_idle

@@ -32,7 +32,7 @@ from storescope.screens.change_plan import ChangePlanScreen
 from storescope.tui.messages import PlanReviewRequested
 from storescope.tui.session import Session
 from storescope.tui.snapshot import wait_until_idle
-from storescope.tui.widgets.index_panel import IndexPanel, review_of
+from storescope.tui.widgets.indexes.index_panel import IndexPanel, review_of
 from storescope.tui.widgets.panel import PanelContext
 from tests.pg_helpers import execute
 

@@ -23,9 +23,9 @@ from storescope.backends import memdocs
 from storescope.screens.explorer import Explorer
 from storescope.tui.app import StorescopeApp
 from storescope.tui.snapshot import drive
-from storescope.tui.widgets import query_results
-from storescope.tui.widgets.monitor_panel import MonitorPanel
-from storescope.tui.widgets.query_panel import QueryPanel
+from storescope.tui.widgets.monitor.monitor_panel import MonitorPanel
+from storescope.tui.widgets.query import query_results
+from storescope.tui.widgets.query.query_panel import QueryPanel
 
 from .conftest import explorer_of, open_table, run_app, screen_text
 

@@ -43,8 +43,8 @@ from storescope.backends.types import (
 )
 from storescope.screens.dialogs import ConfirmScreen
 from storescope.tui.app import StorescopeApp
-from storescope.tui.widgets.monitor_history import MetricHistory, format_metric
-from storescope.tui.widgets.monitor_panel import MonitorPanel
+from storescope.tui.widgets.monitor.monitor_history import MetricHistory, format_metric
+from storescope.tui.widgets.monitor.monitor_panel import MonitorPanel
 
 from .conftest import drive, explorer_of, run_app, screen_text
 
@@ -310,7 +310,7 @@ def test_history_is_bounded_to_ten_minutes() -> None:
 
 
 def test_durations_read_at_a_glance() -> None:
-    from storescope.tui.widgets.monitor_table import format_duration
+    from storescope.tui.widgets.monitor.monitor_table import format_duration
 
     assert format_duration(timedelta(seconds=4.25)) == "4.2 s"
     assert format_duration(timedelta(seconds=185)) == "3:05"
@@ -328,7 +328,7 @@ def _names(columns: tuple[str, ...], order: tuple[int, ...]) -> list[str]:
 
 
 def test_a_narrow_table_shows_duration_state_wait_and_query_first() -> None:
-    from storescope.tui.widgets.monitor_columns import plan
+    from storescope.tui.widgets.monitor.monitor_columns import plan
 
     narrow = plan(SESSIONS, SESSIONS_ROLES, SESSION_CELLS, 56)
     assert _names(SESSIONS, narrow.order)[:5] == [
@@ -357,7 +357,7 @@ def test_a_narrow_table_shows_duration_state_wait_and_query_first() -> None:
 
 
 def test_blocking_and_locks_put_the_wait_first_too() -> None:
-    from storescope.tui.widgets.monitor_columns import plan
+    from storescope.tui.widgets.monitor.monitor_columns import plan
 
     blocking = BLOCKING_COLUMNS
     order = _names(
@@ -377,7 +377,7 @@ def test_blocking_and_locks_put_the_wait_first_too() -> None:
 
 
 def test_other_stores_declared_roles_are_ranked_the_same_way() -> None:
-    from storescope.tui.widgets.monitor_columns import Role, plan, roles
+    from storescope.tui.widgets.monitor.monitor_columns import Role, plan, roles
 
     current_op = ("opid", "ns", "client", "active", "secs_running", "waitingForLock", "command")
     declared = {
@@ -408,7 +408,7 @@ def test_other_stores_declared_roles_are_ranked_the_same_way() -> None:
 
 
 def test_roles_come_from_the_backend_not_from_column_names() -> None:
-    from storescope.tui.widgets.monitor_columns import Role, plan, roles
+    from storescope.tui.widgets.monitor.monitor_columns import Role, plan, roles
 
     # Named like PostgreSQL's columns but declared nothing: no column is
     # taken for an id, a duration or a query, and the backend's order holds.
@@ -572,8 +572,8 @@ async def test_another_stores_actions_and_roles_are_what_the_user_sees(
 
 def test_postgresql_confirmations_name_what_the_row_has() -> None:
     from storescope.backends.postgres.monitor import BLOCKING_ACTIONS, SESSION_ACTIONS
-    from storescope.tui.widgets.monitor_actions import confirmation
-    from storescope.tui.widgets.monitor_table import StatsTableView
+    from storescope.tui.widgets.monitor.monitor_actions import confirmation
+    from storescope.tui.widgets.monitor.monitor_table import StatsTableView
 
     cancel, terminate = SESSION_ACTIONS
     view = StatsTableView("Sessions")

@@ -36,7 +36,7 @@ from storescope.backends.postgres.monitor import (
 from storescope.backends.types import Metric, MetricKind, Stats, StatsTable
 from storescope.tui.app import StorescopeApp
 from storescope.tui.snapshot import drive
-from storescope.tui.widgets.monitor_panel import MonitorPanel
+from storescope.tui.widgets.monitor.monitor_panel import MonitorPanel
 
 T0 = 1_800_000_000.0
 STARTED = datetime(2026, 11, 22, 9, 30, 0, tzinfo=UTC)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from storescope.backends.types import MISSING, Column, Page
-from storescope.tui.widgets.page_window import MAX_WIDTH, PageWindow
+from storescope.tui.widgets.grid.page_window import MAX_WIDTH, PageWindow
 
 COLS = (Column("id", "int", primary_key=True), Column("name", "text"))
 

@@ -25,8 +25,8 @@ from storescope.backends.types import TransactionState
 from storescope.screens.dialogs import ConfirmScreen, TextPromptScreen
 from storescope.screens.help import HelpScreen
 from storescope.tui.app import StorescopeApp
-from storescope.tui.widgets.query_history import History
-from storescope.tui.widgets.query_panel import QueryPanel
+from storescope.tui.widgets.query.query_history import History
+from storescope.tui.widgets.query.query_panel import QueryPanel
 from tests.pg_helpers import execute as _execute
 
 from .conftest import drive, explorer_of, run_app, screen_text, wait_until_idle
@@ -549,6 +549,11 @@ async def test_a_store_with_its_own_language_shows_its_words_and_only_its_keys(
             assert hidden not in keys, hidden
         offered = {b.action: b.description for b in panel.key_bindings()}
         assert offered["open_file"] == "Open .dq" and "format" not in offered
+        # The footer redraws after the bindings change, a moment later.
+        for _ in range(100):
+            if "f7 Show plan" in screen_text(app):
+                break
+            await pilot.pause(0.02)
         text = screen_text(app)
         assert "f7 Show plan" in text and "SQL" not in text and "EXPLAIN" not in text
 
@@ -651,7 +656,7 @@ async def test_the_running_label_is_gone_once_the_outcome_shows(
     """The tab's "⏳ running" header, refreshed every 0.1 s while a run goes,
     gives way to the outcome (a plan, an error, "Cancelled") for good, even
     when the plan takes a while to lay out and the run's end is heard late."""
-    from storescope.tui.widgets import explain_view
+    from storescope.tui.widgets.explain import explain_view
 
     slow_mount = explain_view.ExplainView.on_mount
     slow_end = QueryPanel.on_run_ended

@@ -18,9 +18,9 @@ from textual.widgets import Footer
 from storescope.backends import open_backend, sandbox
 from storescope.tui.session import Session
 from storescope.tui.snapshot import drive
-from storescope.tui.widgets import query_results
 from storescope.tui.widgets.panel import Panel, PanelContext
-from storescope.tui.widgets.query_panel import QueryPanel
+from storescope.tui.widgets.query import query_results
+from storescope.tui.widgets.query.query_panel import QueryPanel
 
 DB = "querysnaptest"
 

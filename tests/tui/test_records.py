@@ -35,8 +35,8 @@ from storescope.screens.dialogs import ConfirmScreen
 from storescope.screens.record_editor import RecordEditorScreen
 from storescope.screens.record_view import RecordViewScreen
 from storescope.tui.app import StorescopeApp
-from storescope.tui.widgets.data_panel import DataPanel
-from storescope.tui.widgets.staging import StagedChanges
+from storescope.tui.widgets.records.data_panel import DataPanel
+from storescope.tui.widgets.records.staging import StagedChanges
 from tests.pg_helpers import execute as _execute
 
 from .conftest import drive, explorer_of, open_table, run_app, screen_text, wait_until_idle

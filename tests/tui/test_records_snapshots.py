@@ -34,7 +34,7 @@ from storescope.screens.record_view import RecordViewScreen
 from storescope.tui.app import StorescopeApp
 from storescope.tui.messages import RecordViewRequested
 from storescope.tui.snapshot import drive
-from storescope.tui.widgets.data_panel import DataPanel
+from storescope.tui.widgets.records.data_panel import DataPanel
 
 from .test_snapshots import BIG
 

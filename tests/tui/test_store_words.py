@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from storescope.backends.types import Column, Page
-from storescope.tui.widgets.cells import CellKind, format_value
-from storescope.tui.widgets.page_window import PageWindow
+from storescope.tui.widgets.grid.cells import CellKind, format_value
+from storescope.tui.widgets.grid.page_window import PageWindow
 from storescope.tui.widgets.store_words import NEUTRAL_WORDS, words_of
 
 

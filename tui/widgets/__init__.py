@@ -11,15 +11,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .catalog_tree import CatalogTree
+    from .catalog.catalog_tree import CatalogTree
     from .connection_tabs import ConnectionTabs
-    from .data_grid import DataGrid
+    from .grid.data_grid import DataGrid
     from .status_line import StatusLine
 
 _MODULES = {
-    "CatalogTree": "catalog_tree",
+    "CatalogTree": "catalog.catalog_tree",
     "ConnectionTabs": "connection_tabs",
-    "DataGrid": "data_grid",
+    "DataGrid": "grid.data_grid",
     "StatusLine": "status_line",
 }
 

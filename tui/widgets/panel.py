@@ -49,17 +49,27 @@ class PanelSpec:
 #: The panels, in the order of the bar. Keys are the explorer's bindings.
 PANELS: tuple[PanelSpec, ...] = (
     PanelSpec(
-        "data", "Data", "f2", Capability.NONE, "storescope.tui.widgets.data_panel", "DataPanel"
+        "data",
+        "Data",
+        "f2",
+        Capability.NONE,
+        "storescope.tui.widgets.records.data_panel",
+        "DataPanel",
     ),
     PanelSpec(
-        "query", "Query", "f3", Capability.QUERY, "storescope.tui.widgets.query_panel", "QueryPanel"
+        "query",
+        "Query",
+        "f3",
+        Capability.QUERY,
+        "storescope.tui.widgets.query.query_panel",
+        "QueryPanel",
     ),
     PanelSpec(
         "indexes",
         "Indexes",
         "f4",
         Capability.INDEXES,
-        "storescope.tui.widgets.index_panel",
+        "storescope.tui.widgets.indexes.index_panel",
         "IndexPanel",
     ),
     PanelSpec(
@@ -67,7 +77,7 @@ PANELS: tuple[PanelSpec, ...] = (
         "Monitor",
         "f6",
         Capability.MONITOR,
-        "storescope.tui.widgets.monitor_panel",
+        "storescope.tui.widgets.monitor.monitor_panel",
         "MonitorPanel",
     ),
 )

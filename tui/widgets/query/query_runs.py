@@ -36,7 +36,7 @@ from storescope.backends.base import Capability
 from storescope.backends.errors import BackendError, Cancelled, QueryFailed
 from storescope.backends.types import StatementKind, TransactionState
 from storescope.tui.messages import ConfirmRequested, WorkFailed
-from storescope.tui.widgets.query_messages import (
+from storescope.tui.widgets.query.query_messages import (
     CONNECTION_ERRORS,
     ConfirmNeeded,
     ExplainReady,
@@ -46,7 +46,7 @@ from storescope.tui.widgets.query_messages import (
     StatementFinished,
     StatementStarted,
 )
-from storescope.tui.widgets.query_results import ResultState, one_line
+from storescope.tui.widgets.query.query_results import ResultState, one_line
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -57,7 +57,7 @@ if TYPE_CHECKING:
     from storescope.backends.base import Backend
     from storescope.backends.types import Explained, Result, Statement
     from storescope.tui.session import Session
-    from storescope.tui.widgets.query_panel import QueryPanel
+    from storescope.tui.widgets.query.query_panel import QueryPanel
 
 #: The worker group of runs and explains (the panel reports their crashes).
 STATEMENTS = "statements"
@@ -400,6 +400,6 @@ def under_cursor(statements: list[Statement], cursor: int) -> list[Statement]:
 
 
 def _explain_widget(explained: Explained, number: int) -> Widget:
-    from storescope.tui.widgets.explain_view import ExplainView
+    from storescope.tui.widgets.explain.explain_view import ExplainView
 
     return ExplainView(explained, id=f"explain-{number}")

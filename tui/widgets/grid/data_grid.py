@@ -32,12 +32,11 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from storescope.tui.messages import PageRequest
 from storescope.tui.sanitize import sanitize
-
-from ..messages import PageRequest
-from .cells import CellKind, fit, slice_cells
-from .page_window import PAD, PK_MARK, PageWindow
-from .store_words import NEUTRAL_WORDS, words_near
+from storescope.tui.widgets.grid.cells import CellKind, fit, slice_cells
+from storescope.tui.widgets.grid.page_window import PAD, PK_MARK, PageWindow
+from storescope.tui.widgets.store_words import NEUTRAL_WORDS, words_near
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from storescope.backends.types import TransactionState
 from storescope.tui.background import call_in_background
 from storescope.tui.messages import ConfirmRequested, WorkFailed
-from storescope.tui.widgets.query_keys import transactions_offered
-from storescope.tui.widgets.query_messages import (
+from storescope.tui.widgets.query.query_keys import transactions_offered
+from storescope.tui.widgets.query.query_messages import (
     CONNECTION_ERRORS,
     TransactionChanged,
     TransactionCommandFailed,
@@ -28,7 +28,7 @@ from storescope.tui.widgets.query_messages import (
 if TYPE_CHECKING:
     from storescope.backends.base import Backend
     from storescope.backends.language import TransactionWords
-    from storescope.tui.widgets.query_panel import QueryPanel
+    from storescope.tui.widgets.query.query_panel import QueryPanel
 
 
 def mode_text(state: TransactionState | None, manual: bool, words: TransactionWords | None) -> str:

@@ -20,8 +20,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from storescope.tui.sanitize import sanitize
-
-from .data_grid import DataGrid
+from storescope.tui.widgets.grid.data_grid import DataGrid
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult

@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from storescope.backends.types import MISSING
 from storescope.tui.sanitize import sanitize
-
-from .cells import CellKind, format_value, text_width
+from storescope.tui.widgets.grid.cells import CellKind, format_value, text_width
 
 if TYPE_CHECKING:
     from storescope.backends.types import Column, Page

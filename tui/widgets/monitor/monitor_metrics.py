@@ -21,7 +21,7 @@ from textual.widgets import Sparkline, Static
 
 from storescope.tui.sanitize import sanitize
 from storescope.tui.widgets.label_bar import Label, LabelBar
-from storescope.tui.widgets.monitor_history import MetricSeries, format_metric
+from storescope.tui.widgets.monitor.monitor_history import MetricSeries, format_metric
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult

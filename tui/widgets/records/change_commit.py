@@ -29,7 +29,7 @@ from storescope.tui.sanitize import shown_path
 if TYPE_CHECKING:
     from storescope.backends.types import ChangePlan
     from storescope.tui.widgets.panel import Panel
-    from storescope.tui.widgets.staging import StagedChanges, Staging
+    from storescope.tui.widgets.records.staging import StagedChanges, Staging
 
 #: The worker groups of a commit (the host reports their crashes).
 WORKER_GROUPS = ("change_planners", "change_appliers")

@@ -19,8 +19,7 @@ from textual.widgets import TextArea
 from textual.widgets.text_area import Selection
 
 from storescope.backends.language import CompletionRules
-
-from .completion import CompletionIndex, CompletionList
+from storescope.tui.widgets.query.completion import CompletionIndex, CompletionList
 
 if TYPE_CHECKING:
     from textual import events

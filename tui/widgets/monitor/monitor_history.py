@@ -16,7 +16,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from storescope.backends.types import Metric, MetricKind, Stats
-from storescope.tui.widgets.cells import human_size
+from storescope.tui.widgets.grid.cells import human_size
 
 #: Seconds of history kept per metric (at most ``MAX_POINTS`` points).
 HISTORY_SECONDS = 600.0

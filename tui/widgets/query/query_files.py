@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from storescope.backends.language import QueryLanguage
     from storescope.tui.widgets.panel import Panel
-    from storescope.tui.widgets.query_editor import QueryEditor
+    from storescope.tui.widgets.query.query_editor import QueryEditor
 
 #: Largest file opened into the editor.
 MAX_FILE_BYTES = 5 * 1024 * 1024

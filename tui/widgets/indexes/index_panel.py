@@ -45,8 +45,8 @@ from storescope.backends.types import (
 from storescope.tui.background import call_in_background
 from storescope.tui.messages import PlanReviewRequested, WorkFailed
 from storescope.tui.sanitize import sanitize, shown_path
-from storescope.tui.widgets.index_form import IndexForm
-from storescope.tui.widgets.index_table import (
+from storescope.tui.widgets.indexes.index_form import IndexForm
+from storescope.tui.widgets.indexes.index_table import (
     IndexTable,
     flag_explanation,
     kind_text,

@@ -47,15 +47,15 @@ from storescope.backends.errors import BackendError
 from storescope.tui.background import call_in_background
 from storescope.tui.messages import WorkFailed
 from storescope.tui.sanitize import shown_path
-from storescope.tui.widgets import query_keys, query_results
-from storescope.tui.widgets.completion import CompletionIndex, CompletionList
-from storescope.tui.widgets.data_grid import DataGrid
+from storescope.tui.widgets.grid.data_grid import DataGrid
 from storescope.tui.widgets.panel import Panel, PanelContext
-from storescope.tui.widgets.query_editor import QueryEditor
-from storescope.tui.widgets.query_files import QueryFiles, format_selection, put_text
-from storescope.tui.widgets.query_history import History, HistoryPicker, history_key
-from storescope.tui.widgets.query_keys import HintLine
-from storescope.tui.widgets.query_messages import (
+from storescope.tui.widgets.query import query_keys, query_results
+from storescope.tui.widgets.query.completion import CompletionIndex, CompletionList
+from storescope.tui.widgets.query.query_editor import QueryEditor
+from storescope.tui.widgets.query.query_files import QueryFiles, format_selection, put_text
+from storescope.tui.widgets.query.query_history import History, HistoryPicker, history_key
+from storescope.tui.widgets.query.query_keys import HintLine
+from storescope.tui.widgets.query.query_messages import (
     CONNECTION_ERRORS,
     CompletionsLoaded,
     ConfirmNeeded,
@@ -72,9 +72,9 @@ from storescope.tui.widgets.query_messages import (
     TransactionChanged,
     TransactionCommandFailed,
 )
-from storescope.tui.widgets.query_runs import STATEMENTS, StatementRunner
-from storescope.tui.widgets.query_tabs import ResultTabs
-from storescope.tui.widgets.query_transactions import Transactions, mode_text
+from storescope.tui.widgets.query.query_runs import STATEMENTS, StatementRunner
+from storescope.tui.widgets.query.query_tabs import ResultTabs
+from storescope.tui.widgets.query.query_transactions import Transactions, mode_text
 
 if TYPE_CHECKING:
     import threading
@@ -85,7 +85,7 @@ if TYPE_CHECKING:
     from storescope.backends.language import QueryLanguage
     from storescope.backends.types import TransactionState
     from storescope.tui.session import Session
-    from storescope.tui.widgets.query_results import ResultState, ResultView
+    from storescope.tui.widgets.query.query_results import ResultState, ResultView
 
 __all__ = ["HintLine", "QueryPanel", "mode_text"]
 

@@ -27,8 +27,8 @@ from textual.widgets import DataTable
 
 from storescope.backends.types import ColumnRole, StatsTable
 from storescope.tui.sanitize import sanitize
-from storescope.tui.widgets.cells import format_value, human_size, single_line
-from storescope.tui.widgets.monitor_columns import ColumnLayout, plan, short_label
+from storescope.tui.widgets.grid.cells import format_value, human_size, single_line
+from storescope.tui.widgets.monitor.monitor_columns import ColumnLayout, plan, short_label
 
 if TYPE_CHECKING:
     from textual import events

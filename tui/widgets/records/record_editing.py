@@ -36,16 +36,16 @@ from storescope.tui.messages import (
     WorkFailed,
 )
 from storescope.tui.sanitize import has_controls, sanitize, shown_path
-from storescope.tui.widgets.cell_editor import CellEditor
-from storescope.tui.widgets.cells import CellKind, format_value
-from storescope.tui.widgets.data_grid import RowMarks
-from storescope.tui.widgets.staging import NOTHING, StagedChanges, key_of, strip_texts
+from storescope.tui.widgets.grid.cells import CellKind, format_value
+from storescope.tui.widgets.grid.data_grid import RowMarks
+from storescope.tui.widgets.records.cell_editor import CellEditor
+from storescope.tui.widgets.records.staging import NOTHING, StagedChanges, key_of, strip_texts
 
 if TYPE_CHECKING:
     from storescope.backends.types import RecordKey, RecordSchema, ValueCodec
-    from storescope.tui.widgets.change_commit import ChangeCommitter
-    from storescope.tui.widgets.data_panel import DataPanel
-    from storescope.tui.widgets.staging import Staging
+    from storescope.tui.widgets.records.change_commit import ChangeCommitter
+    from storescope.tui.widgets.records.data_panel import DataPanel
+    from storescope.tui.widgets.records.staging import Staging
 
 #: What a cell editor edits: (table, the record's key or a staged insert, field).
 _Target = tuple[tuple[str, ...], "RecordKey | Insert", str]

@@ -34,7 +34,7 @@ from textual.message import Message
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
-from storescope.tui.widgets.query_results import one_line
+from storescope.tui.widgets.query.query_results import one_line
 
 if TYPE_CHECKING:
     from textual.app import ComposeResult

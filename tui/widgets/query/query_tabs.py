@@ -22,20 +22,20 @@ from textual.widgets import TabPane
 from storescope.backends.types import Page
 from storescope.tui.background import call_in_background
 from storescope.tui.sanitize import sanitize
-from storescope.tui.widgets.query_messages import (
+from storescope.tui.widgets.query.query_messages import (
     CONNECTION_ERRORS,
     ResultPageFailed,
     ResultPageLoaded,
     SessionCallFailed,
 )
-from storescope.tui.widgets.query_results import ResultState, ResultView
+from storescope.tui.widgets.query.query_results import ResultState, ResultView
 
 if TYPE_CHECKING:
     from textual.widget import Widget
 
     from storescope.backends.types import Result
-    from storescope.tui.widgets.data_grid import DataGrid
-    from storescope.tui.widgets.query_panel import QueryPanel
+    from storescope.tui.widgets.grid.data_grid import DataGrid
+    from storescope.tui.widgets.query.query_panel import QueryPanel
 
 
 def tab_number(pane_id: str | None) -> int | None:

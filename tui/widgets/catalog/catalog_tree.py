@@ -26,16 +26,14 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from storescope.backends.errors import BackendError
 from storescope.backends.types import Node, NodeAction, NodeKind
+from storescope.tui.messages import ChildrenFailed, ChildrenLoaded, WorkFailed
 from storescope.tui.sanitize import sanitize
-
-from ..messages import ChildrenFailed, ChildrenLoaded, WorkFailed
 
 if TYPE_CHECKING:
     from textual.widgets.tree import TreeNode
 
     from storescope.backends.base import Backend
-
-    from ..session import Session
+    from storescope.tui.session import Session
 
 _PLAIN = Style()
 

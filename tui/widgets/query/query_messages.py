@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from storescope.backends.language import QueryLanguage
     from storescope.backends.types import Explained, Page, Result, Statement, TransactionState
     from storescope.tui.messages import PageRequest
-    from storescope.tui.widgets.completion import CompletionIndex
+    from storescope.tui.widgets.query.completion import CompletionIndex
 
 #: Errors that mean the panel's session lost its connection.
 CONNECTION_ERRORS = (ConnectionLost, ConnectionFailed)

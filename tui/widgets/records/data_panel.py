@@ -33,12 +33,12 @@ from storescope.backends.types import RecordSchema
 from storescope.tui.background import call_in_background
 from storescope.tui.messages import PageFailed, PageLoaded, PageRequest, WorkFailed
 from storescope.tui.sanitize import shown_path
-from storescope.tui.widgets.cell_editor import CellEditor
-from storescope.tui.widgets.change_commit import WORKER_GROUPS, ChangeCommitter
-from storescope.tui.widgets.data_grid import DataGrid
+from storescope.tui.widgets.grid.data_grid import DataGrid
 from storescope.tui.widgets.panel import Panel
-from storescope.tui.widgets.record_editing import RecordEditing
-from storescope.tui.widgets.staging import StagedChanges, Staging
+from storescope.tui.widgets.records.cell_editor import CellEditor
+from storescope.tui.widgets.records.change_commit import WORKER_GROUPS, ChangeCommitter
+from storescope.tui.widgets.records.record_editing import RecordEditing
+from storescope.tui.widgets.records.staging import StagedChanges, Staging
 
 if TYPE_CHECKING:
     from textual import events

@@ -15,12 +15,12 @@ import string
 from typing import TYPE_CHECKING, Any
 
 from storescope.backends.types import ColumnRole
-from storescope.tui.widgets.cells import single_line
-from storescope.tui.widgets.monitor_table import format_duration
+from storescope.tui.widgets.grid.cells import single_line
+from storescope.tui.widgets.monitor.monitor_table import format_duration
 
 if TYPE_CHECKING:
     from storescope.backends.types import MonitorAction
-    from storescope.tui.widgets.monitor_table import StatsTableView
+    from storescope.tui.widgets.monitor.monitor_table import StatsTableView
 
 #: Characters of a row's text quoted in a confirmation.
 CONFIRM_TEXT_CHARS = 120

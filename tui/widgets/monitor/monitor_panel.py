@@ -41,11 +41,16 @@ from storescope.backends.types import ActionDanger, ColumnRole
 from storescope.tui.background import call_in_background
 from storescope.tui.messages import ConfirmRequested, WorkFailed
 from storescope.tui.sanitize import sanitize_lines
-from storescope.tui.widgets.cells import single_line
-from storescope.tui.widgets.monitor_actions import confirmation
-from storescope.tui.widgets.monitor_history import MetricHistory
-from storescope.tui.widgets.monitor_metrics import MetricGrid, StoppedLine, TableBar, TableTab
-from storescope.tui.widgets.monitor_table import StatsTableView
+from storescope.tui.widgets.grid.cells import single_line
+from storescope.tui.widgets.monitor.monitor_actions import confirmation
+from storescope.tui.widgets.monitor.monitor_history import MetricHistory
+from storescope.tui.widgets.monitor.monitor_metrics import (
+    MetricGrid,
+    StoppedLine,
+    TableBar,
+    TableTab,
+)
+from storescope.tui.widgets.monitor.monitor_table import StatsTableView
 from storescope.tui.widgets.panel import Panel, PanelContext
 
 if TYPE_CHECKING:

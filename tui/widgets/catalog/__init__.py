@@ -1,0 +1,1 @@
+"""The catalog tree: one level of the store at a time, and each node's actions."""

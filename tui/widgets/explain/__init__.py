@@ -1,0 +1,1 @@
+"""The plan view: a tree of plan nodes, the costliest marked by what the store measures."""

@@ -1,0 +1,1 @@
+"""The query panel: editor, completion, files, transactions, runs and result tabs."""

@@ -1,0 +1,1 @@
+"""The data panel: browsing, staging record changes, and committing them through a plan."""
