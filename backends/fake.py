@@ -75,6 +75,7 @@ from .types import (
     MISSING,
     ROW_WORDS,
     ActionDanger,
+    Atomicity,
     BinaryValue,
     ChangePlan,
     Column,
@@ -465,6 +466,7 @@ class FakeBackend(Backend):
             note="builds without blocking writes",
             warnings=("a failed build leaves an invalid index behind",),
             all_or_nothing=False,
+            atomicity=Atomicity.STEP_BY_STEP,
         )
 
     def create_index(self, path: tuple[str, ...], spec: IndexSpec) -> None:

@@ -802,10 +802,10 @@ class IndexPlan:
     all_or_nothing: bool = True
     #: What a failure does, as the review says it: an ``Atomicity`` (PG: a
     #: plain CREATE INDEX is ``ONE_TRANSACTION``) or the store's own words.
-    #: None: said from ``all_or_nothing`` (``INDEX_ALL_OR_NOTHING`` where
-    #: the store has no transactions, ``STEP_BY_STEP``'s words when False);
-    #: a store whose index changes are not transactional but which declares
-    #: TRANSACTIONS (MongoDB) says it here.
+    #: None: ``STEP_BY_STEP``'s words when ``all_or_nothing`` is False, else
+    #: a neutral sentence that claims nothing (the review never guesses it
+    #: from the store's flags: MongoDB has TRANSACTIONS, its index builds
+    #: are not in one).
     atomicity: Atomicity | str | None = None
 
 

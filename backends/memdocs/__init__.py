@@ -74,6 +74,7 @@ from ..language import CompletionRules, ExplainWords, QueryLanguage
 from ..types import (
     DEFAULT,
     DOCUMENT_WORDS,
+    INDEX_ALL_OR_NOTHING,
     MISSING,
     UNSET,
     ActionDanger,
@@ -569,7 +570,8 @@ class MemDocsBackend(Backend):
                 if any(i.name == index.name for i in coll.indexes):
                     raise QueryFailed(f"an index named {index.name} already exists")
                 note = f"reads the {len(coll.docs)} documents of {change.path[-1]} once"
-        return IndexPlan(change, _command_text(change), note)
+        # One step under the store's lock: it is built whole or not at all.
+        return IndexPlan(change, _command_text(change), note, atomicity=INDEX_ALL_OR_NOTHING)
 
     def create_index(self, path: tuple[str, ...], spec: IndexSpec) -> None:
         self._index_change(CreateIndex(path, spec))

@@ -56,6 +56,7 @@ from psycopg2 import sql
 
 from ..errors import BackendError, Cancelled, NotFound, NotSupported, QueryFailed, ReadOnly
 from ..types import (
+    Atomicity,
     CreateIndex,
     DropIndex,
     IndexDirection,
@@ -377,6 +378,9 @@ class IndexManager:
             note=step.note,
             warnings=warnings,
             all_or_nothing=not step.concurrent,
+            # A plain CREATE/DROP INDEX runs in one transaction; CONCURRENTLY
+            # runs in several and a failed build stays behind, INVALID.
+            atomicity=Atomicity.STEP_BY_STEP if step.concurrent else Atomicity.ONE_TRANSACTION,
         )
 
     def create_index(self, path: tuple[str, ...], spec: IndexSpec) -> None:

@@ -11,7 +11,7 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Input
 
-from storescope.backends import sandbox
+from storescope.backends import memdocs, open_backend, sandbox
 from storescope.backends.base import Backend, Capability
 from storescope.backends.types import (
     INDEX_ALL_OR_NOTHING,
@@ -25,6 +25,7 @@ from storescope.backends.types import (
     IndexPlan,
     IndexSpec,
     Node,
+    NodeKind,
     Page,
     ServerInfo,
 )
@@ -32,7 +33,7 @@ from storescope.screens.change_plan import ChangePlanScreen
 from storescope.tui.messages import PlanReviewRequested
 from storescope.tui.session import Session
 from storescope.tui.snapshot import wait_until_idle
-from storescope.tui.widgets.indexes.index_panel import IndexPanel, review_of
+from storescope.tui.widgets.indexes.index_panel import INDEX_UNSAID, IndexPanel, review_of
 from storescope.tui.widgets.panel import PanelContext
 from tests.pg_helpers import execute
 
@@ -382,24 +383,59 @@ _BUILD = CreateIndex(("db", "t"), IndexSpec(("a",)))
 
 
 @pytest.mark.parametrize(
-    ("plan", "transactions", "said"),
+    ("plan", "said"),
     [
-        # PostgreSQL (TRANSACTIONS): CREATE INDEX CONCURRENTLY is not all or
-        # nothing, a plain CREATE INDEX runs in one transaction: today's words.
-        (IndexPlan(_BUILD, "c", all_or_nothing=False), True, Atomicity.STEP_BY_STEP.words),
-        (IndexPlan(_BUILD, "c"), True, Atomicity.ONE_TRANSACTION.words),
-        # A store without transactions (memdocs): all or nothing, no transaction.
-        (IndexPlan(_BUILD, "c"), False, INDEX_ALL_OR_NOTHING),
-        # What the store says wins over the guess from its flags.
-        (IndexPlan(_BUILD, "c", atomicity="a build either finishes or is removed"), True,
-         "a build either finishes or is removed"),
-        (IndexPlan(_BUILD, "c", atomicity=Atomicity.ONE_TRANSACTION), False,
+        # PostgreSQL's words, as today: CREATE INDEX CONCURRENTLY is not all
+        # or nothing, a plain CREATE INDEX runs in one transaction.
+        (IndexPlan(_BUILD, "c", all_or_nothing=False, atomicity=Atomicity.STEP_BY_STEP),
+         Atomicity.STEP_BY_STEP.words),
+        (IndexPlan(_BUILD, "c", atomicity=Atomicity.ONE_TRANSACTION),
          Atomicity.ONE_TRANSACTION.words),
+        # A store without transactions (memdocs) says so in its own words.
+        (IndexPlan(_BUILD, "c", atomicity=INDEX_ALL_OR_NOTHING), INDEX_ALL_OR_NOTHING),
+        (IndexPlan(_BUILD, "c", atomicity="a build either finishes or is removed"),
+         "a build either finishes or is removed"),
+        # Not all or nothing, nothing more said: step by step.
+        (IndexPlan(_BUILD, "c", all_or_nothing=False), Atomicity.STEP_BY_STEP.words),
+        # A store that says nothing: a sentence that claims nothing (no
+        # transaction guessed from its flags, as MongoDB would have got).
+        (IndexPlan(_BUILD, "c"), INDEX_UNSAID),
     ],
 )  # fmt: skip
 def test_the_index_review_says_what_a_failed_change_does_as_the_store_does_it(
-    plan: IndexPlan, transactions: bool, said: str
+    plan: IndexPlan, said: str
 ) -> None:
-    review = review_of(plan, transactions=transactions)
+    review = review_of(plan)
     assert review.atomicity_text == said
     assert ("transaction" in review.atomicity_text) == (said == Atomicity.ONE_TRANSACTION.words)
+
+
+def test_each_backend_says_its_index_changes_atomicity_itself(items_db: str) -> None:
+    """PostgreSQL: a plain build is one transaction, CONCURRENTLY is not
+    atomic; memdocs: all or nothing without a transaction; the fake: a
+    failed build leaves an invalid index behind (step by step)."""
+    spec = IndexSpec(("name",))
+    with open_backend(items_db) as pg:
+        plain = pg.plan_index(CreateIndex(ITEMS, IndexSpec(("name",), online=False)))
+        online = pg.plan_index(CreateIndex(ITEMS, IndexSpec(("name",), online=True)))
+    assert review_of(plain).atomicity_text == Atomicity.ONE_TRANSACTION.words
+    assert review_of(online).atomicity_text == Atomicity.STEP_BY_STEP.words
+    memdocs.register_store("atomicity", memdocs.default_store())
+    with open_backend("memdocs://atomicity") as docs:
+        built = docs.plan_index(CreateIndex(("shop", "orders"), IndexSpec(("total",))))
+    assert review_of(built).atomicity_text == INDEX_ALL_OR_NOTHING
+    with open_backend("fake://demo") as fake:
+        faked = fake.plan_index(CreateIndex(_fake_table(fake), spec))
+    assert faked.atomicity is Atomicity.STEP_BY_STEP
+
+
+def _fake_table(backend: Backend) -> tuple[str, ...]:
+    """The first node holding records in the fake's catalog."""
+    nodes = backend.list_children(())
+    while nodes:
+        node = nodes.pop(0)
+        if node.kind is NodeKind.TABLE:
+            return node.path
+        if node.expandable:
+            nodes.extend(backend.list_children(node.path))
+    raise AssertionError("the fake has no table")

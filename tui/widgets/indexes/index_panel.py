@@ -32,7 +32,6 @@ from textual.worker import Worker, WorkerState
 
 from storescope.backends.base import Capability
 from storescope.backends.types import (
-    INDEX_ALL_OR_NOTHING,
     Atomicity,
     ChangePlan,
     CreateIndex,
@@ -66,6 +65,9 @@ if TYPE_CHECKING:
 #: What the panel says before a node is opened (the store's container noun).
 NO_TABLE = "Open {container} to see its indexes."
 READ_ONLY = "This connection is read-only: indexes cannot be created or dropped."
+#: What the review says of a failed index change when the store's plan does
+#: not say (``IndexPlan.atomicity`` None, ``all_or_nothing`` left True).
+INDEX_UNSAID = "the store does not say what a failed change leaves behind"
 
 
 class IndexPanel(Panel):
@@ -403,9 +405,7 @@ class IndexPanel(Panel):
             title, confirm = f"Drop index {change.name}", "Drop"
         self.post_message(
             PlanReviewRequested(
-                review_of(
-                    event.plan, transactions=Capability.TRANSACTIONS in self.context.capabilities
-                ),
+                review_of(event.plan),
                 lambda yes: self._reviewed(change, yes),
                 title=title,
                 confirm=confirm,
@@ -486,24 +486,22 @@ class IndexPanel(Panel):
         self.post_message(WorkFailed(event.worker.error))
 
 
-def review_of(plan: IndexPlan, *, transactions: bool = False) -> ChangePlan:
+def review_of(plan: IndexPlan) -> ChangePlan:
     """The review screen's form of an index change: its one step with the
     backend's exact text and note, and what a failure does, as the store
-    says it (``IndexPlan.atomicity``). When it says nothing, an
-    all-or-nothing change runs in one transaction only where the store has
-    ``transactions`` (PostgreSQL's plain CREATE INDEX); elsewhere it is all
-    or nothing without one (``INDEX_ALL_OR_NOTHING``), and a change that is
-    not all or nothing (CREATE INDEX CONCURRENTLY) is said step by step."""
+    says it (``IndexPlan.atomicity``: an ``Atomicity`` or the store's own
+    words). A plan that says nothing there but is not ``all_or_nothing``
+    is said step by step (what it leaves behind is in its warnings); a plan
+    that says nothing at all gets ``INDEX_UNSAID``, which claims nothing."""
     step = PlannedStep(change=plan.change, text=plan.text, affected=None, note=plan.note)
     said = plan.atomicity
     words = ""
     if isinstance(said, Atomicity):
         atomic = said
+    elif said:
+        atomic, words = Atomicity.STEP_BY_STEP, said
     elif not plan.all_or_nothing:
-        atomic, words = Atomicity.STEP_BY_STEP, said or ""
-    elif said or not transactions:
-        # No transaction to speak of: one step, left whole or not at all.
-        atomic, words = Atomicity.STEP_BY_STEP, said or INDEX_ALL_OR_NOTHING
+        atomic = Atomicity.STEP_BY_STEP
     else:
-        atomic = Atomicity.ONE_TRANSACTION
+        atomic, words = Atomicity.STEP_BY_STEP, INDEX_UNSAID
     return ChangePlan(steps=(step,), atomic=atomic, warnings=plan.warnings, atomic_words=words)
