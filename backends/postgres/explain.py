@@ -26,6 +26,7 @@ and cancel mechanism, so ``cancel()`` stops EXPLAIN ANALYZE.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from typing import Any
@@ -255,19 +256,7 @@ def _explained(statement: str, raw: str, analyzed: bool) -> Explained:
     if isinstance(jit, dict) and jit.get("Functions"):
         extra.append(("JIT", f"functions={jit['Functions']}"))
     if extra:
-        root = PlanNode(
-            label=root.label,
-            startup_cost=root.startup_cost,
-            total_cost=root.total_cost,
-            self_cost=root.self_cost,
-            est_rows=root.est_rows,
-            actual_rows=root.actual_rows,
-            loops=root.loops,
-            actual_time_ms=root.actual_time_ms,
-            self_time_ms=root.self_time_ms,
-            details=root.details + tuple(extra),
-            children=root.children,
-        )
+        root = dataclasses.replace(root, details=root.details + tuple(extra))
     return Explained(
         statement=statement,
         root=root,
