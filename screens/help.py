@@ -84,6 +84,7 @@ def key_sections(app: App[Any], explorer: Explorer | None) -> Sections:
     from storescope.tui.widgets.query.query_keys import language_of, offered_keys
     from storescope.tui.widgets.query.query_panel import QueryPanel
     from storescope.tui.widgets.records.data_panel import CellEditor, DataPanel
+    from storescope.tui.widgets.store_words import NEUTRAL_WORDS, words_of
 
     def rows(bindings: Iterable[BindingType]) -> list[tuple[str, str]]:
         return binding_rows(bindings, app.get_key_display)
@@ -106,8 +107,16 @@ def key_sections(app: App[Any], explorer: Explorer | None) -> Sections:
 
     query_keys: list[BindingType] = list(QueryPanel.BINDINGS)
     monitor_keys: list[BindingType] = list(MonitorPanel.BINDINGS)
+    record_keys: list[BindingType] = [*DataPanel.BINDINGS, *CellEditor.BINDINGS]
+    words = NEUTRAL_WORDS
     explains = True
     if explorer is not None:
+        words = words_of(explorer.session.url)
+        record_keys = list(
+            DataPanel.offered_keys(explorer.capabilities, read_only=explorer.session.read_only)
+        )
+        if any(b.action == "edit_cell" for b in record_keys if isinstance(b, Binding)):
+            record_keys += CellEditor.keys(words.no_value)
         query = explorer.panels.get("query")
         if isinstance(query, QueryPanel):
             query_keys = list(query.key_bindings())
@@ -132,14 +141,14 @@ def key_sections(app: App[Any], explorer: Explorer | None) -> Sections:
         (
             "Grid cells",
             [
-                ("NULL", "null value"),
+                (words.no_value, "null value"),
                 ("·", "absent field"),
                 ("⏎", "line break in a value"),
                 ("… (size)", "cut to fit; true size"),
-                ("name*", "primary key column"),
+                ("name*", f"primary key {words.field}"),
             ],
         ),
-        ("Records", rows(DataPanel.BINDINGS) + rows(CellEditor.BINDINGS)),
+        ("Records", rows(record_keys)),
     ]
     if offers("query"):
         # The editor's own keys, not every TextArea movement key.

@@ -488,3 +488,54 @@ async def test_panels_and_node_actions_follow_the_capabilities_after_a_reconnect
         assert explorer.active_panel == "data"
         await drive(pilot, ["f4"])
         assert explorer.active_panel == "data"
+
+
+def _help_section(app: Any, title: str) -> dict[str, str]:
+    """The open keys screen's section ``title``: description -> keys."""
+    assert isinstance(app.screen, HelpScreen)
+    for name, rows in app.screen.sections:
+        if name == title:
+            return {description: keys for keys, description in rows}
+    return {}
+
+
+_EDIT_KEYS = ("Edit", "Insert", "Delete", "Commit", "Select row", "Undo last change")
+
+
+async def test_the_keys_screen_lists_only_the_record_keys_the_connection_offers() -> None:
+    """A store without records (the plain fake) shows its rows but edits
+    none: ? lists Enter (Record) and no editing key; with records the
+    editing keys and the cell editor's ctrl+n in the store's word (the
+    fake: NULL, as PostgreSQL); read-only, no editing key again."""
+    cases = [
+        ("fake://demo", False, False),
+        ("fake://demo?caps=records", False, True),
+        ("fake://demo?caps=records", True, False),
+    ]
+    for url, read_only, edits in cases:
+        async with run_app([url], size=(160, 60), read_only=read_only) as (app, pilot):
+            await drive(pilot, ["question_mark"])
+            records = _help_section(app, "Records")
+            assert records["Record"] == "⏎", (url, records)
+            for key in _EDIT_KEYS:
+                assert (key in records) is edits, (url, read_only, key, records)
+            assert ("Set NULL" in records) is edits, (url, read_only, records)
+            assert "Set null" not in records
+            assert _help_section(app, "Grid cells")["null value"] == "NULL"
+            await drive(pilot, ["escape"])
+
+
+async def test_the_keys_screen_names_no_value_in_a_document_stores_word() -> None:
+    """memdocs: ctrl+n is "Set null", its cells show null, and the primary
+    key marks a field, not a column."""
+    from storescope.backends import memdocs
+
+    memdocs.register_store("keys-help", memdocs.default_store())
+    async with run_app(["memdocs://keys-help"], size=(160, 60)) as (app, pilot):
+        await drive(pilot, ["question_mark"])
+        records = _help_section(app, "Records")
+        assert records["Set null"] == "^n", records
+        assert "Set NULL" not in records and "Edit" in records
+        cells = _help_section(app, "Grid cells")
+        assert cells["null value"] == "null" and "primary key field" in cells, cells
+        assert "NULL" not in screen_text(app)

@@ -46,3 +46,46 @@ def test_a_cell_with_no_value_shows_the_stores_word_and_is_wide_enough_for_it() 
     cells = w.cells(0)
     assert cells is not None and cells[0] == ("(nil)", CellKind.NULL)
     assert w.widths == [len("(nil)")], "the column is measured with the word it shows"
+
+
+@pytest.mark.parametrize(
+    ("url", "path", "container", "fields", "null_key"),
+    [
+        (
+            "fake://demo?caps=records",
+            ("shop", "public", "customers"),
+            "table",
+            "columns",
+            "Set NULL",
+        ),
+        ("memdocs://words-records", ("shop", "orders"), "collection", "fields", "Set null"),
+    ],
+)
+async def test_the_data_panel_and_cell_editor_say_the_stores_words(
+    url: str, path: tuple[str, ...], container: str, fields: str, null_key: str
+) -> None:
+    """Why nothing can be edited yet names the store's container ("no
+    collection is open"), and ctrl+n in the cell editor's footer is named
+    in the store's word for no value; PostgreSQL's fake keeps "table",
+    "NULL"."""
+    from storescope.backends import memdocs
+    from storescope.tui.widgets.records.data_panel import DataPanel
+
+    from .conftest import drive, explorer_of, open_table, run_app, screen_text
+
+    memdocs.register_store("words-records", memdocs.default_store())
+    async with run_app([url], size=(120, 30)) as (app, pilot):
+        panel = explorer_of(app).query_one(DataPanel)
+        assert panel.read_only_reason() == f"no {container} is open"
+        await open_table(app, pilot, path)
+        assert panel.read_only_reason() is None
+        schema = panel.schemas.pop(path)
+        assert panel.read_only_reason() == (
+            f"the {container}'s {fields} are still being read; try again in a moment"
+        )
+        panel.schemas[path] = schema
+        await drive(pilot, ["right", "e"])
+        assert panel.editor.display and panel.editor.has_focus
+        assert null_key in screen_text(app), "the footer names ctrl+n in the store's word"
+        other = "Set null" if null_key == "Set NULL" else "Set NULL"
+        assert other not in screen_text(app)

@@ -1,7 +1,8 @@
 """CellEditor: the one-line editor drawn over a grid cell (and over a field of
 the record view).
 
-Enter stages the text, ctrl+n stages NULL, Esc is the one explicit cancel.
+Enter stages the text, ctrl+n stages no value (named in the store's word
+for it: "Set NULL" on PostgreSQL, "Set null" on a document store), Esc is the one explicit cancel.
 Leaving it any other way (a click elsewhere, switching panels) posts
 ``Finished`` with ``blurred`` set and the text typed: its owner stages the
 text when it differs from what the editor started from, so typed text is
@@ -17,6 +18,8 @@ from typing import TYPE_CHECKING, ClassVar
 from textual.binding import Binding, BindingsMap, BindingType
 from textual.message import Message
 from textual.widgets import Input
+
+from storescope.tui.widgets.store_words import NEUTRAL_WORDS, words_near
 
 if TYPE_CHECKING:
     from textual import events
@@ -39,12 +42,13 @@ class CellEditor(Input):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+n", "set_null", "Set NULL"),
+        # Renamed in the store's word when opened (``null_word``).
+        Binding("ctrl+n", "set_null", f"Set {NEUTRAL_WORDS.no_value}"),
     ]
 
     @dataclass
     class Finished(Message):
-        """``value`` is the typed text, None for NULL; ``cancelled`` when
+        """``value`` is the typed text, None for no value; ``cancelled`` when
         nothing is to be staged; ``blurred`` when the editor lost focus
         (``value`` is then the text typed, staged only if it changed)."""
 
@@ -61,10 +65,21 @@ class CellEditor(Input):
         self._bindings = renamed(self._bindings, "set_null", f"Set {word}")
         self.refresh_bindings()
 
-    def open(self, text: str, *, placeholder: str, null_word: str = "NULL") -> None:
+    @classmethod
+    def keys(cls, null_word: str) -> list[Binding]:
+        """The editor's keys with ctrl+n called "Set ``null_word``" (for a
+        keys help of a store)."""
+        return [
+            dataclasses.replace(b, description=f"Set {null_word}") if b.action == "set_null" else b
+            for b in cls.BINDINGS
+            if isinstance(b, Binding)
+        ]
+
+    def open(self, text: str, *, placeholder: str, null_word: str | None = None) -> None:
         """Show the editor with ``text`` and focus it; ctrl+n is called
-        "Set ``null_word``" (the store's word for no value)."""
-        self.null_word(null_word)
+        "Set ``null_word``" (the store's word for no value; None: the words
+        of the store the panel it is in shows)."""
+        self.null_word(null_word if null_word is not None else words_near(self).no_value)
         self.start_text = text
         self.placeholder = placeholder
         self.value = text

@@ -70,6 +70,12 @@ class TableGrid(DataGrid):
         self.refresh_bindings()
 
 
+#: The record keys that change records (RECORDS and PLAN, not read-only).
+EDITING_ACTIONS = frozenset(
+    {"edit_cell", "insert_row", "toggle_select", "delete_rows", "commit", "undo", "discard"}
+)
+
+
 class DataPanel(Panel):
     DEFAULT_CSS: ClassVar[str] = """
     DataPanel {
@@ -293,9 +299,10 @@ class DataPanel(Panel):
         return Capability.RECORDS in self.context.capabilities
 
     def read_only_reason(self) -> str | None:
-        """Why the records of the table shown cannot be edited, or None."""
+        """Why the records of the container shown cannot be edited, or None."""
+        container = self.grid.words.container
         if self.browse_path is None:
-            return "no table is open"
+            return f"no {container} is open"
         caps = self.context.capabilities
         if Capability.RECORDS not in caps or Capability.PLAN not in caps:
             return "records of this store cannot be edited here"
@@ -304,8 +311,29 @@ class DataPanel(Panel):
         schema = self.schema
         if schema is None:
             error = self.staging.schema_errors.get(self.browse_path)
-            return error or "the table's fields are still being read; try again in a moment"
+            return error or (
+                f"the {container}'s {self.grid.words.fields} are still being read; "
+                "try again in a moment"
+            )
         return schema.read_only_reason
+
+    @classmethod
+    def offered_keys(cls, capabilities: Capability, *, read_only: bool) -> list[Binding]:
+        """The record keys a connection with ``capabilities`` offers, for a
+        keys help of it (what ``check_action`` allows once a container is
+        open and its fields are read): Enter shows a record on any store
+        (the row as browsed where it has no RECORDS); the editing keys
+        only with RECORDS and PLAN on a connection that is not read-only."""
+        edits = (
+            Capability.RECORDS in capabilities and Capability.PLAN in capabilities and not read_only
+        )
+        return [
+            b
+            for b in cls.BINDINGS
+            if isinstance(b, Binding)
+            and b.description
+            and (edits or b.action not in EDITING_ACTIONS)
+        ]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("edit_cell", "insert_row", "toggle_select", "delete_rows"):
@@ -326,7 +354,11 @@ class DataPanel(Panel):
         reason = self.read_only_reason()
         if reason is None:
             return
-        label = shown_path(self.browse_path) if self.browse_path else "This table"
+        label = (
+            shown_path(self.browse_path)
+            if self.browse_path
+            else f"This {self.grid.words.container}"
+        )
         self.app.notify(reason, title=f"{label} is read-only", severity="warning", markup=False)
 
     # -- the record schema --------------------------------------------------------------
