@@ -238,6 +238,10 @@ async def test_kill_op_removes_the_operation(fresh_store: memdocs.MemStore) -> N
         with fresh_store.lock:
             assert 101 not in fresh_store.operations
         assert 102 in fresh_store.operations
+        # The status counts the monitor table's rows (operations here), not
+        # the store's records: "rows", never "documents".
+        window = explorer_of(app).query_one(MonitorPanel).status_window
+        assert window == "2 rows", window
 
 
 async def test_new_index_from_the_form_is_built(fresh_store: memdocs.MemStore) -> None:

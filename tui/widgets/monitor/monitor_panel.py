@@ -393,6 +393,9 @@ class MonitorPanel(Panel):
         window = ""
         if view is not None:
             shown, total = len(view.shown), view.total
+            # Rows of the monitor's own table (sessions, operations), not
+            # the store's records: not ``StoreWords`` ("3 documents" would
+            # be wrong for memdocs' operations).
             rows = "row" if total == 1 else "rows"
             window = f"{shown} of {total} {rows}" if view.filter_text else f"{total} {rows}"
         mode = "polling stopped" if self.stopped is not None else ""
