@@ -49,20 +49,19 @@ def test_a_cell_with_no_value_shows_the_stores_word_and_is_wide_enough_for_it() 
 
 
 @pytest.mark.parametrize(
-    ("url", "path", "container", "fields", "null_key"),
+    ("url", "path", "container", "null_key"),
     [
         (
             "fake://demo?caps=records",
             ("shop", "public", "customers"),
             "table",
-            "columns",
             "Set NULL",
         ),
-        ("memdocs://words-records", ("shop", "orders"), "collection", "fields", "Set null"),
+        ("memdocs://words-records", ("shop", "orders"), "collection", "Set null"),
     ],
 )
 async def test_the_data_panel_and_cell_editor_say_the_stores_words(
-    url: str, path: tuple[str, ...], container: str, fields: str, null_key: str
+    url: str, path: tuple[str, ...], container: str, null_key: str
 ) -> None:
     """Why nothing can be edited yet names the store's container ("no
     collection is open"), and ctrl+n in the cell editor's footer is named
@@ -81,7 +80,7 @@ async def test_the_data_panel_and_cell_editor_say_the_stores_words(
         assert panel.read_only_reason() is None
         schema = panel.schemas.pop(path)
         assert panel.read_only_reason() == (
-            f"the {container}'s {fields} are still being read; try again in a moment"
+            f"the {container}'s fields are still being read; try again in a moment"
         )
         panel.schemas[path] = schema
         await drive(pilot, ["right", "e"])

@@ -312,8 +312,7 @@ class DataPanel(Panel):
         if schema is None:
             error = self.staging.schema_errors.get(self.browse_path)
             return error or (
-                f"the {container}'s {self.grid.words.fields} are still being read; "
-                "try again in a moment"
+                f"the {container}'s fields are still being read; try again in a moment"
             )
         return schema.read_only_reason
 
