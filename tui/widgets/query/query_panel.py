@@ -185,7 +185,11 @@ class QueryPanel(Panel):
         keys = self._bindings.key_to_bindings
         for key, bindings in keys.items():
             keys[key] = query_keys.labelled(bindings, self.language)
-        self.refresh_bindings()
+        # Called from on_mount too, where Textual does not count the panel as
+        # mounted yet and drops refresh_bindings(): the footer would keep the
+        # class's labels until something else refreshed it. Ask the screen.
+        if self.is_attached:
+            self.screen.refresh_bindings()
 
     def show_info(self) -> None:
         """The hint line: what runs, or the language, the file and key hints."""
