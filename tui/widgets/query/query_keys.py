@@ -42,7 +42,7 @@ BINDINGS: list[BindingType] = [
     Binding("ctrl+f", "format", "Format", show=False),
     Binding("ctrl+l", "toggle_focus", "Editor/results", show=False),
     # ctrl+w deletes a word in the editor: it closes a tab from the results.
-    Binding("ctrl+w", "close_result", "Close result (in results)", show=False),
+    Binding("ctrl+w", "close_result", "Close result tab", show=False),
     Binding("ctrl+pageup", "switch_result(-1)", "Previous result", show=False),
     Binding("ctrl+pagedown", "switch_result(1)", "Next result", show=False),
     Binding("ctrl+b", "open_in_query", "Query current table", show=False),
