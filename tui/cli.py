@@ -3,7 +3,7 @@
 ```
 storescope [URL | --profile NAME]... [--read-only]   open the TUI, one tab per connection
 storescope demo [--read-only]                        local servers with sample data, in the TUI
-storescope ls (URL | --profile NAME) [PATH] [--json]
+storescope ls (URL | --profile NAME) [PATH] [--json | --format table|tsv|json|jsonl]
 storescope browse (URL | --profile NAME) PATH [--limit N] [--cursor C | --all]
                   [--format table|json|jsonl|csv] [--preview]
 storescope query (URL | --profile NAME) TEXT [--limit N] [--format table|json|jsonl|csv]
@@ -29,9 +29,13 @@ Decisions a script can rely on:
 - A URL with a password or secret options is redacted from the process title
   (``ps``) as soon as the command starts (``setproctitle``).
 - ``ls`` prints one child per line. When stdout is a terminal: aligned columns
-  under a header. Otherwise tab-separated ``PATH KIND ESTIMATE DETAIL`` (the
-  estimate ``-`` when unknown; tabs and line breaks inside a field escaped as
-  ``\\t``/``\\n``; ``--json`` is the lossless form).
+  under a header (``--format table``). Otherwise tab-separated ``PATH KIND
+  ESTIMATE DETAIL`` (``--format tsv``; the estimate ``-`` when unknown; tabs
+  and line breaks inside a field escaped as ``\\t``/``\\n``). The lossless
+  forms: ``--format json`` (or ``--json``) one JSON array of objects
+  ``{"path", "name", "kind", "estimate", "detail"}`` (``[]`` for an empty
+  level), ``--format jsonl`` one such object per line. ``--json`` with another
+  ``--format`` is bad usage.
 - ``browse`` prints one page. For ``table``, ``csv`` and ``jsonl`` the cursor of
   the next page goes to stderr as ``next cursor: C`` (nothing when it was the
   last page), so stdout stays pure data; ``json`` carries it as
@@ -329,16 +333,20 @@ def _parser(command: str) -> argparse.ArgumentParser:
     if command == "ls":
         p = argparse.ArgumentParser(
             prog=f"{PROG} ls",
-            usage=f"{PROG} ls (URL | --profile NAME) [PATH] [--json] [--read-only]",
+            usage=f"{PROG} ls (URL | --profile NAME) [PATH] "
+            "[--json | --format table|tsv|json|jsonl] [--read-only]",
             description="List the children of PATH (the top level when omitted).",
         )
         p.add_argument("targets", nargs="*", metavar="URL [PATH]", help=argparse.SUPPRESS)
         p.add_argument("--profile", metavar="NAME", help="a saved connection instead of a URL")
         p.add_argument(
-            "--json",
-            action="store_true",
-            help='one JSON object per line: {"path", "name", "kind", "estimate", "detail"}',
+            "--format",
+            choices=LS_FORMATS,
+            help="table: aligned, for people (default on a terminal); tsv: tab-separated "
+            "PATH KIND ESTIMATE DETAIL (default otherwise); json: one array of objects "
+            '{"path", "name", "kind", "estimate", "detail"}; jsonl: one such object per line',
         )
+        p.add_argument("--json", action="store_true", help="the same as --format json")
         _connect_timeout_flag(p)
         _read_only_flag(p)
         return p
@@ -591,6 +599,23 @@ def _one_target(
     return kind, value, path
 
 
+#: ``ls --format`` choices; without one, ``table`` on a terminal, ``tsv`` otherwise.
+LS_FORMATS = ("table", "tsv", "json", "jsonl")
+
+
+def _ls_format(args: argparse.Namespace, parser: argparse.ArgumentParser) -> str:
+    """The one format ``ls`` writes: ``--json`` is ``--format json``, so any
+    other ``--format`` beside it is bad usage (exit 2)."""
+    fmt: str | None = args.format
+    if args.json:
+        if fmt not in (None, "json"):
+            parser.error(f"--json is --format json; give one of them, not --format {fmt}")
+        return "json"
+    if fmt is None:
+        return "table" if sys.stdout.isatty() else "tsv"
+    return fmt
+
+
 def _estimate_text(estimate: int | None) -> str:
     return "-" if estimate is None else str(estimate)
 
@@ -598,6 +623,7 @@ def _estimate_text(estimate: int | None) -> str:
 def cmd_ls(
     args: argparse.Namespace, parser: argparse.ArgumentParser, read_only: bool, secrets: list[str]
 ) -> int:
+    fmt = _ls_format(args, parser)
     kind, value, path_text = _one_target(args, parser, need_path=False)
     conn = _connection(kind, value, read_only or args.read_only)
     secrets.extend(conn.secrets)
@@ -606,10 +632,16 @@ def cmd_ls(
     path = decode_path(path_text or "")
     with _opened(conn, args.connect_timeout) as backend:
         nodes = backend.list_children(path)
-    out = Output(json=args.json)
-    if args.json:
-        out.write("".join(_node_json(n) + "\n" for n in nodes))
-    elif sys.stdout.isatty():
+    out = Output(json=fmt in ("json", "jsonl"))
+    if fmt == "jsonl":
+        for n in nodes:
+            out.write(_node_json(n) + "\n")
+    elif fmt == "json":
+        # One array (json.load reads it), written node by node, an object per line.
+        for i, n in enumerate(nodes):
+            out.write(("," if i else "[") + "\n" + _node_json(n))
+        out.write("\n]\n" if nodes else "[]\n")
+    elif fmt == "table":
         rows = [
             [
                 formats.escape_controls(encode_path(n.path)),

@@ -22,7 +22,10 @@ CASES = {
 
 
 def _json_lines(stdout: str) -> list[dict[str, object]]:
-    return [json.loads(line) for line in stdout.splitlines()]
+    """``ls --json``: one JSON array of objects (the whole stdout, for json.loads)."""
+    entries = json.loads(stdout)
+    assert isinstance(entries, list) and all(isinstance(e, dict) for e in entries), stdout
+    return entries
 
 
 @pytest.mark.parametrize("store", list(CASES))
@@ -90,3 +93,59 @@ def test_ls_s3_prefix_segment_is_encoded_and_lists_its_objects(s3_cli: str) -> N
     assert inner.returncode == 0, inner.stderr
     names = {e["name"] for e in _json_lines(inner.stdout)}
     assert names == {"2024/", "b.txt"}
+
+
+@pytest.mark.parametrize("store", list(CASES))
+def test_ls_json_is_one_array_and_format_jsonl_one_object_per_line(
+    store: str, request: pytest.FixtureRequest
+) -> None:
+    url = request.getfixturevalue(store)
+    _, _, parent, child, _ = CASES[store]
+    as_json = run_cli("ls", url, parent, "--json")
+    as_format_json = run_cli("ls", url, parent, "--format", "json")
+    as_jsonl = run_cli("ls", url, parent, "--format", "jsonl")
+    for r in (as_json, as_format_json, as_jsonl):
+        assert r.returncode == 0, r.stderr
+    array = json.loads(as_json.stdout)
+    assert isinstance(array, list) and array
+    assert all(set(e) == LS_KEYS for e in array)
+    assert child in {e["path"] for e in array}
+    assert json.loads(as_format_json.stdout) == array
+    # jsonl: the same objects, in the same order, each alone on its line.
+    assert [json.loads(line) for line in as_jsonl.lines] == array
+    assert as_jsonl.stdout.count("\n") == len(array)
+
+
+def test_ls_an_empty_level_is_an_empty_array(redis_cli: str) -> None:
+    empty = f"db{(REDIS_DB + 1) % 16}"  # the CLI tests' own server seeds only db REDIS_DB
+    r = run_cli("ls", redis_cli, empty, "--json")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "[]\n"
+    assert json.loads(r.stdout) == []
+    jsonl = run_cli("ls", redis_cli, empty, "--format", "jsonl")
+    assert jsonl.returncode == 0, jsonl.stderr
+    assert jsonl.stdout == ""
+
+
+def test_ls_format_tsv_and_table_name_the_plain_forms(pg_cli: str) -> None:
+    tsv = run_cli("ls", pg_cli, f"{PG_DB}/public", "--format", "tsv")
+    assert tsv.returncode == 0, tsv.stderr
+    assert f"{PG_DB}/public/items\ttable" in {"\t".join(x.split("\t")[:2]) for x in tsv.lines}
+    table = run_cli("ls", pg_cli, f"{PG_DB}/public", "--format", "table")
+    assert table.returncode == 0, table.stderr
+    assert table.lines[0].split() == ["PATH", "KIND", "ESTIMATE", "DETAIL"]
+    row = next(x for x in table.lines if x.startswith(f"{PG_DB}/public/items "))
+    assert row.split()[1] == "table"
+
+
+@pytest.mark.parametrize("fmt", ["table", "tsv", "jsonl"])
+def test_ls_json_with_another_format_is_bad_usage(pg_cli: str, fmt: str) -> None:
+    r = run_cli("ls", pg_cli, "--json", "--format", fmt)
+    assert r.returncode == 2
+    assert r.stdout == ""
+    assert "--json" in r.stderr and f"--format {fmt}" in r.stderr
+    assert "Traceback" not in r.stderr
+    # --json beside the --format it means is not a conflict.
+    same = run_cli("ls", pg_cli, "--json", "--format", "json")
+    assert same.returncode == 0, same.stderr
+    assert PG_DB in {e["path"] for e in _json_lines(same.stdout)}

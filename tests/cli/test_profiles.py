@@ -39,7 +39,7 @@ def test_password_from_env_var_connects_and_is_never_printed(pg_cli: str, tmp_pa
         "ls", "--profile", "local", PG_DB, "--json", env={**env, "CLITEST_PW": sandbox.PG_PASSWORD}
     )
     assert r.returncode == 0, r.stderr
-    assert any(json.loads(line)["name"] == "public" for line in r.lines)
+    assert any(e["name"] == "public" for e in json.loads(r.stdout))
     assert sandbox.PG_PASSWORD not in r.stdout + r.stderr
 
 
