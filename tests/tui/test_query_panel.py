@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import TabPane
+from textual.widgets import OptionList, TabPane
 
 import storescope.backends
 from storescope.backends import sandbox
@@ -27,6 +27,7 @@ from storescope.screens.help import HelpScreen
 from storescope.tui.app import StorescopeApp
 from storescope.tui.widgets.query.query_history import History
 from storescope.tui.widgets.query.query_panel import QueryPanel
+from storescope.tui.widgets.query.query_transactions import LeaveTransactionScreen
 from tests.pg_helpers import execute as _execute
 
 from .conftest import drive, explorer_of, run_app, screen_text, wait_until_idle
@@ -585,9 +586,10 @@ async def test_a_store_naming_its_transactions_shows_them_in_its_words(
         await wait_until_idle(pilot)
         assert explorer.status.mode == "START · open"
         await drive(pilot, ["ctrl+t"])
-        assert isinstance(app.screen, ConfirmScreen)
-        assert "type ABORT" in screen_text(app), "the store's word for undoing it"
+        assert isinstance(app.screen, LeaveTransactionScreen)
+        assert "ABORT" in screen_text(app), "the store's word for undoing it"
         await drive(pilot, ["escape"])
+        assert explorer.status.mode == "START · open", "Esc keeps it open"
 
 
 def test_history_written_by_an_earlier_version_is_still_read(tmp_path: Path) -> None:
@@ -749,3 +751,74 @@ async def test_ctrl_r_reconnects_a_query_session_whose_connection_was_lost() -> 
         assert not panel.session_lost, "the query session's own reconnect came back"
         await run_text(pilot, panel, "select 1")
         assert "✓" in str(panel.views[max(panel.views)].header.render())
+
+
+def _leave_dialog(app: StorescopeApp) -> tuple[list[str], str]:
+    """The leave-transaction dialog's choices as shown, and the highlighted
+    one (what Enter does)."""
+    assert isinstance(app.screen, LeaveTransactionScreen), app.screen
+    options = app.screen.query_one(OptionList)
+    labels = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+    assert options.highlighted is not None
+    return labels, labels[options.highlighted]
+
+
+async def test_leaving_a_failed_transaction_offers_rollback_first(db_url: str) -> None:
+    _execute(db_url, "CREATE TABLE IF NOT EXISTS leave_failed (n integer)")
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        explorer = explorer_of(app)
+        await drive(pilot, ["ctrl+t"])
+        await run_text(pilot, panel, "INSERT INTO leave_failed VALUES (1)")
+        await run_text(pilot, panel, "SELECT nonsense_column FROM leave_failed")
+        assert explorer.status.mode == "transaction failed · ROLLBACK"
+        await drive(pilot, ["ctrl+t"])
+        labels, default = _leave_dialog(app)
+        assert labels == ["COMMIT (rolls back: it failed)", "ROLLBACK", "Keep open"]
+        assert default == "ROLLBACK", "Enter must do the safe thing"
+        await drive(pilot, ["enter"])
+        await wait_until_idle(pilot)
+        assert not isinstance(app.screen, LeaveTransactionScreen)
+        assert explorer.status.mode == "autocommit", "out of transaction mode"
+        assert "rolled back" in screen_text(app)
+        assert _execute(db_url, "SELECT count(*) FROM leave_failed") == [[(0,)]]
+
+
+async def test_leaving_a_healthy_transaction_commits_by_default_or_rolls_back_or_keeps(
+    db_url: str,
+) -> None:
+    _execute(db_url, "CREATE TABLE IF NOT EXISTS leave_ok (n integer)")
+    count = "SELECT count(*) FROM leave_ok WHERE n = %s"
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        explorer = explorer_of(app)
+        await drive(pilot, ["ctrl+t"])
+        await run_text(pilot, panel, "INSERT INTO leave_ok VALUES (7)")
+        assert explorer.status.mode == "BEGIN · in transaction"
+
+        # Keep open (chosen, then by Esc): nothing changes.
+        await drive(pilot, ["ctrl+t"])
+        labels, default = _leave_dialog(app)
+        assert labels == ["COMMIT", "ROLLBACK", "Keep open"] and default == "COMMIT"
+        await drive(pilot, ["down", "down", "enter"])
+        await wait_until_idle(pilot)
+        assert not isinstance(app.screen, LeaveTransactionScreen)
+        assert explorer.status.mode == "BEGIN · in transaction"
+        await drive(pilot, ["ctrl+t", "escape"])
+        await wait_until_idle(pilot)
+        assert explorer.status.mode == "BEGIN · in transaction"
+        assert panel.unsaved_work() == "an open transaction"
+
+        # Rollback undoes the INSERT: a fresh connection sees no row.
+        await drive(pilot, ["ctrl+t", "down", "enter"])
+        await wait_until_idle(pilot)
+        assert explorer.status.mode == "autocommit"
+        assert _execute(db_url, count % 7) == [[(0,)]]
+
+        # Commit (the default) keeps the next one.
+        await drive(pilot, ["ctrl+t"])
+        await run_text(pilot, panel, "INSERT INTO leave_ok VALUES (8)")
+        await drive(pilot, ["ctrl+t", "enter"])
+        await wait_until_idle(pilot)
+        assert explorer.status.mode == "autocommit"
+        assert _execute(db_url, count % 8) == [[(1,)]]
