@@ -379,6 +379,14 @@ class Backend(ABC):
         Raises ``NotFound`` when it is not there (any more)."""
         raise NotSupported(f"{self.product} records cannot be edited here")
 
+    def check_value(self, path: tuple[str, ...], field: str, value: Any) -> None:
+        """Whether ``value`` (as ``RecordSchema.codec`` parsed the typed text)
+        is one the field ``field`` of ``path`` takes, checked by the store
+        without writing anything: raises ``QueryFailed`` with the store's
+        reason when it is not. A store that cannot tell before the write
+        accepts every value (this default)."""
+        return None
+
     # -- PLAN ----------------------------------------------------------------
 
     def plan(self, changes: Sequence[Change]) -> ChangePlan:

@@ -193,6 +193,10 @@ class PostgresBackend(PostgresCore):
         return self._records.get(path, key)
 
     @_scrubbed
+    def check_value(self, path: tuple[str, ...], field: str, value: Any) -> None:
+        self._records.check_value(path, field, value)
+
+    @_scrubbed
     def plan(self, changes: Sequence[Change]) -> ChangePlan:
         return self._records.plan(changes)
 

@@ -283,6 +283,24 @@ class RecordWriter:
             path=path, key=tuple((k, by_name[k]) for k in target.schema.key), fields=fields
         )
 
+    def check_value(self, path: tuple[str, ...], field: str, value: Any) -> None:
+        """Typed text cast to the column's type (the catalog's name for it,
+        as writes cast it) in a READ ONLY transaction rolled back at once:
+        the text is only ever a parameter, parsed as a literal of the type,
+        never run. Values already typed (numbers, NULL, DEFAULT) pass."""
+        if not isinstance(value, str):
+            return
+        target = self._target(path)
+        column = target.fields.get(field)
+        if column is None:
+            raise QueryFailed(f"{target.rel.label} has no column {field}", title="Invalid value")
+        literal, params = _value(column, value)
+        query = sql.SQL("SELECT ") + literal
+        try:
+            self._read_only_query(target.rel.db, query, tuple(params))
+        except QueryFailed as e:
+            raise QueryFailed(e.message, title="Invalid value") from e
+
     # -- PLAN ---------------------------------------------------------------------------
 
     def plan(self, changes: Sequence[Change]) -> ChangePlan:

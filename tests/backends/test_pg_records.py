@@ -999,3 +999,42 @@ def test_a_filter_that_is_more_than_an_expression_is_refused_before_it_runs(
     with pytest.raises(NotSupported, match="not by a path inside a column"):
         backend.browse(p, sort=Sort(((("name", "x"), SortDirection.ASCENDING),)))
     assert rows_of(admin, f"SELECT count(*) FROM {t}") == [(40,)]
+
+
+def test_check_value_parses_typed_text_by_the_column_type_without_running_or_writing(
+    pg_server: sandbox.Server, backend: PostgresBackend, admin: Any
+) -> None:
+    t = typed_table(admin)
+    p = path(t)
+    seq = fresh("seq")
+    run(admin, f"CREATE SEQUENCE {seq}")
+    for name, value in [("n", "12"), ("tags", "{1,2}"), ("feeling", "ok"), ("doc", "{}")]:
+        backend.check_value(p, name, value)
+    for name, value, message in [
+        ("n", "1X", 'invalid input syntax for type integer: "1X"'),
+        ("feeling", "meh", "invalid input value for enum"),
+        ("count", "0", "violates check constraint"),
+        ("tags", "{1,x}", "invalid input syntax for type integer"),
+    ]:
+        with pytest.raises(QueryFailed, match=message):
+            backend.check_value(p, name, value)
+    # Text that would be an expression is only ever a literal of the type.
+    with pytest.raises(QueryFailed, match="invalid input syntax for type integer"):
+        backend.check_value(p, "n", f"nextval('{seq}')")
+    backend.check_value(p, "note", f"nextval('{seq}')")  # text: a literal, not a call
+    assert rows_of(admin, f"SELECT last_value, is_called FROM {seq}") == [(1, False)]
+    # Values already typed, NULL and the default need no server.
+    for value in (None, DEFAULT, 7):
+        backend.check_value(p, "n", value)
+    with pytest.raises(QueryFailed, match="no column nope"):
+        backend.check_value(p, "nope", "1")
+    # A read-only connection checks too (nothing is written).
+    b = open_backend(_url(pg_server), read_only=True)
+    b.connect()
+    try:
+        b.check_value(p, "n", "12")
+        with pytest.raises(QueryFailed, match='"1X"'):
+            b.check_value(p, "n", "1X")
+    finally:
+        b.close()
+    assert rows_of(admin, f"SELECT count(*) FROM {t}") == [(0,)]

@@ -679,3 +679,33 @@ async def test_the_plan_review_counts_in_the_stores_noun() -> None:
         await app.push_screen(ChangePlanScreen(unknown, words=ROW_WORDS))
         await wait_until_idle(pilot)
         assert "1 change · rows unknown" in screen_text(app)
+
+
+async def test_text_the_column_type_does_not_parse_stays_in_the_editor_with_the_stores_reason(
+    server: str,
+) -> None:
+    db_url = _db_url(server)
+    async with run_app([server], size=(120, 40)) as (app, pilot):
+        panel = await _open(app, pilot, ITEMS)
+        await drive(pilot, ["right", "right", "right"])  # qty, an integer
+        await _edit(pilot, "1X")
+        text = _flat(screen_text(app))
+        assert 'invalid input syntax for type integer: "1X"' in text, "said at once"
+        assert not panel.staged, "nothing staged"
+        assert panel.is_editing and app.focused is panel.editor
+        assert panel.editor.value == "1X", "the typed text is kept for fixing"
+        await drive(pilot, ["backspace"])
+        await pilot.press("2")
+        await drive(pilot, ["enter"])
+        assert not panel.is_editing
+        assert panel.staged is not None
+        assert panel.staged.changes() == (Update(ITEMS, (("id", 1),), (("qty", "12"),)),)
+        # Leaving the editor with text the type refuses says so, with the text.
+        await drive(pilot, ["down", "e", "ctrl+u"])
+        await pilot.press(*"many")
+        await drive(pilot, ["f3"])
+        text = _flat(screen_text(app))
+        assert "Not staged" in text and "'many'" in text
+        assert panel.staged.changes() == (Update(ITEMS, (("id", 1),), (("qty", "12"),)),)
+        await drive(pilot, ["f2", "ctrl+s", "enter"])
+    assert _rows(db_url, "SELECT id, qty FROM items WHERE id < 3 ORDER BY id") == [(1, 12), (2, 2)]

@@ -1,7 +1,9 @@
 """CellEditor: the one-line editor drawn over a grid cell (and over a field of
 the record view).
 
-Enter stages the text, ctrl+n stages no value (named in the store's word
+Enter stages the text once the store has checked it (the owner's
+background call answers with ``Checked``; refused text stays in the editor
+with the store's reason), ctrl+n stages no value (named in the store's word
 for it: "Set NULL" on PostgreSQL, "Set null" on a document store), Esc is the one explicit cancel.
 Leaving it any other way (a click elsewhere, switching panels) posts
 ``Finished`` with ``blurred`` set and the text typed: its owner stages the
@@ -22,6 +24,8 @@ from textual.widgets import Input
 from storescope.tui.widgets.store_words import NEUTRAL_WORDS, words_near
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from textual import events
 
 
@@ -56,6 +60,14 @@ class CellEditor(Input):
         value: str | None
         cancelled: bool = False
         blurred: bool = False
+
+    @dataclass
+    class Checked(Message):
+        """The outcome of the store's check of typed text, posted to the
+        editor by its owner's background call: ``then`` (the owner's) runs
+        on the event loop, where it may stage the text or keep it open."""
+
+        then: Callable[[], None]
 
     #: The text the editor was opened with (set by its owner).
     start_text = ""
@@ -95,6 +107,10 @@ class CellEditor(Input):
 
     def action_set_null(self) -> None:
         self.post_message(self.Finished(self, None))
+
+    def on_cell_editor_checked(self, event: CellEditor.Checked) -> None:
+        event.stop()
+        event.then()
 
     def _on_blur(self, event: events.Blur) -> None:
         super()._on_blur(event)

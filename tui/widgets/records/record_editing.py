@@ -17,7 +17,11 @@ Values become edit text, and typed text values, through the store's
 value (NULL), removing a field and the store's default.
 
 The cell editor stages its text on Enter, on ctrl+s (then commits) and when
-it loses focus with changed text; Esc is the only cancel.
+it loses focus with changed text; Esc is the only cancel. Enter and leaving
+the editor stage typed text only once the store's ``check_value`` accepts it
+(parsed by the field's type, nothing written): refused on Enter, the text
+stays in the editor with the store's reason; refused after leaving it, the
+reason and the text are said. ctrl+s stages unchecked (its plan checks).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
+from storescope.backends.errors import QueryFailed
 from storescope.backends.types import DEFAULT, Insert, Record, Replace, Update
 from storescope.tui.background import call_in_background
 from storescope.tui.messages import (
@@ -379,19 +384,87 @@ class RecordEditing:
         return self._editing is not None and self.editor.display
 
     def finish_editing(self) -> None:
-        """Stage the open cell editor's text (as Enter would) and close it."""
-        if self.is_editing:
-            self._finish(self.editor.value, cancelled=False)
+        """Stage the open cell editor's text and close it, at once (ctrl+s
+        commits it next, opening another table must not wait): unchecked,
+        the plan that follows checks it."""
+        editing = self._editing
+        if self.is_editing and editing is not None:
+            value = self.editor.value
+            self._close_editor()
+            self._stage(editing, value)
 
     def _finish(self, value: str | None, *, cancelled: bool) -> None:
         editing = self._editing
-        self._close_editor()
-        if editing is None or cancelled:
+        if editing is None or cancelled or value is None:
+            self._close_editor()
+            if editing is not None and not cancelled:
+                self._stage(editing, value)
             return
+        # Typed text is staged once the store has parsed it by the field's
+        # type (nothing written). Enter keeps the editor open meanwhile, and
+        # with the text and the store's reason when it is refused; leaving
+        # the editor (a click, a panel switch) closes it at once.
+        keep_open = self.editor.has_focus
+        if not keep_open:
+            self._close_editor()
+        self._check(editing, value, keep_open=keep_open)
+
+    def _stage(self, editing: _Target, value: str | None) -> None:
         path, target, name = editing
         refusal = self._stage_edit(path, target, name, value)
         if refusal:
             self._refuse(refusal)
+
+    def _check(self, editing: _Target, text: str, *, keep_open: bool) -> None:
+        """Ask the store whether ``text`` is a value of the field, then stage
+        it (see ``_checked``)."""
+        path, target, name = editing
+        schema = self.staging.schemas.get(path)
+        field = next((f for f in schema.fields if f.name == name), None) if schema else None
+        value: Any = self.staging.codec(path).parse(field, text)
+        if isinstance(target, Insert):
+            value = _insert_value(value)
+
+        def outcome(reason: str | None) -> CellEditor.Checked:
+            return CellEditor.Checked(lambda: self._checked(editing, text, reason, keep_open))
+
+        call_in_background(
+            self.panel,
+            lambda b: b.check_value(path, name, value),
+            done=lambda _: outcome(None),
+            # Only the store's verdict on the value refuses it; a lost
+            # connection stages as before (the commit checks again).
+            failed=lambda e: outcome(e.message if isinstance(e, QueryFailed) else None),
+            # Enter again replaces the check; a left editor's check is heard.
+            group="value_checks" if keep_open else "left_value_checks",
+            exclusive=keep_open,
+            target=self.editor,
+        )
+
+    def _checked(self, editing: _Target, text: str, reason: str | None, keep_open: bool) -> None:
+        path, target, name = editing
+        if keep_open:
+            editor = self.editor
+            if self._editing is not editing or not editor.display or editor.value != text:
+                return  # closed, or typed on since: what it holds now is checked on Enter
+            if reason is not None:
+                self.panel.app.notify(
+                    f"{name}: {sanitize(reason)}",
+                    title="Not staged: fix the value, or Esc",
+                    severity="error",
+                    markup=False,
+                )
+                return
+            self._close_editor()
+        elif reason is not None:
+            self.panel.app.notify(
+                f"{name}: {sanitize(reason)} (typed {sanitize(text)!r})",
+                title="Not staged",
+                severity="error",
+                markup=False,
+            )
+            return
+        self._stage(editing, text)
 
     def submitted(self, value: str) -> None:
         """Enter in the cell editor."""
