@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import importlib
 import re
+import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .errors import BackendError, InvalidURL, NotSupported
@@ -31,22 +32,57 @@ class SchemeEntry:
     package: str
     short_name: str
     in_memory: bool = False
+    #: The backend's ``words`` and ``language`` as ``"module:NAME"`` in a
+    #: light module of this package (no driver), so a panel can speak the
+    #: store's words before the backend's module is loaded (in a worker, on
+    #: connect); "" for a store whose module is light itself. A test checks
+    #: they are the class's own.
+    words: str = ""
+    language: str = ""
 
+
+_PG = SchemeEntry(
+    "storescope.backends.postgres",
+    "PostgresBackend",
+    "psycopg2-binary",
+    "PG",
+    words="types:ROW_WORDS",
+    language="sql_language:POSTGRES_SQL",
+)
+_MONGO = SchemeEntry(
+    "storescope.backends.mongo",
+    "MongoBackend",
+    "pymongo",
+    "Mongo",
+    words="types:DOCUMENT_WORDS",
+    language="language:PLAIN",
+)
+_REDIS = SchemeEntry(
+    "storescope.backends.redis",
+    "RedisBackend",
+    "redis",
+    "Redis",
+    words="types:KEY_WORDS",
+    language="language:PLAIN",
+)
 
 # The one list of schemes: everything else (SCHEMES, tab titles, the CLI's
 # usage text) reads it.
 _REGISTRY: dict[str, SchemeEntry] = {
-    "postgresql": SchemeEntry(
-        "storescope.backends.postgres", "PostgresBackend", "psycopg2-binary", "PG"
+    "postgresql": _PG,
+    "postgres": _PG,
+    "mongodb": _MONGO,
+    "mongodb+srv": _MONGO,
+    "redis": _REDIS,
+    "rediss": _REDIS,
+    "s3": SchemeEntry(
+        "storescope.backends.s3",
+        "S3Backend",
+        "boto3",
+        "S3",
+        words="types:OBJECT_WORDS",
+        language="language:PLAIN",
     ),
-    "postgres": SchemeEntry(
-        "storescope.backends.postgres", "PostgresBackend", "psycopg2-binary", "PG"
-    ),
-    "mongodb": SchemeEntry("storescope.backends.mongo", "MongoBackend", "pymongo", "Mongo"),
-    "mongodb+srv": SchemeEntry("storescope.backends.mongo", "MongoBackend", "pymongo", "Mongo"),
-    "redis": SchemeEntry("storescope.backends.redis", "RedisBackend", "redis", "Redis"),
-    "rediss": SchemeEntry("storescope.backends.redis", "RedisBackend", "redis", "Redis"),
-    "s3": SchemeEntry("storescope.backends.s3", "S3Backend", "boto3", "S3"),
     "fake": SchemeEntry("storescope.backends.fake", "FakeBackend", "", "Fake", in_memory=True),
     "memdocs": SchemeEntry(
         "storescope.backends.memdocs", "MemDocsBackend", "", "memdocs", in_memory=True
@@ -191,3 +227,19 @@ __all__ = [
     "scheme_of",
     "short_name",
 ]
+
+
+def described(url: str, what: str) -> Any:
+    """The ``words`` or ``language`` (``what``) of the backend serving
+    ``url``, without loading its driver: panels ask for them on the event
+    loop, before the connection (made in a worker) has loaded the backend's
+    module. Once that module is loaded, its class answers."""
+    scheme = scheme_of(url)
+    entry = _REGISTRY.get(scheme)
+    if entry is None:
+        raise _unknown_scheme(scheme)
+    light: str = getattr(entry, what)
+    if not light or entry.module in sys.modules:
+        return getattr(backend_class(url), what)
+    module, _, name = light.partition(":")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -97,6 +97,7 @@ from .errors import (
     QueryFailed,
 )
 from .types import (
+    KEY_WORDS,
     Column,
     Node,
     NodeAction,
@@ -369,10 +370,7 @@ class RedisBackend(Backend):
     capabilities: ClassVar[Capability] = Capability.NONE
     default_page_size: ClassVar[int] = 200
     record_style: ClassVar[str] = "rows"
-    #: redis-cli's words: keys in a namespace, "(nil)" for no value.
-    words: ClassVar[StoreWords] = StoreWords(
-        record="key", records="keys", container="namespace or key", no_value="(nil)"
-    )
+    words: ClassVar[StoreWords] = KEY_WORDS
     #: Key names are bytes: a name that is not UTF-8 travels as lone
     #: surrogates (see the module docstring), so the CLI passes such a PATH on.
     binary_names: ClassVar[bool] = True

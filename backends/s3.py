@@ -70,6 +70,7 @@ from .errors import (
 )
 from .paths import encode_path
 from .types import (
+    OBJECT_WORDS,
     Column,
     Node,
     NodeAction,
@@ -267,11 +268,7 @@ class S3Backend(Backend):
     capabilities: ClassVar[Capability] = Capability.NONE
     default_page_size: ClassVar[int] = 200
     record_style: ClassVar[str] = "rows"
-    #: The AWS CLI's words: objects under a bucket or prefix; a listing
-    #: cell with no value (a prefix has no size) shows a dash.
-    words: ClassVar[StoreWords] = StoreWords(
-        record="object", records="objects", container="bucket or prefix", no_value="—"
-    )
+    words: ClassVar[StoreWords] = OBJECT_WORDS
 
     def __init__(self, url: str, *, read_only: bool = False, connect_timeout: float = 5.0) -> None:
         super().__init__(url, read_only=read_only, connect_timeout=connect_timeout)

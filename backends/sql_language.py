@@ -11,6 +11,7 @@ its own splitter-backed pieces.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 from .language import (
@@ -167,4 +168,20 @@ STANDARD_SQL = QueryLanguage(
     open_label="SELECT current table",
     explain=SQL_EXPLAIN,
     transactions=SQL_TRANSACTIONS,
+)
+
+
+def _postgres_begins(statement: Statement) -> bool:
+    # Imported when first asked (a statement was run, so the backend and
+    # pglast are loaded already): describing the language loads no driver.
+    from .postgres.sql_text import begins_transaction
+
+    return begins_transaction(statement)
+
+
+#: PostgreSQL's SQL as the query editor shows it: standard SQL, with BEGIN
+#: told from the other transaction statements by PostgreSQL's grammar.
+POSTGRES_SQL = dataclasses.replace(
+    STANDARD_SQL,
+    transactions=dataclasses.replace(SQL_TRANSACTIONS, begins=_postgres_begins),
 )

@@ -1083,3 +1083,10 @@ ROW_WORDS = StoreWords(
 DOCUMENT_WORDS = StoreWords(
     record="document", records="documents", container="collection", no_value="null"
 )
+#: redis-cli's words: keys in a namespace, "(nil)" for no value.
+KEY_WORDS = StoreWords(record="key", records="keys", container="namespace or key", no_value="(nil)")
+#: The AWS CLI's words: objects under a bucket or prefix; a listing cell
+#: with no value (a prefix has no size) shows a dash.
+OBJECT_WORDS = StoreWords(
+    record="object", records="objects", container="bucket or prefix", no_value="—"
+)

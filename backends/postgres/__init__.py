@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from ..base import Capability
 from ..errors import NotSupported
 from ..language import QueryLanguage
+from ..sql_language import POSTGRES_SQL
 from ..types import (
     ROW_WORDS,
     AppliedPlan,
@@ -50,7 +51,6 @@ from .indexes import INDEX_METHODS, IndexManager
 from .monitor import Monitor
 from .query import QuerySession
 from .records import RecordWriter
-from .sql_text import POSTGRES_SQL
 
 __all__ = ["PostgresBackend", "PostgresCore"]
 

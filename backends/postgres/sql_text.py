@@ -3,7 +3,8 @@
 (``split_statements``), what each one does (``StatementKind``, destructive or
 not, streamable or not), and why a read-only session refuses one before it
 is sent (``read_only_refusal``). ``query`` runs what this module judged;
-``POSTGRES_SQL`` describes the language to the query editor.
+``POSTGRES_SQL`` (in ``backends.sql_language``, which loads no driver) describes
+the language to the query editor; its ``begins`` calls ``begins_transaction``.
 
 **Splitting.** pglast's parse gives each statement's extent; ``Statement``
 offsets start at its first token and end after its ``;`` (comments around it
@@ -24,8 +25,6 @@ from typing import Any
 from pglast import ast as pg_ast
 from pglast import parser as pg_parser
 
-from ..language import TransactionWords
-from ..sql_language import SQL_TRANSACTIONS, STANDARD_SQL
 from ..types import Statement, StatementKind
 
 READ_ONLY = "this connection is read-only"
@@ -405,16 +404,3 @@ def begins_transaction(statement: Statement) -> bool:
         return False
     kind = str(getattr(node.kind, "name", node.kind))
     return kind in ("TRANS_STMT_BEGIN", "TRANS_STMT_START")
-
-
-#: PostgreSQL's SQL as the query editor shows it: standard SQL, with BEGIN
-#: told from the other transaction statements by the grammar.
-POSTGRES_SQL = dataclasses.replace(
-    STANDARD_SQL,
-    transactions=TransactionWords(
-        begin=SQL_TRANSACTIONS.begin,
-        commit=SQL_TRANSACTIONS.commit,
-        rollback=SQL_TRANSACTIONS.rollback,
-        begins=begins_transaction,
-    ),
-)

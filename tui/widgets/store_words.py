@@ -26,7 +26,8 @@ NEUTRAL_WORDS = StoreWords()
 def words_of(url: str) -> StoreWords:
     """The words of the backend class serving ``url`` (no connection)."""
     try:
-        return backends.backend_class(url).words
+        words: StoreWords = backends.described(url, "words")
+        return words
     except BackendError:
         return NEUTRAL_WORDS
 

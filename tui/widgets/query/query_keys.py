@@ -157,6 +157,7 @@ def language_of(url: str) -> QueryLanguage:
     """The language of the backend class serving ``url`` (no connection):
     what the panel says until the connected backend tells."""
     try:
-        return backends.backend_class(url).language
+        language: QueryLanguage = backends.described(url, "language")
+        return language
     except BackendError:
         return PLAIN
