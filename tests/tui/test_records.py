@@ -709,3 +709,28 @@ async def test_text_the_column_type_does_not_parse_stays_in_the_editor_with_the_
         assert panel.staged.changes() == (Update(ITEMS, (("id", 1),), (("qty", "12"),)),)
         await drive(pilot, ["f2", "ctrl+s", "enter"])
     assert _rows(db_url, "SELECT id, qty FROM items WHERE id < 3 ORDER BY id") == [(1, 12), (2, 2)]
+
+
+async def test_an_insert_with_a_value_the_type_refuses_is_marked_at_once_to_fix(
+    server: str,
+) -> None:
+    db_url = _db_url(server)
+    async with run_app([server], size=(120, 40)) as (app, pilot):
+        panel = await _open(app, pilot, ITEMS)
+        await drive(pilot, ["i", "tab"])
+        await pilot.press(*"zeta")
+        await drive(pilot, ["tab", "tab"])  # qty
+        await pilot.press(*"1X")
+        await drive(pilot, ["ctrl+s"])
+        staged = panel.staged
+        assert staged is not None and staged.failed_step == 0, "marked before any commit"
+        text = _flat(screen_text(app))
+        assert 'qty: invalid input syntax for type integer: "1X"' in text
+        marks = panel.records._row_marks(0)
+        assert marks is not None and marks.failed and marks.inserted
+        await drive(pilot, ["right", "right", "right"])  # the insert's qty
+        await _edit(pilot, "3")
+        assert staged.failed_step is None
+        await drive(pilot, ["ctrl+s", "enter"])
+        assert not panel.staged
+    assert _rows(db_url, "SELECT qty FROM items WHERE name = 'zeta'") == [(3,)]

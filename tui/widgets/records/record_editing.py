@@ -47,7 +47,8 @@ from storescope.tui.widgets.records.cell_editor import CellEditor
 from storescope.tui.widgets.records.staging import NOTHING, StagedChanges, key_of, strip_texts
 
 if TYPE_CHECKING:
-    from storescope.backends.types import RecordKey, RecordSchema, ValueCodec
+    from storescope.backends.base import Backend
+    from storescope.backends.types import Change, RecordKey, RecordSchema, ValueCodec
     from storescope.tui.widgets.records.change_commit import ChangeCommitter
     from storescope.tui.widgets.records.data_panel import DataPanel
     from storescope.tui.widgets.records.staging import Staging
@@ -496,7 +497,9 @@ class RecordEditing:
                 (name, schema.codec.parse(infos.get(name), v) if isinstance(v, str) else v)
                 for name, v in fields
             )
-            self._staged_for(path).insert(parsed)
+            staged = self._staged_for(path)
+            staged.insert(parsed)
+            self._check_insert(path, staged, staged.entries[-1])
             if path == self.browse_path:
                 self._marks_changed()
                 self.grid.action_first_row()  # the new row, pinned at the top
@@ -505,6 +508,48 @@ class RecordEditing:
             RecordFormRequested(
                 schema, done, title=f"Insert {self.grid.words.a_record} into {shown_path(path)}"
             )
+        )
+
+    def _check_insert(self, path: tuple[str, ...], staged: StagedChanges, insert: Change) -> None:
+        """The store checks the typed values of a staged insert (the form is
+        closed by then): one it refuses marks the insert as failed, with the
+        field and the store's reason, to fix in place (``e``) or remove."""
+        if not isinstance(insert, Insert):
+            return
+        fields = [(n, v) for n, v in insert.fields if isinstance(v, str)]
+        if not fields:
+            return
+
+        def check(b: Backend) -> str | None:
+            for name, value in fields:
+                try:
+                    b.check_value(path, name, value)
+                except QueryFailed as e:
+                    return f"{name}: {e.message}"
+            return None
+
+        def checked(reason: str | None) -> None:
+            step = staged.index_of(insert)
+            if reason is None or step is None:
+                return  # accepted, or no longer staged (edited, undone)
+            staged.failed(step, reason)
+            if path == self.browse_path:
+                self._marks_changed()
+            self.panel.app.notify(
+                sanitize(reason),
+                title=f"The staged insert needs fixing (e edits it, d removes it) on {shown_path(path)}",
+                severity="error",
+                markup=False,
+            )
+
+        call_in_background(
+            self.panel,
+            check,
+            done=lambda reason: CellEditor.Checked(lambda: checked(reason)),
+            failed=lambda _e: None,  # a lost connection: the commit checks again
+            group="insert_checks",
+            exclusive=False,
+            target=self.editor,
         )
 
     def toggle_select(self) -> None:
