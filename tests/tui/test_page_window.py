@@ -43,11 +43,11 @@ def test_new_document_fields_become_columns_on_the_right() -> None:
     assert w.row(2) == ("z", MISSING, "new")
 
 
-def test_widths_come_from_the_first_page_and_are_capped() -> None:
+def test_widths_come_from_the_values_and_are_capped() -> None:
     w = PageWindow(page_size=2, max_pages=5)
     cols = (Column("id", primary_key=True), Column("text"))
     w.add(0, Page(cols, ((1, "x" * 500), (22, "short")), "2"), near_row=0)
     assert w.widths == [3, MAX_WIDTH]  # "id*" is 3 wide
     assert w.numeric == [True, False]
     w.add(1, Page(cols, ((3, "y" * 10),), None), near_row=0)
-    assert w.widths == [3, MAX_WIDTH], "later pages never move the layout"
+    assert w.widths == [3, MAX_WIDTH], "narrower later pages never move the layout"

@@ -554,9 +554,12 @@ class DataGrid(ScrollView, can_focus=True):
         styles = self._get_styles()
         gutter_width = min(self._gutter_width, width)
         view = width - gutter_width
+        # Columns are cut where the scrollbar starts, not under it, so a
+        # column cut at the right edge shows its "…" (``_render_cells``).
+        shown = max(0, min(view, self.scrollable_content_region.width - gutter_width))
         if row == -1:
             gutter = Segment(" " * gutter_width, styles.header if self._w.columns else styles.base)
-            body, used = self._render_cells(None, scroll_x, view, cursor, styles)
+            body, used = self._render_cells(None, scroll_x, shown, cursor, styles)
         elif row < self._rows:
             pinned = row < self._pinned
             cells = self._blank_cells() if pinned else self._w.cells(row - self._pinned)
@@ -578,7 +581,7 @@ class DataGrid(ScrollView, can_focus=True):
                 body, used = [Segment(fit("loading…", view), styles.dim)], view
             else:
                 body, used = self._render_cells(
-                    cells, scroll_x, view, cursor if is_cursor else -2, styles, marks
+                    cells, scroll_x, shown, cursor if is_cursor else -2, styles, marks
                 )
         else:
             gutter = Segment(" " * gutter_width, styles.base)
@@ -639,11 +642,19 @@ class DataGrid(ScrollView, can_focus=True):
                 continue
             if x >= end:
                 break
+            cut_left = max(0, scroll_x - x)
+            cut_right = max(0, x + cell_width - end)
+            # A column cut by the right edge is drawn in the room it has, its
+            # text cut with "…" there: right-aligned numbers would otherwise
+            # show only their padding, and read as missing data.
+            room = w
+            if cut_right and not cut_left:
+                room = max(1, w + PAD - cut_right)
             if cells is None:
                 column = self._w.columns[c]
                 text = fit(
                     self._w.labels[c] + (PK_MARK if column.primary_key else ""),
-                    w,
+                    room,
                     right=self._w.numeric[c],
                 )
                 style = styles.header_cursor if c == cursor else styles.header
@@ -651,7 +662,7 @@ class DataGrid(ScrollView, can_focus=True):
                 value, kind = cells[c] if c < len(cells) else ("·", CellKind.MISSING)
                 if c in staged:
                     value, kind = staged[c]
-                text = fit(value, w, right=kind is CellKind.NUMBER, keep_tail=kind in _TAILED)
+                text = fit(value, room, right=kind is CellKind.NUMBER, keep_tail=kind in _TAILED)
                 if c == cursor:
                     style = styles.cell_cursor
                 elif c in staged:
@@ -660,8 +671,6 @@ class DataGrid(ScrollView, can_focus=True):
                     kind_style = styles.by_kind.get(kind)
                     style = row_style + kind_style if kind_style is not None else row_style
             text = f"{pad}{text}{pad}"
-            cut_left = max(0, scroll_x - x)
-            cut_right = max(0, x + cell_width - end)
             if cut_left or cut_right:
                 text = slice_cells(text, cut_left, cell_width - cut_right)
             segments.append(Segment(text, style))

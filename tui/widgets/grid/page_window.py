@@ -11,8 +11,9 @@ Plain Python (no Textual), so the paging rules are easy to read and test:
   when pages are evicted, and becomes exact once the last page is seen.
 - Columns: the union of the columns of every page seen (document stores may
   bring new fields later), new ones appended on the right. Widths come from
-  the header and the first page a column appears in (a sample, capped at
-  ``MAX_WIDTH``), so the layout stays put while paging.
+  the header and a sample of each page (capped at ``MAX_WIDTH``): they only
+  grow, when a later page brings wider values (ids past 999), never shrink,
+  so the layout moves only to show a value whole.
 """
 
 from __future__ import annotations
@@ -145,8 +146,7 @@ class PageWindow:
                 self.labels.append(sanitize(column.name))
                 new.append(j)
             mapping.append(index)
-        if new:
-            self._measure(page, new)
+        self._measure(page, mapping, new)
         if mapping == list(range(len(mapping))):
             return page.rows
         width = len(self.columns)
@@ -158,21 +158,38 @@ class PageWindow:
             remapped.append(tuple(values))
         return tuple(remapped)
 
-    def _measure(self, page: Page, new: list[int]) -> None:
+    def _measure(self, page: Page, mapping: list[int], new: list[int]) -> None:
+        """Size the page's new columns, and widen (up to ``MAX_WIDTH``) the
+        columns whose values on this page are wider than their width."""
         sample = page.rows[:SAMPLE]
-        for j in new:
-            column = page.columns[j]
-            label = self.labels[self._col_index[column.name]]
-            width = text_width(label) + (len(PK_MARK) if column.primary_key else 0)
+        fresh = set(new)
+        grew = False
+        for j, column in enumerate(page.columns):
+            index = mapping[j]
+            if j in fresh:
+                label = self.labels[index]
+                width = text_width(label) + (len(PK_MARK) if column.primary_key else 0)
+            else:
+                width = self.widths[index]
+                if width >= MAX_WIDTH:
+                    continue
             kinds: set[CellKind] = set()
             for row in sample:
                 text, kind = format_value(row[j], self.null_word)
                 kinds.add(kind)
                 width = max(width, text_width(text))
-            self.widths.append(min(max(width, 1), MAX_WIDTH))
-            self.numeric.append(
-                CellKind.NUMBER in kinds and kinds <= {CellKind.NUMBER, CellKind.NULL}
-            )
+            width = min(max(width, 1), MAX_WIDTH)
+            if j in fresh:
+                self.widths.append(width)
+                self.numeric.append(
+                    CellKind.NUMBER in kinds and kinds <= {CellKind.NUMBER, CellKind.NULL}
+                )
+                grew = True
+            elif width > self.widths[index]:
+                self.widths[index] = width
+                grew = True
+        if not grew:
+            return
         self.offsets = []
         x = 0
         for width in self.widths:
