@@ -125,6 +125,31 @@ def first_word(statement: Statement) -> str:
     return word.group(1).upper()[:10] if word else "?"
 
 
+#: The name a statement works on: after FROM, INTO, UPDATE, TABLE, JOIN...
+_TITLE_NAME = re.compile(
+    r"\b(?:from|into|update|table|join|index|view|truncate|on)\s+"
+    r"(?:only\s+)?(?:if\s+(?:not\s+)?exists\s+)?"
+    r'(?P<name>(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*)(?:\s*\.\s*(?:"(?:[^"]|"")+"|[A-Za-z_][\w$]*))*)(?![\w$]|\()',
+    re.IGNORECASE,
+)
+_TITLE_WIDTH = 20
+
+
+def statement_title(statement: Statement) -> str:
+    """A result tab's title: the statement's first word and the first name
+    it works on ("SELECT orders", "UPDATE items"), at most 20 characters."""
+    text = re.sub(r"--[^\n]*|/\*.*?\*/", " ", statement.text, flags=re.DOTALL)
+    word = first_word(Statement(text, 0, len(text)))
+    m = _TITLE_NAME.search(text)
+    if m is None or word == "WITH":  # a WITH's names are mostly its own
+        return word
+    last = re.split(r"\s*\.\s*(?=[\"A-Za-z_])", m.group("name"))[-1]
+    name = last[1:-1].replace('""', '"') if last.startswith('"') else last
+    name = "".join(ch if ch.isprintable() else "?" for ch in name)
+    title = f"{word} {name}"
+    return title if len(title) <= _TITLE_WIDTH else title[: _TITLE_WIDTH - 1] + "…"
+
+
 def begins_by_text(statement: Statement) -> bool:
     """BEGIN or START TRANSACTION, by its first word."""
     return (
@@ -162,7 +187,7 @@ STANDARD_SQL = QueryLanguage(
     extension=".sql",
     highlight="sql",
     completion=SQL_COMPLETION,
-    title_of=first_word,
+    title_of=statement_title,
     format=format_sql,
     open_template=select_all,
     open_label="SELECT current table",

@@ -714,3 +714,21 @@ def test_a_late_cancel_never_stops_the_next_statement(
         assert b.execute("SELECT 1").rows == ((1,),)
     finally:
         b.close()
+
+
+def test_a_result_tab_title_names_the_statement_and_its_table() -> None:
+    from storescope.backends.sql_language import POSTGRES_SQL
+    from storescope.backends.types import Statement
+
+    def title(text: str) -> str:
+        return POSTGRES_SQL.title_of(Statement(text, 0, len(text)))
+
+    assert title("select * from orders where id = 1") == "SELECT orders"
+    assert title("-- note\nSELECT o.id FROM shop.public.orders o JOIN x") == "SELECT orders"
+    assert title('INSERT INTO "Order ""Items""" VALUES (1)') == 'INSERT Order "Items"'
+    assert title("UPDATE items SET a = 1") == "UPDATE items"
+    assert title("SELECT 1") == "SELECT"
+    assert title("select extract(year from now())") == "SELECT"
+    long = title("CREATE TABLE IF NOT EXISTS a_very_long_table_name (x int)")
+    assert long.startswith("CREATE a_very") and len(long) == 20 and long.endswith("…")
+    assert "\x1b" not in title('DELETE FROM "x\x1b[31m"')

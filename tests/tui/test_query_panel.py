@@ -822,3 +822,60 @@ async def test_leaving_a_healthy_transaction_commits_by_default_or_rolls_back_or
         await wait_until_idle(pilot)
         assert explorer.status.mode == "autocommit"
         assert _execute(db_url, count % 8) == [[(1,)]]
+
+
+async def test_result_tabs_are_named_after_their_statements(db_url: str) -> None:
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        await run_text(
+            pilot,
+            panel,
+            "SELECT id FROM items;\nSELECT city FROM public.customers;\nUPDATE ledger SET amount = 1 WHERE id = 0;",
+            key="f8",
+        )
+        titles = [str(panel.results.get_tab(f"result-{n}").label) for n in (1, 2, 3)]
+        assert titles == ["1 SELECT items", "2 SELECT customers", "3 UPDATE ledger"]
+        assert "SELECT customers" in screen_text(app)
+
+
+async def test_many_runs_keep_the_tab_bound_and_release_the_oldest(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storescope.tui.widgets.query.query_tabs import ResultTabs
+
+    released: list[str | None] = []
+    original = ResultTabs.release
+
+    def spy(self: ResultTabs, handle: str | None) -> None:
+        released.append(handle)
+        original(self, handle)
+
+    monkeypatch.setattr(ResultTabs, "release", spy)
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        await run_text(pilot, panel, "SELECT * FROM big")
+        oldest = panel.states[1].handle
+        assert oldest is not None, "a big result keeps a cursor on the server"
+        bound = panel.max_tabs
+        await run_text(
+            pilot, panel, ";".join(f"SELECT {i} AS n" for i in range(bound + 2)), key="f8"
+        )
+        assert len(panel.results.query(TabPane)) == bound, "no more tabs than the bound"
+        assert 1 not in panel.states and max(panel.states) == bound + 3
+        assert oldest in released, "closing the oldest tab released its result"
+
+
+async def test_enter_on_a_result_row_opens_the_record_view(db_url: str) -> None:
+    from storescope.screens.record_view import RecordViewScreen
+
+    async with run_app([db_url], size=(120, 40)) as (app, pilot):
+        panel = await open_query(app, pilot)
+        await run_text(pilot, panel, "SELECT id, label, price FROM items ORDER BY id")
+        await drive(pilot, ["ctrl+l", "down", "enter"])
+        assert isinstance(app.screen, RecordViewScreen)
+        text = screen_text(app)
+        assert "label" in text and "pear" in text and "2.25" in text
+        assert "apple" not in text, "the row under the cursor, not the first"
+        await drive(pilot, ["escape"])
+        assert not isinstance(app.screen, RecordViewScreen)
+        assert panel.views[1].grid.has_focus

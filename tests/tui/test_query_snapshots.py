@@ -99,7 +99,7 @@ def script(text: str, *keys: str) -> Any:
 
 def test_a_result_tab_with_rows(snap_url: str, snap_compare: Any) -> None:
     """The editor holds two statements, SQL keywords highlighted and line
-    numbers on; F8 ran both: two tabs ("1 SELECT", "2 UPDATE"), the newest
+    numbers on; F8 ran both: two tabs ("1 SELECT fruit", "2 UPDATE fruit"), the newest
     (UPDATE) selected showing "✓ UPDATE 0 · 12 ms" and "0 rows affected".
     Then the first tab is selected: "✓ SELECT 4 · 12 ms · rows 1–4 of 4" over
     the grid (id, name, price) with plum's price a dim NULL. The footer lists

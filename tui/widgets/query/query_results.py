@@ -15,10 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Static
 
+from storescope.backends.types import Record
+from storescope.tui.messages import RecordViewRequested
 from storescope.tui.sanitize import sanitize
 from storescope.tui.widgets.grid.data_grid import DataGrid
 
@@ -90,6 +93,10 @@ class ResultView(Vertical):
     ResultView > DataGrid { height: 1fr; }
     """
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "view_row", "View row", show=False),
+    ]
+
     def __init__(self, state: ResultState, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.state = state
@@ -107,6 +114,34 @@ class ResultView(Vertical):
         yield self.notices
         yield self.message
         yield self.grid
+
+    def action_view_row(self) -> None:
+        """Enter on a row: the record view shows it whole, read-only (a
+        result's row has no key to fetch or edit it by), as the data panel
+        shows a browsed row without a key."""
+        grid = self.grid
+        if not grid.display or not grid.has_focus:
+            return
+        row = grid.row(grid.cursor_row)
+        if row is None:
+            return
+        names = [c.name for c in grid.columns]
+        record_word = grid.words.record
+        reason = f"a query result's {record_word} is shown as it was read"
+        self.post_message(
+            RecordViewRequested(
+                record=Record(
+                    path=("query", str(self.state.number)),
+                    key=(),
+                    fields=tuple(zip(names, row, strict=False)),
+                ),
+                schema=None,
+                staged={},
+                stage=lambda _name, _value: reason,
+                read_only_reason=reason,
+                title=f"result {self.state.number} · {record_word} {grid.cursor_row + 1}",
+            )
+        )
 
     def show_running(self, elapsed: float) -> None:
         """The "running" header, unless the outcome already shows (the

@@ -45,6 +45,19 @@ def tab_number(pane_id: str | None) -> int | None:
     return int(pane_id.rpartition("-")[2])
 
 
+#: The longest a tab's title (after its number) is shown.
+TITLE_WIDTH = 20
+
+
+def tab_title(number: int, kind: str) -> Content:
+    """ "3 SELECT orders": the tab's number and the language's title of its
+    statement, on one line and cut to ``TITLE_WIDTH``."""
+    title = " ".join(sanitize(kind).split()) or "?"
+    if len(title) > TITLE_WIDTH:
+        title = title[: TITLE_WIDTH - 1] + "…"
+    return Content(f"{number} {title}")
+
+
 class ResultTabs:
     """See the module docstring."""
 
@@ -63,11 +76,15 @@ class ResultTabs:
         self.views[state.number] = view
         view.grid.summary_sink = lambda summary, s=state: self._summary_changed(s, summary)
         host.add_class("-has-results")
-        title = Content(f"{state.number} {sanitize(kind)}")
-        await host.results.add_pane(TabPane(title, view, id=state.tab_id))
+        await host.results.add_pane(TabPane(tab_title(state.number, kind), view, id=state.tab_id))
         host.results.active = state.tab_id
         while len(self.states) > host.max_tabs:
-            await self.close(min(self.states))
+            # The oldest tab whose statement is not running (its result is
+            # released on close); the new tab itself is never closed here.
+            idle = [n for n in self.states if n not in (host.runner.number, state.number)]
+            if not idle:
+                break
+            await self.close(min(idle))
         return view
 
     def show_result(self, number: int, result: Result) -> bool:
