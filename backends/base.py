@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .errors import NotSupported
 from .language import PLAIN
-from .types import NodeAction, NodeActionKind, NodeKind, StoreWords
+from .types import NodeAction, NodeActionKind, NodeKind, RecordStyle, StoreWords
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -136,10 +136,10 @@ class Backend(ABC):
     capabilities: ClassVar[Capability] = Capability.NONE
     #: A sensible default page size for this store's browse().
     default_page_size: ClassVar[int] = 200
-    #: "rows" (fixed columns: PG, Redis, S3 listings) or "documents" (each
+    #: Rows (fixed columns: PG, Redis, S3 listings) or documents (each
     #: record a document that may have its own fields: MongoDB). The CLI
     #: writes documents as relaxed Extended JSON; the grid shows nested values.
-    record_style: ClassVar[str] = "rows"
+    record_style: ClassVar[RecordStyle] = RecordStyle.ROWS
     #: What the store calls its records, the nodes holding them, their
     #: fields and a missing value, for the panels' sentences ("rows 1–19 of
     #: ≥ 200", "Insert a document"). Neutral by default: record/container.

@@ -79,6 +79,7 @@ from .types import (
     NodeKind,
     ObjectIdValue,
     Page,
+    RecordStyle,
     ServerInfo,
     StoreWords,
     TaggedValue,
@@ -490,7 +491,7 @@ class MongoBackend(Backend):
     schemes: ClassVar[tuple[str, ...]] = ("mongodb", "mongodb+srv")
     product: ClassVar[str] = "MongoDB"
     capabilities: ClassVar[Capability] = Capability.NONE
-    record_style: ClassVar[str] = "documents"
+    record_style: ClassVar[RecordStyle] = RecordStyle.DOCUMENTS
     words: ClassVar[StoreWords] = DOCUMENT_WORDS
 
     def __init__(self, url: str, *, read_only: bool = False, connect_timeout: float = 5.0) -> None:

@@ -104,6 +104,7 @@ from .types import (
     NodeActionKind,
     NodeKind,
     Page,
+    RecordStyle,
     ServerInfo,
     StoreWords,
     Truncated,
@@ -369,7 +370,7 @@ class RedisBackend(Backend):
     product: ClassVar[str] = "Redis"
     capabilities: ClassVar[Capability] = Capability.NONE
     default_page_size: ClassVar[int] = 200
-    record_style: ClassVar[str] = "rows"
+    record_style: ClassVar[RecordStyle] = RecordStyle.ROWS
     words: ClassVar[StoreWords] = KEY_WORDS
     #: Key names are bytes: a name that is not UTF-8 travels as lone
     #: surrogates (see the module docstring), so the CLI passes such a PATH on.

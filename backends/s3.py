@@ -77,6 +77,7 @@ from .types import (
     NodeActionKind,
     NodeKind,
     Page,
+    RecordStyle,
     ServerInfo,
     StoreWords,
 )
@@ -267,7 +268,7 @@ class S3Backend(Backend):
     product: ClassVar[str] = "S3"
     capabilities: ClassVar[Capability] = Capability.NONE
     default_page_size: ClassVar[int] = 200
-    record_style: ClassVar[str] = "rows"
+    record_style: ClassVar[RecordStyle] = RecordStyle.ROWS
     words: ClassVar[StoreWords] = OBJECT_WORDS
 
     def __init__(self, url: str, *, read_only: bool = False, connect_timeout: float = 5.0) -> None:

@@ -14,6 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+class RecordStyle(enum.StrEnum):
+    """How a store's records are shaped (``Backend.record_style``)."""
+
+    ROWS = "rows"  # fixed columns: PostgreSQL, Redis and S3 listings
+    DOCUMENTS = "documents"  # each record a document with its own fields
+
+
 class NodeKind(enum.StrEnum):
     """What a catalog node is. The value is what the CLI prints."""
 

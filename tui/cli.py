@@ -93,6 +93,7 @@ from storescope.backends import (
 from storescope.backends.errors import BackendError
 from storescope.backends.paths import decode_path, encode_path
 from storescope.backends.secrets import scrub, url_secrets
+from storescope.backends.types import RecordStyle
 
 if TYPE_CHECKING:
     from storescope.tui import formats
@@ -873,7 +874,7 @@ def cmd_browse(
     limit = args.limit or (
         ALL_PAGE_SIZE if args.all else getattr(cls, "default_page_size", 100) or 100
     )
-    documents = getattr(cls, "record_style", "rows") == "documents"
+    documents = cls.record_style is RecordStyle.DOCUMENTS
     out = Output(json=args.format in ("json", "jsonl"))
     writer = PageWriter(
         out,
@@ -1041,7 +1042,7 @@ def cmd_query(
     if not _binary_names(conn.url):
         _utf8(parser, "TEXT", text)
     cls = backend_class(conn.url)
-    documents = getattr(cls, "record_style", "rows") == "documents"
+    documents = cls.record_style is RecordStyle.DOCUMENTS
     out = Output(json=args.format in ("json", "jsonl"))
     with _opened(conn, args.connect_timeout) as backend:
         try:

@@ -108,6 +108,7 @@ from ..types import (
     PlanNode,
     Record,
     RecordSchema,
+    RecordStyle,
     Replace,
     Result,
     ServerInfo,
@@ -219,7 +220,7 @@ class MemDocsBackend(Backend):
         | Capability.CANCEL
     )
     default_page_size: ClassVar[int] = 200
-    record_style: ClassVar[str] = "documents"
+    record_style: ClassVar[RecordStyle] = RecordStyle.DOCUMENTS
     words: ClassVar[StoreWords] = DOCUMENT_WORDS
     index_methods: ClassVar[tuple[str, ...]] = ("ordered", "hashed")
     node_action_table: ClassVar[tuple[NodeAction, ...] | None] = (
