@@ -273,3 +273,21 @@ async def test_a_plan_without_a_heading_is_named_by_the_view() -> None:
     async with app.run_test(size=(100, 12)) as pilot:
         await wait_until_idle(pilot)
         assert screen_text(app).splitlines()[0].startswith(" Plan (estimates only) · 1 node")
+
+
+async def test_the_key_to_the_marked_node_is_named_as_its_marker() -> None:
+    """ "s" jumps to the marked node: "Slowest" when the plan ran (marked by
+    time), "Costliest" when it was only estimated or counted."""
+
+    def label(app: App[None]) -> str:
+        return next(
+            b.binding.description
+            for b in app.screen.active_bindings.values()
+            if b.binding.action == "cursor_to_marked"
+        )
+
+    for plan, word in ((analyzed_plan(), "Slowest"), (estimated_plan(), "Costliest")):
+        app = ExplainApp(plan)
+        async with app.run_test(size=(120, 20)) as pilot:
+            await wait_until_idle(pilot)
+            assert label(app) == word

@@ -38,6 +38,7 @@ are drawn through the one sanitizer (``tui.sanitize``), as ``Text``.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
@@ -223,6 +224,10 @@ class PlanTree(Tree[PlanLine]):
             )
         self.guide_depth = 2
         self.auto_expand = False
+        # "s" goes to the marked node: name it as the marker does.
+        if self.measure is not Measure.SELF_TIME:
+            keys = self._bindings.key_to_bindings
+            keys["s"] = [dataclasses.replace(b, description="Costliest") for b in keys["s"]]
         #: The tree node of the marked plan node (None when nothing is marked).
         self.marked_node: TreeNode[PlanLine] | None = None
         #: The tree node of the chosen plan's root.
